@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// A shipping plugin: its own folder under Plugins/ and its own dynamic product.
+/// The explicit `path:` matters: SwiftPM otherwise reads Plugins/ as package plugins.
+func actorPlugin(_ name: String, swift: Bool) -> (Product, Target) {
+    let product = Product.library(name: name, type: .dynamic, targets: [name])
+    let target: Target = swift
+        ? .target(name: name, dependencies: ["ActorKit"], path: "Plugins/\(name)",
+                  exclude: ["README.md"], swiftSettings: swiftSettings)
+        : .target(name: name, dependencies: ["ActorABI"], path: "Plugins/\(name)",
+                  exclude: ["README.md", "Makefile"], publicHeadersPath: "none")
+    return (product, target)
+}
+
+let plugins = [
+    actorPlugin("EchoC", swift: false),
+    actorPlugin("FieldValidator", swift: true),
+    actorPlugin("JSONTransform", swift: true),
+]
+
+let package = Package(
+    name: "wavehost",
+    products: [
+        .executable(name: "wavehost", targets: ["wavehost"]),
+        .library(name: "Host", targets: ["Host"]),
+        .library(name: "ActorKit", targets: ["ActorKit"]),
+    ] + plugins.map(\.0),
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        .target(name: "ActorABI"),
+        .target(name: "WavehostJSON", swiftSettings: swiftSettings),
+        .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
+        .target(
+            name: "Host",
+            dependencies: [
+                "ActorABI", "WavehostJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "wavehost",
+            dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "wavehost-bench", dependencies: ["Host"], path: "tools/bench-src", swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "HostTests", dependencies: ["Host"], swiftSettings: swiftSettings),
+    ] + plugins.map(\.1)
+)

@@ -1,0 +1,195 @@
+/*
+ * wavehost/actor_abi.h — the Wavehost actor ABI, version 1.
+ *
+ * An actor is a shared library that exports ONE function, `wavehost_actor_entry`.
+ * Everything else is reached through the descriptor that function returns.
+ * This header is the whole contract: a plugin needs nothing else to build.
+ *
+ * Rules that hold everywhere:
+ *  - Bytes in, bytes out. Config, input and output are UTF-8 JSON with an explicit
+ *    length; they are NOT NUL-terminated. No C++ or Swift types cross the boundary.
+ *  - Whoever allocates a buffer frees it. The host owns every buffer it passes in
+ *    (valid only for the duration of the call); the plugin owns every buffer it
+ *    passes out, and the host gives it back through `release`.
+ *  - Structs that may grow start with `struct_size`, written by whoever fills the
+ *    struct. Readers touch only fields that lie inside `struct_size`. New fields are
+ *    only ever appended, so a plugin built against an older, smaller struct keeps
+ *    loading, and a new plugin keeps working with an older host.
+ *  - Integer constants, not C enums, appear in structs, so the layout is fixed.
+ *  - Everything is prefixed `wh_` / `WH_`.
+ *
+ * Threading is stated beside each function: [any-thread], [instance-serial]
+ * (never called concurrently for one instance unless the actor declares
+ * WH_CAP_THREAD_SAFE), or [once].
+ */
+#ifndef WAVEHOST_ACTOR_ABI_H
+#define WAVEHOST_ACTOR_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- versions */
+
+/* The ABI version this header describes. */
+#define WH_ABI_VERSION 1u
+
+/* The name of the one exported symbol, for dlsym. */
+#define WH_ENTRY_SYMBOL "wavehost_actor_entry"
+
+/* The range of ABI versions a plugin speaks, reported on every entry call. */
+typedef struct wh_abi_range {
+    uint32_t min_version;
+    uint32_t max_version;
+} wh_abi_range;
+
+/* ------------------------------------------------------------------ status */
+
+/* Returned by create and invoke. Anything other than WH_OK is a failure, and the
+ * plugin should put a human-readable UTF-8 message in the reply (see wh_reply). */
+typedef int32_t wh_status;
+#define WH_OK                  0  /* success: the reply holds the output JSON */
+#define WH_ERR_INVALID_INPUT   1  /* the input is not what this actor accepts; do not retry */
+#define WH_ERR_INVALID_CONFIG  2  /* the config is not what this actor accepts (create) */
+#define WH_ERR_FAILED          3  /* the work failed for a reason of its own; do not retry */
+#define WH_ERR_UNAVAILABLE     4  /* a dependency is unavailable (network, model…); retryable */
+#define WH_ERR_INTERNAL        5  /* a bug in the actor */
+
+/* ------------------------------------------------------------- kinds, caps */
+
+typedef uint32_t wh_kind;
+#define WH_KIND_OTHER      0u
+#define WH_KIND_FETCHER    1u
+#define WH_KIND_VALIDATOR  2u
+#define WH_KIND_SAVER      3u
+#define WH_KIND_GRADER     4u
+#define WH_KIND_CHECKER    5u
+#define WH_KIND_SCRIPT     6u
+
+/* Capability flags. The host enforces them: an actor that does not declare a
+ * capability does not get it. Unknown bits are refused by the loader. */
+typedef uint64_t wh_capabilities;
+#define WH_CAP_NETWORK           (1ull << 0) /* needs network access (sandboxes deny it otherwise) */
+#define WH_CAP_THREAD_SAFE       (1ull << 1) /* invoke may run concurrently on one instance */
+#define WH_CAP_EXTERNAL_EFFECTS  (1ull << 2) /* touches the outside world beyond returning output */
+#define WH_CAP_ALL (WH_CAP_NETWORK | WH_CAP_THREAD_SAFE | WH_CAP_EXTERNAL_EFFECTS)
+
+/* ---------------------------------------------------------- host services */
+
+typedef int32_t wh_log_level;
+#define WH_LOG_TRACE 0
+#define WH_LOG_DEBUG 1
+#define WH_LOG_INFO  2
+#define WH_LOG_WARN  3
+#define WH_LOG_ERROR 4
+
+/* A table of functions the host hands to create(). The plugin never links against
+ * host symbols; everything it may ask of the host is here. The table only grows at
+ * its end: check `struct_size` before reading a field added after version 1.
+ * Owned by the host; valid from create until destroy returns. */
+typedef struct wh_host_services {
+    uint32_t struct_size;
+    uint32_t abi_version;
+    /* Opaque; pass it back unchanged to every function of this table. */
+    void *context;
+    /* [any-thread] Log a UTF-8 message (not NUL-terminated) of `length` bytes.
+     * The host copies it before returning. */
+    void (*log)(void *context, wh_log_level level, const char *message, size_t length);
+} wh_host_services;
+
+/* ------------------------------------------------------------------ replies */
+
+/* What create and invoke hand back. The host zeroes it and sets `struct_size`
+ * before the call; the plugin fills `data`, `length` and, if it wants,
+ * `release_token`. On WH_OK, `data` holds the output JSON (invoke) or nothing
+ * (create). On failure, `data` holds an error message (UTF-8), or is NULL.
+ * Owned by the plugin until the host passes the reply to `release`, which the host
+ * does exactly once for every reply whose `data` is not NULL. */
+typedef struct wh_reply {
+    uint32_t struct_size;
+    uint32_t reserved;        /* zero */
+    const uint8_t *data;
+    size_t length;
+    void *release_token;      /* opaque to the host; for the plugin's release */
+} wh_reply;
+
+/* -------------------------------------------------------------- descriptor */
+
+/* Static facts about the actor, and its lifecycle functions.
+ * Owned by the plugin, valid as long as the library is loaded; the host never
+ * writes to it. Strings are NUL-terminated UTF-8. Fields up to and including
+ * `destroy` are required; later fields are optional (NULL when absent) and are
+ * read only when they lie inside `struct_size`. */
+typedef struct wh_actor_descriptor {
+    uint32_t struct_size;          /* sizeof(wh_actor_descriptor) the plugin was built with */
+    uint32_t abi_version;          /* the version this descriptor speaks: the one the host asked for */
+    const char *name;              /* stable identifier, [a-z0-9._-]+, e.g. "field-validator" */
+    const char *version;           /* the actor's own version, e.g. "1.2.0" */
+    wh_kind kind;                  /* WH_KIND_* */
+    uint32_t reserved;             /* zero */
+    wh_capabilities capabilities;  /* WH_CAP_* */
+
+    /* [instance-serial per new instance] Make an instance from `config` (JSON).
+     * On WH_OK, store the instance in *instance (NULL is allowed).
+     * On failure, put the reason in `reply`; *instance is ignored. */
+    wh_status (*create)(const uint8_t *config, size_t config_length,
+                        const wh_host_services *host, void **instance, wh_reply *reply);
+
+    /* [instance-serial] Do the work on `input` (JSON): on WH_OK, `reply` holds the
+     * output JSON; otherwise, an error message. Must not keep `input` after return. */
+    wh_status (*invoke)(void *instance, const uint8_t *input, size_t input_length,
+                        wh_reply *reply);
+
+    /* [any-thread] Free what `reply` holds. Called once per reply with non-NULL data,
+     * possibly after the instance was destroyed; so tie no reply to its instance. */
+    void (*release)(wh_reply *reply);
+
+    /* [once per instance] Free the instance. No invoke runs during or after it. */
+    void (*destroy)(void *instance);
+
+    /* ---- optional, version 1 ---- */
+    const char *description;       /* one sentence for people */
+    const char *config_schema;     /* JSON Schema of the config, as JSON text */
+    const char *input_schema;      /* JSON Schema of the input */
+    const char *output_schema;     /* JSON Schema of the output */
+    /* A JSON array of examples the host's conformance check runs:
+     *   [{"name": "…", "config": {…}, "input": {…}, "output": {…}}]
+     * "config" defaults to {}; "output", when present, must equal the actual
+     * output (as JSON values, key order ignored); "error": true marks an input
+     * the actor must refuse. */
+    const char *examples;
+} wh_actor_descriptor;
+
+/* The smallest descriptor the host accepts: everything up to `destroy`. */
+#define WH_DESCRIPTOR_MIN_SIZE \
+    (offsetof(wh_actor_descriptor, destroy) + sizeof(void (*)(void *)))
+
+/* ------------------------------------------------------------------- entry */
+
+/* [any-thread, may be called several times] The one exported symbol.
+ * The host asks for `abi_version` (the highest it speaks first, then lower ones).
+ * The plugin writes the range it speaks into *speaks (when non-NULL), then returns
+ * its descriptor for that version, or NULL if it does not speak it.
+ * Must be cheap and have no side effects beyond one-time initialisation. */
+typedef const wh_actor_descriptor *(*wh_actor_entry_fn)(uint32_t abi_version, wh_abi_range *speaks);
+
+#if defined(_WIN32)
+#  define WH_EXPORT __declspec(dllexport)
+#else
+#  define WH_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* The prototype a C plugin defines. (Hidden from Swift, whose plugins define the
+ * symbol with @_cdecl and check it against wh_actor_entry_fn instead.) */
+#ifndef __swift__
+WH_EXPORT const wh_actor_descriptor *wavehost_actor_entry(uint32_t abi_version, wh_abi_range *speaks);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WAVEHOST_ACTOR_ABI_H */
