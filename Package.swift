@@ -19,7 +19,7 @@ func actorPlugin(_ name: String, swift: Bool) -> (Product, Target) {
 }
 
 let plugins = [
-    actorPlugin("EchoC", swift: false),
+    // actorPlugin("EchoC", swift: false),
     actorPlugin("FieldValidator", swift: true),
     actorPlugin("JSONTransform", swift: true),
 ]

@@ -1,0 +1,117 @@
+import ActorABI
+import Synchronization
+import WavehostJSON
+
+/// A live instance of an actor, created with one config. Invoke it from any thread:
+/// calls are serialised unless the actor declares itself thread-safe.
+public final class ActorInstance: @unchecked Sendable {
+    public let plugin: LoadedPlugin
+    private let instance: UnsafeMutableRawPointer?
+    private let services: HostServicesTable
+    private let invokeFunction: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int,
+                                                UnsafeMutablePointer<wh_reply>?) -> wh_status
+    private let releaseFunction: @convention(c) (UnsafeMutablePointer<wh_reply>?) -> Void
+    private let threadSafe: Bool
+    /// Held around each invoke of an actor that is not thread-safe.
+    private let serial = Mutex(())
+
+    init(plugin: LoadedPlugin, instance: UnsafeMutableRawPointer?, services: HostServicesTable) {
+        self.plugin = plugin
+        self.instance = instance
+        self.services = services
+        invokeFunction = plugin.functions.invoke
+        releaseFunction = plugin.functions.release
+        threadSafe = plugin.description.capabilities.contains(.threadSafe)
+    }
+
+    deinit { plugin.functions.destroy(instance) }
+
+    /// Runs the actor on `input` and returns its output, which the host has checked
+    /// to be one valid JSON document. The plugin's buffer is released before return.
+    public func invoke(_ input: UnsafeRawBufferPointer) throws(ActorFailure) -> [UInt8] {
+        var reply = wh_reply.empty
+        let status: wh_status
+        if threadSafe {
+            status = call(input, &reply)
+        } else {
+            status = serial.withLock { _ in call(input, &reply) }
+        }
+        defer { if reply.data != nil { releaseFunction(&reply) } }
+        let output = UnsafeRawBufferPointer(start: reply.data, count: reply.data == nil ? 0 : reply.length)
+        guard status == WH_OK else {
+            throw ActorFailure(.init(status), actor: plugin.name,
+                               message: String(decoding: output, as: UTF8.self))
+        }
+        guard reply.data != nil else {
+            throw ActorFailure(.invalidOutput, actor: plugin.name, message: "returned success with no output")
+        }
+        do { try JSON.validate(output) } catch {
+            throw ActorFailure(.invalidOutput, actor: plugin.name, message: "output is not valid JSON: \(error)")
+        }
+        return Array(output)
+    }
+
+    public func invoke(_ input: [UInt8]) throws(ActorFailure) -> [UInt8] {
+        let result = input.withUnsafeBytes { bytes in Result { () throws(ActorFailure) in try invoke(bytes) } }
+        return try result.get()
+    }
+
+    public func invoke(_ input: String) throws(ActorFailure) -> [UInt8] {
+        try invoke(Array(input.utf8))
+    }
+
+    private func call(_ input: UnsafeRawBufferPointer, _ reply: inout wh_reply) -> wh_status {
+        invokeFunction(instance, input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count, &reply)
+    }
+}
+
+/// An interaction that failed inside (or at the edge of) an actor.
+public struct ActorFailure: Error, Sendable, CustomStringConvertible {
+    public enum Status: Sendable, Equatable, CustomStringConvertible {
+        case invalidInput, invalidConfig, failed, unavailable, internalError
+        /// The actor answered success with something that is not one JSON document.
+        case invalidOutput
+        /// A status code this host does not know.
+        case unknown(Int32)
+
+        init(_ status: wh_status) {
+            switch status {
+            case WH_ERR_INVALID_INPUT: self = .invalidInput
+            case WH_ERR_INVALID_CONFIG: self = .invalidConfig
+            case WH_ERR_FAILED: self = .failed
+            case WH_ERR_UNAVAILABLE: self = .unavailable
+            case WH_ERR_INTERNAL: self = .internalError
+            default: self = .unknown(status)
+            }
+        }
+
+        /// Whether trying again may succeed.
+        public var isRetryable: Bool { self == .unavailable }
+
+        public var description: String {
+            switch self {
+            case .invalidInput: "invalid input"
+            case .invalidConfig: "invalid config"
+            case .failed: "failed"
+            case .unavailable: "unavailable"
+            case .internalError: "internal error"
+            case .invalidOutput: "invalid output"
+            case .unknown(let code): "unknown status \(code)"
+            }
+        }
+    }
+
+    public let status: Status
+    public let actor: String
+    public let message: String
+
+    public init(_ status: Status, actor: String, message: String) {
+        self.status = status
+        self.actor = actor
+        self.message = message
+    }
+
+    public var description: String {
+        "actor \(actor): \(status)\(message.isEmpty ? "" : ": \(message)")"
+    }
+}
