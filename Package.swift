@@ -38,12 +38,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "ActorABI"),
+        .target(name: "CWavehostShims"),
         .target(name: "WavehostJSON", swiftSettings: swiftSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "WavehostJSON",
+                "ActorABI", "WavehostJSON", "CWavehostShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

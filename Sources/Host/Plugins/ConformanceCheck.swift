@@ -1,0 +1,166 @@
+import CWavehostShims
+import Dispatch
+import Synchronization
+import WavehostJSON
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The conformance suite a third-party author runs on their plugin
+/// (`wavehost plugins check`): it loads the file, creates instances, runs the plugin's
+/// own examples and a set of hostile inputs, and checks every answer.
+public struct ConformanceCheck {
+    public struct Result: Sendable {
+        public let name: String
+        public let passed: Bool
+        public let detail: String
+    }
+
+    public let path: String
+    public let loader: PluginLoader
+    /// Calls made per instance by the leak and concurrency checks.
+    public var repetitions = 1000
+
+    public init(path: String, loader: PluginLoader = PluginLoader()) {
+        self.path = path
+        self.loader = loader
+    }
+
+    /// Runs every check, reporting each result as soon as it is known.
+    /// Returns whether all passed.
+    @discardableResult
+    public func run(report: (Result) -> Void) -> Bool {
+        var allPassed = true
+        func record(_ name: String, _ passed: Bool, _ detail: String) {
+            allPassed = allPassed && passed
+            report(Result(name: name, passed: passed, detail: detail))
+        }
+
+        let plugin: LoadedPlugin
+        do { plugin = try loader.load(path) } catch {
+            record("loads", false, "\(error.code): \(error.message)")
+            return false
+        }
+        let info = plugin.description
+        record("loads", true, "\(info.name) \(info.version), ABI v\(info.abiVersion), " +
+               "descriptor \(info.descriptorSize) bytes, sha256 \(plugin.sha256.prefix(16))…")
+        record("declares examples", !info.examples.isEmpty,
+               info.examples.isEmpty ? "no examples: add some so this check can exercise the actor"
+                                     : "\(info.examples.count) example(s)")
+
+        let defaultConfig = info.examples.first?.config ?? [:]
+        let instance: ActorInstance
+        do {
+            instance = try plugin.makeInstance(config: defaultConfig.bytes)
+            record("creates with its example config", true, defaultConfig.text)
+        } catch {
+            record("creates with its example config", false, error.message)
+            return false
+        }
+
+        for example in info.examples {
+            let (passed, detail) = runExample(example, plugin: plugin)
+            record("example \"\(example.name)\"", passed, detail)
+        }
+        for hostile in HostileInput.all {
+            let (passed, detail) = hostile.check(instance)
+            record("hostile input: \(hostile.name)", passed, detail)
+        }
+        if let example = info.examples.first(where: { !$0.expectsError }) {
+            let (passed, detail) = checkReleases(plugin: plugin, example: example)
+            record("releases every output", passed, detail)
+            if info.capabilities.contains(.threadSafe) {
+                let (passed, detail) = checkConcurrency(plugin: plugin, example: example)
+                record("thread-safe under concurrent calls", passed, detail)
+            }
+        }
+        return allPassed
+    }
+
+    private func runExample(_ example: ActorDescription.Example, plugin: LoadedPlugin) -> (Bool, String) {
+        let instance: ActorInstance
+        do { instance = try plugin.makeInstance(config: example.config.bytes) } catch {
+            return (false, "create failed: \(error.message)")
+        }
+        do {
+            let output = try instance.invoke(example.input.bytes)
+            if example.expectsError { return (false, "expected a refusal, got \(String(decoding: output, as: UTF8.self))") }
+            guard let expected = example.output else { return (true, "answered valid JSON") }
+            let actual = try? JSON.parse(output)
+            return actual == expected
+                ? (true, "output matches")
+                : (false, "expected \(expected.text), got \(String(decoding: output, as: UTF8.self))")
+        } catch {
+            if example.expectsError {
+                return error.message.isEmpty ? (false, "refused without a message") : (true, "refused: \(error.message)")
+            }
+            return (false, error.description)
+        }
+    }
+
+    /// Heap in use must not grow with the number of calls: each reply was released
+    /// and the plugin's release really freed it.
+    private func checkReleases(plugin: LoadedPlugin, example: ActorDescription.Example) -> (Bool, String) {
+        guard let instance = try? plugin.makeInstance(config: example.config.bytes) else { return (false, "create failed") }
+        let input = example.input.bytes
+        for _ in 0..<100 { _ = try? instance.invoke(input) }  // warm caches and arenas
+        let before = wh_shim_heap_in_use()
+        for _ in 0..<repetitions { _ = try? instance.invoke(input) }
+        let growth = Int(wh_shim_heap_in_use()) - Int(before)
+        let perCall = Double(max(growth, 0)) / Double(repetitions)
+        return perCall < 16
+            ? (true, "heap grew \(max(growth, 0)) bytes over \(repetitions) calls")
+            : (false, "heap grew \(growth) bytes over \(repetitions) calls (\(Int(perCall)) per call): outputs leak")
+    }
+
+    /// Calls one instance from several threads at once; every answer must be the same.
+    private func checkConcurrency(plugin: LoadedPlugin, example: ActorDescription.Example) -> (Bool, String) {
+        guard let instance = try? plugin.makeInstance(config: example.config.bytes),
+              let expected = try? instance.invoke(example.input.bytes) else { return (false, "example failed") }
+        let input = example.input.bytes
+        let threads = 4
+        let calls = repetitions / threads
+        let mismatches = Atomic(0)
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            for _ in 0..<calls where (try? instance.invoke(input)) != expected {
+                mismatches.add(1, ordering: .relaxed)
+            }
+        }
+        let wrong = mismatches.load(ordering: .relaxed)
+        return wrong == 0
+            ? (true, "\(threads) threads × \(calls) calls, all answers equal")
+            : (false, "\(wrong) of \(threads * calls) concurrent calls answered differently")
+    }
+}
+
+/// Inputs a careless actor mishandles. The actor may refuse each (with a message) or
+/// answer it (with valid JSON); it must not crash, hang, or answer garbage.
+struct HostileInput {
+    let name: String
+    let bytes: [UInt8]
+
+    static let all: [HostileInput] = [
+        HostileInput(name: "empty", bytes: []),
+        HostileInput(name: "invalid JSON", bytes: Array(#"{"unterminated": [1, 2"#.utf8)),
+        HostileInput(name: "not an object", bytes: Array("42".utf8)),
+        HostileInput(name: "non-UTF-8", bytes: Array(#"{"text": ""#.utf8) + [0xFF, 0xFE, 0xC0, 0x80] + Array(#""}"#.utf8)),
+        HostileInput(name: "1 MiB", bytes: Array(#"{"text": ""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 1 << 20)
+            + Array(#""}"#.utf8)),
+        HostileInput(name: "100,000 levels deep", bytes: Array(repeating: UInt8(ascii: "["), count: 100_000)
+            + Array(repeating: UInt8(ascii: "]"), count: 100_000)),
+    ]
+
+    func check(_ instance: ActorInstance) -> (Bool, String) {
+        do {
+            let output = try instance.invoke(bytes)
+            return (true, "answered \(output.count) bytes of valid JSON")
+        } catch {
+            switch error.status {
+            case .invalidOutput: return (false, error.message)
+            case _ where error.message.isEmpty: return (false, "refused (\(error.status)) without a message")
+            default: return (true, "refused (\(error.status)): \(error.message.prefix(100))")
+            }
+        }
+    }
+}

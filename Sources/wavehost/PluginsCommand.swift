@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct PluginsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugins",
+        abstract: "Inspect and check actor plugins.",
+        subcommands: [InspectCommand.self, CheckCommand.self]
+    )
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+
+@main
+struct Wavehost: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wavehost",
+        abstract: "Loads actors (plugins behind a stable C ABI) and runs them.",
+        discussion: """
+            Exit status: 0 on success, 1 when an actor refused or failed, \
+            3 when a plugin could not be loaded or created, 4 when a check failed.
+            """,
+        subcommands: [PluginsCommand.self, InvokeCommand.self]
+    )
+}
+
+/// Exit statuses shared by every subcommand.
+enum ExitStatus {
+    static let actorFailed = ExitCode(1)
+    static let pluginError = ExitCode(3)
+    static let checkFailed = ExitCode(4)
+}
