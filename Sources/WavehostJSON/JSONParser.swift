@@ -4,6 +4,11 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
     /// Byte offset of the fault in the input.
     public var offset: Int
 
+    public init(reason: String, offset: Int) {
+        self.reason = reason
+        self.offset = offset
+    }
+
     public var description: String { "\(reason) at byte \(offset)" }
 }
 

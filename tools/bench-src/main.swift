@@ -1,1 +1,29 @@
-print("bench placeholder")
+// wavehost-bench: prints each figure as `bench: NAME VALUE UNIT`, beside the machine's
+// floor measured in the same run. Run through tools/bench, which builds in release mode.
+import Host
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let groups: [String: (BenchContext) throws -> Void] = [
+    "invoke": benchInvoke,
+]
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count >= 1 else {
+    print("usage: wavehost-bench PRODUCTS_DIR [GROUP...]   groups: \(groups.keys.sorted().joined(separator: ", "))")
+    exit(2)
+}
+let context = BenchContext(productsDirectory: arguments[0])
+let requested = arguments.count > 1 ? Array(arguments.dropFirst()) : groups.keys.sorted()
+for name in requested {
+    guard let group = groups[name] else {
+        print("error: unknown group \(name); known: \(groups.keys.sorted().joined(separator: ", "))")
+        exit(2)
+    }
+    do { try group(context) } catch {
+        print("error: group \(name) failed: \(error)")
+        exit(1)
+    }
+}

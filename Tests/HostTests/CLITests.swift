@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// The `wavehost` executable, run as a user would.
+@Suite struct CLITests {
+    private func wavehost(_ arguments: String...) throws -> TestPlugins.ProcessResult {
+        let cache = try TestPlugins.temporaryDirectory()
+        return try TestPlugins.run(TestPlugins.cli, arguments + ["--cache-dir", cache])
+    }
+
+    @Test func checkPassesAShippingPluginWithALinePerCheck() throws {
+        let result = try wavehost("plugins", "check", try TestPlugins.product("EchoC"))
+        #expect(result.status == 0, "\(result.output)\(result.error)")
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("PASS  ") }.count >= 10)
+        #expect(!lines.contains { $0.hasPrefix("FAIL") })
+        #expect(lines.last?.hasSuffix("passed, 0 failed") == true)
+    }
+
+    @Test func checkExitsNonZeroOnFailure() throws {
+        let result = try wavehost("plugins", "check", try TestPlugins.misbehaving("INVALID_OUTPUT"))
+        #expect(result.status == 4)
+        #expect(result.output.contains("FAIL  hostile input"))
+    }
+
+    @Test func inspectShowsHashDescriptorAndCapabilities() throws {
+        let path = try TestPlugins.product("FieldValidator")
+        let result = try wavehost("plugins", "inspect", path)
+        #expect(result.status == 0)
+        #expect(result.output.contains("name         field-validator"))
+        #expect(result.output.contains("capabilities thread-safe"))
+        #expect(result.output.contains("kind         validator"))
+        let json = try wavehost("plugins", "inspect", "--json", path)
+        let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        #expect((object?["sha256"] as? String)?.count == 64)
+    }
+
+    @Test func invokeTakesInlineJSONOrAFile() throws {
+        let path = try TestPlugins.product("JSONTransform")
+        let inline = try wavehost("invoke", path, "--config", #"{"drop":["b"]}"#, "--input", #"{"a":1,"b":2}"#)
+        #expect(inline.status == 0)
+        #expect(inline.output == "{\"a\":1}\n")
+        let file = try TestPlugins.temporaryDirectory() + "/input.json"
+        try #"{"from":"file"}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let fromFile = try wavehost("invoke", path, "--input", "@" + file)
+        #expect(fromFile.output == "{\"from\":\"file\"}\n")
+    }
+
+    @Test func invokeReportsRefusalsAndLoadErrorsWithDistinctStatuses() throws {
+        let refused = try wavehost("invoke", try TestPlugins.product("JSONTransform"), "--input", "[1]")
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("actor json-transform: invalid input: input must be an object"))
+        let missing = try wavehost("invoke", "/nonexistent/lib.so", "--input", "{}")
+        #expect(missing.status == 3)
+        #expect(missing.error.contains("/nonexistent/lib.so: not found"))
+        let badConfig = try wavehost("invoke", try TestPlugins.product("FieldValidator"), "--config", "[]", "--input", "{}")
+        #expect(badConfig.status == 3)
+        #expect(badConfig.error.contains("config must be an object"))
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Host
+
+/// Real plugins for tests: the shipping ones built by SwiftPM from Plugins/, and bad
+/// ones compiled here with `cc` from Tests/HostTests/Fixtures/misbehaving_actor.c.
+enum TestPlugins {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .path
+
+    static let headerDirectory = repositoryRoot + "/Sources/ActorABI/include"
+
+    /// The folder holding this test binary, where SwiftPM also puts the plugin products.
+    static let productsDirectory: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        // The test binary may sit inside a bundle folder below the products.
+        while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("wavehost").path) {
+            folder.deleteLastPathComponent()
+        }
+        return folder.path
+    }()
+
+    /// The path of a shipping plugin product, e.g. `product("EchoC")`.
+    static func product(_ name: String) throws -> String {
+        let path = productsDirectory + "/lib\(name).so"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TestSetupError("\(path) is missing: run `swift build` before `swift test` (tools/test does)")
+        }
+        return path
+    }
+
+    /// The `wavehost` executable built beside the tests.
+    static var cli: String { productsDirectory + "/wavehost" }
+
+    /// Compiles the misbehaving fixture with `defines` (e.g. "NULL_NAME") into a new folder.
+    static func misbehaving(_ defines: String..., file: String = "libmisbehaving.so") throws -> String {
+        try compile(source: repositoryRoot + "/Tests/HostTests/Fixtures/misbehaving_actor.c", defines: defines, output: file)
+    }
+
+    /// Compiles one C source into a shared library with nothing but the ABI header.
+    static func compile(source: String, defines: [String] = [], output: String, compiler: String = "cc",
+                        flags: [String] = ["-std=c11"]) throws -> String
+    {
+        let path = try temporaryDirectory() + "/" + output
+        let arguments = [compiler] + flags + ["-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I", headerDirectory]
+            + defines.map { "-D" + $0 } + [source, "-o", path]
+        let result = try run("/usr/bin/env", arguments)
+        guard result.status == 0 else { throw TestSetupError("\(compiler) failed for \(source) \(defines):\n\(result.error)") }
+        return path
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "wavehost-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// A loader with its own empty cache, so tests never share copies.
+    static func loader() throws -> PluginLoader {
+        PluginLoader(cache: PluginCache(directory: try temporaryDirectory() + "/cache"))
+    }
+
+    struct ProcessResult {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    /// Runs a program to completion, capturing stdout and stderr through files
+    /// (so neither can fill a pipe and stall the child).
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+        let folder = try temporaryDirectory()
+        let outPath = folder + "/stdout", errPath = folder + "/stderr"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus,
+                             output: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                             error: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BenchContext {
+    let productsDirectory: String
+
+    func plugin(_ product: String) -> String { "\(productsDirectory)/lib\(product).so" }
+
+    /// A private cache, so a run never reuses another run's copies.
+    var cacheDirectory: String { "/tmp/wavehost-bench-\(getpid())" }
+}
+
+/// Prints one figure in the format every group uses.
+func report(_ name: String, _ value: Double, _ unit: String) {
+    let text = value >= 100 ? String(Int(value.rounded())) : String(Double(Int(value * 100)) / 100)
+    print("bench: \(name) \(text) \(unit)")
+    fflush(nil)
+}
+
+func nanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+/// Nanoseconds per call of `body`: the median over `runs` runs of `calls` calls each,
+/// after a warm-up run. The median keeps one descheduled run from skewing the figure.
+func nanosecondsPerCall(runs: Int = 11, calls: Int, _ body: () -> Void) -> Double {
+    for _ in 0..<calls { body() }
+    var samples: [Double] = []
+    for _ in 0..<runs {
+        let start = nanoseconds()
+        for _ in 0..<calls { body() }
+        samples.append(Double(nanoseconds() - start) / Double(calls))
+    }
+    samples.sort()
+    return samples[samples.count / 2]
+}
