@@ -19,8 +19,9 @@ import Musl
 /// private let entryMatchesABI: wh_actor_entry_fn = wavehostActorEntry
 /// ```
 public enum ActorExport {
-    /// The ABI versions this SDK speaks.
-    public static let speaks = wh_abi_range(min_version: WH_ABI_VERSION, max_version: WH_ABI_VERSION)
+    /// The ABI versions this SDK speaks: literal, because a later header's
+    /// WH_ABI_VERSION must not make this code claim a version it was not written for.
+    public static let speaks = wh_abi_range(min_version: 1, max_version: 1)
 
     /// Answers the host's entry call for `type`: reports the versions spoken and returns
     /// the descriptor for `abiVersion`, or nil when it is not spoken.
@@ -28,7 +29,7 @@ public enum ActorExport {
         _ type: any WavehostActor.Type, _ abiVersion: UInt32, _ speaks: UnsafeMutablePointer<wh_abi_range>?
     ) -> UnsafePointer<wh_actor_descriptor>? {
         speaks?.pointee = Self.speaks
-        guard abiVersion == WH_ABI_VERSION else { return nil }
+        guard abiVersion == 1 else { return nil }
         return exported.withLock { state in
             if let existing = state { return existing.descriptor }
             let made = Exported(type: type, descriptor: makeDescriptor(type.info))
@@ -53,7 +54,7 @@ public enum ActorExport {
         let descriptor = UnsafeMutablePointer<wh_actor_descriptor>.allocate(capacity: 1)
         descriptor.initialize(to: wh_actor_descriptor(
             struct_size: UInt32(MemoryLayout<wh_actor_descriptor>.size),
-            abi_version: WH_ABI_VERSION,
+            abi_version: 1,
             name: cString(info.name),
             version: cString(info.version),
             kind: info.kind.rawValue,

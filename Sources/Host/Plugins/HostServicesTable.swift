@@ -7,12 +7,13 @@ final class HostServicesTable: @unchecked Sendable {
     private let logger: Logger
     let table: UnsafeMutablePointer<wh_host_services>
 
-    init(logger: Logger) {
+    /// `abiVersion` is the version negotiated with the plugin.
+    init(logger: Logger, abiVersion: UInt32) {
         self.logger = logger
         table = .allocate(capacity: 1)
         table.initialize(to: wh_host_services(
             struct_size: UInt32(MemoryLayout<wh_host_services>.size),
-            abi_version: WH_ABI_VERSION,
+            abi_version: abiVersion,
             context: nil,
             log: hostLog
         ))

@@ -34,7 +34,7 @@ public final class LoadedPlugin: @unchecked Sendable {
     {
         var actorLogger = logger
         actorLogger[metadataKey: "actor"] = .string(name)
-        let services = HostServicesTable(logger: actorLogger)
+        let services = HostServicesTable(logger: actorLogger, abiVersion: description.abiVersion)
         var reply = wh_reply.empty
         var instance: UnsafeMutableRawPointer?
         let config = config.isEmpty ? Array("{}".utf8) : config

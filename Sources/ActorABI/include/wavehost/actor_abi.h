@@ -11,16 +11,19 @@
  *  - Whoever allocates a buffer frees it. The host owns every buffer it passes in
  *    (valid only for the duration of the call); the plugin owns every buffer it
  *    passes out, and the host gives it back through `release`.
- *  - Structs that may grow start with `struct_size`, written by whoever fills the
- *    struct. Readers touch only fields that lie inside `struct_size`. New fields are
- *    only ever appended, so a plugin built against an older, smaller struct keeps
- *    loading, and a new plugin keeps working with an older host.
+ *  - Structs that may grow start with `struct_size`, written by whoever provides the
+ *    struct's memory (the plugin for the descriptor, the host for host services and
+ *    replies). The other side touches only fields that lie inside `struct_size`. New
+ *    fields are only ever appended, so a plugin built against an older, smaller struct
+ *    keeps loading, and a new plugin keeps working with an older host.
+ *  - A zero-length buffer may be passed as a NULL pointer.
  *  - Integer constants, not C enums, appear in structs, so the layout is fixed.
  *  - Everything is prefixed `wh_` / `WH_`.
  *
- * Threading is stated beside each function: [any-thread], [instance-serial]
- * (never called concurrently for one instance unless the actor declares
- * WH_CAP_THREAD_SAFE), or [once].
+ * Threading is stated beside each function: [any-thread]; [instance-serial] (never
+ * called concurrently for one instance unless the actor declares WH_CAP_THREAD_SAFE,
+ * but calls on different instances, and creates, may run at the same time, so state
+ * shared between instances needs its own locking); or [once].
  */
 #ifndef WAVEHOST_ACTOR_ABI_H
 #define WAVEHOST_ACTOR_ABI_H
@@ -49,14 +52,16 @@ typedef struct wh_abi_range {
 /* ------------------------------------------------------------------ status */
 
 /* Returned by create and invoke. Anything other than WH_OK is a failure, and the
- * plugin should put a human-readable UTF-8 message in the reply (see wh_reply). */
+ * plugin should put a human-readable UTF-8 message in the reply (see wh_reply).
+ * Only WH_ERR_UNAVAILABLE is worth retrying; the host reports any other value as an
+ * unknown status and does not retry it. */
 typedef int32_t wh_status;
 #define WH_OK                  0  /* success: the reply holds the output JSON */
 #define WH_ERR_INVALID_INPUT   1  /* the input is not what this actor accepts; do not retry */
-#define WH_ERR_INVALID_CONFIG  2  /* the config is not what this actor accepts (create) */
+#define WH_ERR_INVALID_CONFIG  2  /* the config is not what this actor accepts (create); do not retry */
 #define WH_ERR_FAILED          3  /* the work failed for a reason of its own; do not retry */
 #define WH_ERR_UNAVAILABLE     4  /* a dependency is unavailable (network, model…); retryable */
-#define WH_ERR_INTERNAL        5  /* a bug in the actor */
+#define WH_ERR_INTERNAL        5  /* a bug in the actor (or out of memory); do not retry */
 
 /* ------------------------------------------------------------- kinds, caps */
 
@@ -67,14 +72,15 @@ typedef uint32_t wh_kind;
 #define WH_KIND_SAVER      3u
 #define WH_KIND_GRADER     4u
 #define WH_KIND_CHECKER    5u
-#define WH_KIND_SCRIPT     6u
+#define WH_KIND_SCRIPT     6u   /* reserved for script actors the host wraps */
 
 /* Capability flags. The host enforces them: an actor that does not declare a
  * capability does not get it. Unknown bits are refused by the loader. */
 typedef uint64_t wh_capabilities;
 #define WH_CAP_NETWORK           (1ull << 0) /* needs network access (sandboxes deny it otherwise) */
 #define WH_CAP_THREAD_SAFE       (1ull << 1) /* invoke may run concurrently on one instance */
-#define WH_CAP_EXTERNAL_EFFECTS  (1ull << 2) /* touches the outside world beyond returning output */
+#define WH_CAP_EXTERNAL_EFFECTS  (1ull << 2) /* touches the outside world beyond returning output;
+                                                 the host does not run it in shadow or test runs */
 #define WH_CAP_ALL (WH_CAP_NETWORK | WH_CAP_THREAD_SAFE | WH_CAP_EXTERNAL_EFFECTS)
 
 /* ---------------------------------------------------------- host services */
@@ -89,7 +95,8 @@ typedef int32_t wh_log_level;
 /* A table of functions the host hands to create(). The plugin never links against
  * host symbols; everything it may ask of the host is here. The table only grows at
  * its end: check `struct_size` before reading a field added after version 1.
- * Owned by the host; valid from create until destroy returns. */
+ * Owned by the host; valid from create until destroy returns (until create returns,
+ * if create fails). Never use it from release, which may run after destroy. */
 typedef struct wh_host_services {
     uint32_t struct_size;
     uint32_t abi_version;
@@ -104,8 +111,10 @@ typedef struct wh_host_services {
 
 /* What create and invoke hand back. The host zeroes it and sets `struct_size`
  * before the call; the plugin fills `data`, `length` and, if it wants,
- * `release_token`. On WH_OK, `data` holds the output JSON (invoke) or nothing
- * (create). On failure, `data` holds an error message (UTF-8), or is NULL.
+ * `release_token` (a plugin built against a later header checks `struct_size` before
+ * writing fields this version does not have). On WH_OK, `data` holds the output JSON
+ * (invoke) or stays NULL (create). On failure, `data` holds an error message (UTF-8),
+ * or is NULL.
  * Owned by the plugin until the host passes the reply to `release`, which the host
  * does exactly once for every reply whose `data` is not NULL. */
 typedef struct wh_reply {
@@ -126,9 +135,9 @@ typedef struct wh_reply {
 typedef struct wh_actor_descriptor {
     uint32_t struct_size;          /* sizeof(wh_actor_descriptor) the plugin was built with */
     uint32_t abi_version;          /* the version this descriptor speaks: the one the host asked for */
-    const char *name;              /* stable identifier, [a-z0-9._-]+, e.g. "field-validator" */
-    const char *version;           /* the actor's own version, e.g. "1.2.0" */
-    wh_kind kind;                  /* WH_KIND_* */
+    const char *name;              /* stable identifier, 1–64 of [a-z0-9._-], e.g. "field-validator" */
+    const char *version;           /* the actor's own version, non-empty, e.g. "1.2.0" */
+    wh_kind kind;                  /* WH_KIND_*; other values are refused */
     uint32_t reserved;             /* zero */
     wh_capabilities capabilities;  /* WH_CAP_* */
 
@@ -157,9 +166,10 @@ typedef struct wh_actor_descriptor {
     const char *output_schema;     /* JSON Schema of the output */
     /* A JSON array of examples the host's conformance check runs:
      *   [{"name": "…", "config": {…}, "input": {…}, "output": {…}}]
-     * "config" defaults to {}; "output", when present, must equal the actual
-     * output (as JSON values, key order ignored); "error": true marks an input
-     * the actor must refuse. */
+     * Only "input" is required; "name" defaults to "example N", "config" to {}.
+     * "output", when present, must equal the actual output (as JSON values, key
+     * order ignored); "error": true marks an input the actor must refuse, with a
+     * message ("output" is then ignored). */
     const char *examples;
 } wh_actor_descriptor;
 
@@ -171,8 +181,11 @@ typedef struct wh_actor_descriptor {
 
 /* [any-thread, may be called several times] The one exported symbol.
  * The host asks for `abi_version` (the highest it speaks first, then lower ones).
- * The plugin writes the range it speaks into *speaks (when non-NULL), then returns
- * its descriptor for that version, or NULL if it does not speak it.
+ * Whenever `speaks` is non-NULL, the plugin writes the range it speaks into it, even
+ * when it returns NULL. It returns its descriptor for that version, or NULL if it
+ * does not speak it. Write the range as literal numbers (1, 1), not WH_ABI_VERSION:
+ * rebuilding against a later header must not make a plugin claim a version it was
+ * not written for.
  * Must be cheap and have no side effects beyond one-time initialisation. */
 typedef const wh_actor_descriptor *(*wh_actor_entry_fn)(uint32_t abi_version, wh_abi_range *speaks);
 
