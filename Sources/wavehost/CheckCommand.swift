@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Host
 
 struct CheckCommand: ParsableCommand {
@@ -9,30 +10,92 @@ struct CheckCommand: ParsableCommand {
             Loads the plugin, creates it with its example config, runs its declared \
             examples, feeds it hostile inputs (empty, invalid JSON, non-UTF-8, 1 MiB, \
             deep nesting), checks every output is valid JSON and released, and calls a \
-            thread-safe actor from several threads. Prints a line per check; exits 4 \
-            if any check fails.
+            thread-safe actor from several threads. The checks run in a child process, \
+            so a plugin that crashes fails the check instead of ending it. Prints a line \
+            per check; exits 4 if any check fails.
             """
     )
 
     @Argument(help: "The plugin's shared library (.so).")
     var path: String
 
+    @Flag(help: "Run the checks in this process (to debug a plugin under gdb); a crash then ends the check.")
+    var inProcess = false
+
     @OptionGroup var cache: CacheOptions
 
     func run() throws {
+        let passed = inProcess ? runChecks() : try runChecksInChild()
+        if !passed { throw ExitStatus.checkFailed }
+    }
+
+    /// Runs the suite here, printing a line per check and a closing count.
+    private func runChecks() -> Bool {
         var failures = 0
         var total = 0
         let passed = ConformanceCheck(path: path, loader: cache.loader).run { result in
             total += 1
             if !result.passed { failures += 1 }
-            print("\(result.passed ? "PASS" : "FAIL")  \(result.name): \(result.detail)")
+            print(Self.line(result.passed, result.name, result.detail))
             fflush(nil)  // one line per check as it finishes, even when piped
         }
         print("\(total - failures) passed, \(failures) failed")
-        if !passed { throw ExitStatus.checkFailed }
+        return passed
+    }
+
+    /// Runs the suite in a child `wavehost plugins check --in-process`, relaying its lines;
+    /// if the child dies, reports the crash as a failed check after the last one it finished.
+    private func runChecksInChild() throws -> Bool {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        child.arguments = ["plugins", "check", "--in-process", path] + (cache.directory.map { ["--cache-dir", $0] } ?? [])
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"  // the crash is the plugin's; skip the host's backtrace
+        child.environment = environment
+        let output = Pipe()
+        child.standardOutput = output
+        try child.run()
+
+        var lastCheck = "starting"
+        var lines: [Substring] = []
+        var pending = Data()
+        while case let chunk = output.fileHandleForReading.availableData, !chunk.isEmpty {
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                print(line)
+                fflush(nil)
+                lines.append(Substring(line))
+                if let name = Self.checkName(line) { lastCheck = name }
+            }
+        }
+        child.waitUntilExit()
+        guard child.terminationReason == .uncaughtSignal else { return child.terminationStatus == 0 }
+        let signal = child.terminationStatus
+        let passedCount = lines.filter { $0.hasPrefix("PASS") }.count
+        let failedCount = lines.filter { $0.hasPrefix("FAIL") }.count + 1
+        print(Self.line(false, "no crash", "the plugin crashed the checker with signal \(signal) (\(Self.signalName(signal))) " +
+                        "in the step after \"\(lastCheck)\""))
+        print("\(passedCount) passed, \(failedCount) failed")
+        return false
+    }
+
+    private static func line(_ passed: Bool, _ name: String, _ detail: String) -> String {
+        "\(passed ? "PASS" : "FAIL")  \(name): \(detail)"
+    }
+
+    /// The check name in a result line: `PASS  name: detail` or `PASS  example "name": detail`.
+    private static func checkName(_ line: String) -> String? {
+        guard line.hasPrefix("PASS  ") || line.hasPrefix("FAIL  ") else { return nil }
+        let rest = line.dropFirst(6)
+        let end = rest.contains("\"") ? rest.range(of: "\": ").map { rest.index(after: $0.lowerBound) }
+                                       : rest.range(of: ": ")?.lowerBound
+        return end.map { String(rest[..<$0]) }
+    }
+
+    private static func signalName(_ signal: Int32) -> String {
+        guard let name = strsignal(signal) else { return "unknown signal" }
+        return String(cString: name)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

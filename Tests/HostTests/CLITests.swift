@@ -23,6 +23,17 @@ import Testing
         #expect(result.output.contains("FAIL  hostile input"))
     }
 
+    /// A segfault in create kills only the child that runs the checks; the checker
+    /// reports it as a failure with the signal, after the checks that passed.
+    @Test func checkReportsACrashingCreateInsteadOfDying() throws {
+        let result = try wavehost("plugins", "check", try TestPlugins.misbehaving("CRASHING_CREATE"))
+        #expect(result.status == 4)
+        #expect(result.output.contains("PASS  loads: misbehaving"))
+        #expect(result.output.contains("FAIL  no crash: the plugin crashed the checker with signal 11"))
+        #expect(result.output.contains(#"in the step after "declares examples""#))
+        #expect(result.output.hasSuffix("passed, 2 failed\n"), "no examples, and the crash")
+    }
+
     @Test func inspectShowsHashDescriptorAndCapabilities() throws {
         let path = try TestPlugins.product("FieldValidator")
         let result = try wavehost("plugins", "inspect", path)

@@ -65,7 +65,7 @@ public struct ConformanceCheck {
         }
         for hostile in HostileInput.all {
             let (passed, detail) = hostile.check(instance)
-            record("hostile input: \(hostile.name)", passed, detail)
+            record("hostile input \"\(hostile.name)\"", passed, detail)
         }
         if let example = info.examples.first(where: { !$0.expectsError }) {
             let (passed, detail) = checkReleases(plugin: plugin, example: example)
