@@ -57,6 +57,6 @@ let package = Package(
         ),
         .executableTarget(name: "wavehost-bench", dependencies: ["Host"], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "HostTests", dependencies: ["Host"], swiftSettings: swiftSettings),
+        .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ] + plugins.map(\.1)
 )
