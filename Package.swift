@@ -14,12 +14,12 @@ func actorPlugin(_ name: String, swift: Bool) -> (Product, Target) {
         ? .target(name: name, dependencies: ["ActorKit"], path: "Plugins/\(name)",
                   exclude: ["README.md"], swiftSettings: swiftSettings)
         : .target(name: name, dependencies: ["ActorABI"], path: "Plugins/\(name)",
-                  exclude: ["README.md", "Makefile"], publicHeadersPath: "none")
+                  exclude: ["README.md", "Makefile"], publicHeadersPath: ".")
     return (product, target)
 }
 
 let plugins = [
-    // actorPlugin("EchoC", swift: false),
+    actorPlugin("EchoC", swift: false),
     actorPlugin("FieldValidator", swift: true),
     actorPlugin("JSONTransform", swift: true),
 ]
