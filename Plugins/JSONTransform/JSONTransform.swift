@@ -58,9 +58,11 @@ final class JSONTransform: JSONActor {
     func handle(_ input: JSON) throws(ActorError) -> JSON {
         guard let members = input.objectValue else { throw .invalidInput("input must be an object, found \(input.typeName)") }
         var output: [(key: String, value: JSON)] = []
+        output.reserveCapacity(members.count + constants.count)
         for (key, value) in members where pick?.contains(key) ?? true {
-            let name = rename[key] ?? key
-            if !drop.contains(name) { output.append((name, value)) }
+            // Skip hashing against empty options: most configs use one or two of them.
+            let name = rename.isEmpty ? key : rename[key] ?? key
+            if drop.isEmpty || !drop.contains(name) { output.append((name, value)) }
         }
         for constant in constants {
             output.removeAll { $0.key == constant.key }

@@ -183,7 +183,10 @@ struct JSONParser {
             case UInt8(ascii: "\""):
                 index += 1
                 guard building else { return "" }
-                utf8.append(contentsOf: bytes[runStart..<index - 1])
+                let run = UnsafeBufferPointer(rebasing: bytes[runStart..<index - 1])
+                // Most strings have no escapes: make them straight from the input.
+                if utf8.isEmpty { return String(decoding: run, as: UTF8.self) }
+                utf8.append(contentsOf: run)
                 return String(decoding: utf8, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 if building { utf8.append(contentsOf: bytes[runStart..<index]) }

@@ -1,3 +1,5 @@
+import Foundation
+import Host
 import Testing
 
 /// The header alone is enough to build an actor, in C and in C++.
@@ -21,5 +23,25 @@ import Testing
             }
             """.write(toFile: source, atomically: true, encoding: .utf8)
         _ = try TestPlugins.compile(source: source, output: "libcxx.so", compiler: "c++", flags: ["-std=c++17", "-Wpedantic"])
+    }
+}
+
+/// The tutorial in docs/abi.md is real code: it builds from the header alone and passes
+/// the conformance suite.
+@Suite struct TutorialTests {
+    @Test func firstActorInCFromTheDocsPassesTheCheck() throws {
+        let doc = try String(contentsOfFile: TestPlugins.repositoryRoot + "/docs/abi.md", encoding: .utf8)
+        let section = try #require(doc.range(of: "## 7. Write your first actor in C"))
+        let start = try #require(doc.range(of: "```c\n", range: section.upperBound..<doc.endIndex))
+        let end = try #require(doc.range(of: "```", range: start.upperBound..<doc.endIndex))
+        let source = try TestPlugins.temporaryDirectory() + "/hello.c"
+        try String(doc[start.upperBound..<end.lowerBound]).write(toFile: source, atomically: true, encoding: .utf8)
+        let plugin = try TestPlugins.compile(source: source, output: "libhello.so", flags: ["-std=c11", "-Wpedantic"])
+
+        var failures: [String] = []
+        let passed = ConformanceCheck(path: plugin, loader: try TestPlugins.loader()).run { result in
+            if !result.passed { failures.append("\(result.name): \(result.detail)") }
+        }
+        #expect(passed, "\(failures)")
     }
 }
