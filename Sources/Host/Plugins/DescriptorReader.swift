@@ -14,14 +14,16 @@ struct DescriptorReader {
     let abiVersion: UInt32
 
     /// A host-owned, full-size copy: fields past the plugin's `struct_size` are zero.
-    func copy() -> wh_actor_descriptor {
+    private func copy() -> wh_actor_descriptor {
         var full = wh_actor_descriptor()
         let size = min(Int(descriptor.pointee.struct_size), MemoryLayout<wh_actor_descriptor>.size)
         withUnsafeMutableBytes(of: &full) { $0.copyMemory(from: UnsafeRawBufferPointer(start: descriptor, count: size)) }
         return full
     }
 
-    func read() throws(PluginError) -> ActorDescription {
+    /// Checks the descriptor and returns what it declares, with the host-owned copy
+    /// of its fields (and function pointers) that the host keeps.
+    func read() throws(PluginError) -> (ActorDescription, wh_actor_descriptor) {
         let declaredSize = Int(descriptor.pointee.struct_size)
         let minimumSize = Self.minimumSize
         guard declaredSize >= minimumSize else {
@@ -54,7 +56,7 @@ struct DescriptorReader {
         guard missing.isEmpty else {
             throw malformed("actor \(name): NULL function pointer: \(missing.joined(separator: ", "))")
         }
-        return ActorDescription(
+        let description = ActorDescription(
             name: name, version: version, kind: kind, capabilities: capabilities,
             abiVersion: abiVersion, descriptorSize: declaredSize,
             summary: fields.description.map { String(cString: $0) },
@@ -63,6 +65,7 @@ struct DescriptorReader {
             outputSchema: try json(fields.output_schema, field: "output_schema"),
             examples: try examples(fields.examples)
         )
+        return (description, fields)
     }
 
     /// Everything up to and including `destroy`.

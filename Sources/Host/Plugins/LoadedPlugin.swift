@@ -15,14 +15,12 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Host-owned copy of the descriptor (immutable after init).
     let functions: wh_actor_descriptor
 
-    init(path: String, sha256: String, cachedPath: String, descriptor: UnsafePointer<wh_actor_descriptor>,
-         description: ActorDescription)
-    {
+    init(path: String, sha256: String, cachedPath: String, description: ActorDescription, functions: wh_actor_descriptor) {
         self.path = path
         self.sha256 = sha256
         self.cachedPath = cachedPath
         self.description = description
-        self.functions = DescriptorReader(path: path, descriptor: descriptor, abiVersion: description.abiVersion).copy()
+        self.functions = functions
     }
 
     public var name: String { description.name }

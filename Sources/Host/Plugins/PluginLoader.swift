@@ -36,8 +36,8 @@ public struct PluginLoader: Sendable {
         }
         let entry = unsafeBitCast(symbol, to: wh_actor_entry_fn.self)
         let (descriptor, abiVersion) = try negotiate(entry, path: path)
-        let description = try DescriptorReader(path: path, descriptor: descriptor, abiVersion: abiVersion).read()
-        return LoadedPlugin(path: path, sha256: sha256, cachedPath: cachedPath, descriptor: descriptor, description: description)
+        let (description, functions) = try DescriptorReader(path: path, descriptor: descriptor, abiVersion: abiVersion).read()
+        return LoadedPlugin(path: path, sha256: sha256, cachedPath: cachedPath, description: description, functions: functions)
     }
 
     /// Asks for each version this host speaks, newest first; the first descriptor wins.
