@@ -41,10 +41,11 @@ let package = Package(
         .target(name: "CWavehostShims"),
         .target(name: "WavehostJSON", swiftSettings: swiftSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
+        .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "WavehostJSON", "CWavehostShims",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -5,7 +5,7 @@ import WavehostJSON
 /// A live instance of an actor, created with one config. Invoke it from any thread:
 /// calls are serialised unless the actor declares itself thread-safe.
 public final class ActorInstance: @unchecked Sendable {
-    public let plugin: LoadedPlugin
+    public let image: PluginImage
     private let instance: UnsafeMutableRawPointer?
     private let services: HostServicesTable
     private let invokeFunction: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int,
@@ -15,16 +15,16 @@ public final class ActorInstance: @unchecked Sendable {
     /// Held around each invoke of an actor that is not thread-safe.
     private let serial = Mutex(())
 
-    init(plugin: LoadedPlugin, instance: UnsafeMutableRawPointer?, services: HostServicesTable) {
-        self.plugin = plugin
+    init(image: PluginImage, instance: UnsafeMutableRawPointer?, services: HostServicesTable) {
+        self.image = image
         self.instance = instance
         self.services = services
-        invokeFunction = plugin.functions.invoke
-        releaseFunction = plugin.functions.release
-        threadSafe = plugin.description.capabilities.contains(.threadSafe)
+        invokeFunction = image.functions.invoke
+        releaseFunction = image.functions.release
+        threadSafe = image.description.capabilities.contains(.threadSafe)
     }
 
-    deinit { plugin.functions.destroy(instance) }
+    deinit { image.functions.destroy(instance) }
 
     /// Runs the actor on `input` and returns its output, which the host has checked
     /// to be one valid JSON document. The plugin's buffer is released before return.
@@ -39,14 +39,14 @@ public final class ActorInstance: @unchecked Sendable {
         defer { if reply.data != nil { releaseFunction(&reply) } }
         let output = UnsafeRawBufferPointer(start: reply.data, count: reply.data == nil ? 0 : reply.length)
         guard status == WH_OK else {
-            throw ActorFailure(.init(status), actor: plugin.name,
+            throw ActorFailure(.init(status), actor: image.name,
                                message: String(decoding: output, as: UTF8.self))
         }
         guard reply.data != nil else {
-            throw ActorFailure(.invalidOutput, actor: plugin.name, message: "returned success with no output")
+            throw ActorFailure(.invalidOutput, actor: image.name, message: "returned success with no output")
         }
         do { try JSON.validate(output) } catch {
-            throw ActorFailure(.invalidOutput, actor: plugin.name, message: "output is not valid JSON: \(error)")
+            throw ActorFailure(.invalidOutput, actor: image.name, message: "output is not valid JSON: \(error)")
         }
         return Array(output)
     }

@@ -1,3 +1,4 @@
+import ActorABI
 /// Why a plugin could not be loaded, checked or instantiated.
 ///
 /// Every error names the file at fault; `code` tells the kind of fault, so callers can

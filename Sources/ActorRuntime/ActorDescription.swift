@@ -29,6 +29,14 @@ public struct ActorDescription: Sendable, Equatable {
         public var input: JSON
         public var output: JSON?
         public var expectsError: Bool
+
+        public init(name: String, config: JSON = [:], input: JSON, output: JSON? = nil, expectsError: Bool = false) {
+            self.name = name
+            self.config = config
+            self.input = input
+            self.output = output
+            self.expectsError = expectsError
+        }
     }
 
     public var name: String

@@ -1,15 +1,17 @@
 import ActorABI
-import Logging
 
 /// The `wh_host_services` table handed to one instance, and what it points at.
 /// Lives at least as long as the instance (the instance holds it).
-final class HostServicesTable: @unchecked Sendable {
-    private let logger: Logger
+public final class HostServicesTable: @unchecked Sendable {
+    /// Receives the plugin's log messages; called from any thread the plugin logs on.
+    public typealias LogSink = @Sendable (wh_log_level, String) -> Void
+
+    private let log: LogSink
     let table: UnsafeMutablePointer<wh_host_services>
 
     /// `abiVersion` is the version negotiated with the plugin.
-    init(logger: Logger, abiVersion: UInt32) {
-        self.logger = logger
+    init(abiVersion: UInt32, log: @escaping LogSink) {
+        self.log = log
         table = .allocate(capacity: 1)
         table.initialize(to: wh_host_services(
             struct_size: UInt32(MemoryLayout<wh_host_services>.size),
@@ -22,16 +24,7 @@ final class HostServicesTable: @unchecked Sendable {
 
     deinit { table.deallocate() }
 
-    fileprivate func log(_ level: wh_log_level, _ message: String) {
-        let swiftLevel: Logger.Level = switch level {
-        case WH_LOG_TRACE: .trace
-        case WH_LOG_DEBUG: .debug
-        case WH_LOG_INFO: .info
-        case WH_LOG_WARN: .warning
-        default: .error
-        }
-        logger.log(level: swiftLevel, "\(message)")
-    }
+    fileprivate func forward(_ level: wh_log_level, _ message: String) { log(level, message) }
 }
 
 private func hostLog(_ context: UnsafeMutableRawPointer?, _ level: wh_log_level,
@@ -42,5 +35,5 @@ private func hostLog(_ context: UnsafeMutableRawPointer?, _ level: wh_log_level,
     let text = UnsafeRawPointer(message).withMemoryRebound(to: UInt8.self, capacity: length) {
         String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
     }
-    services.log(level, text)
+    services.forward(level, text)
 }
