@@ -28,6 +28,7 @@ let package = Package(
     name: "wavehost",
     products: [
         .executable(name: "wavehost", targets: ["wavehost"]),
+        .executable(name: "wavehost-worker", targets: ["wavehost-worker"]),
         .library(name: "Host", targets: ["Host"]),
         .library(name: "ActorKit", targets: ["ActorKit"]),
     ] + plugins.map(\.0),
@@ -54,6 +55,11 @@ let package = Package(
         .executableTarget(
             name: "wavehost",
             dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "wavehost-worker",
+            dependencies: ["ActorRuntime", "CWavehostShims", "WavehostJSON"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: ["Host"], path: "tools/bench-src", swiftSettings: swiftSettings),

@@ -85,6 +85,19 @@ public struct ActorFailure: Error, Sendable, CustomStringConvertible {
             }
         }
 
+        /// The `wh_status` this stands for (invalid output has none of its own).
+        public var code: wh_status {
+            switch self {
+            case .invalidInput: WH_ERR_INVALID_INPUT
+            case .invalidConfig: WH_ERR_INVALID_CONFIG
+            case .failed: WH_ERR_FAILED
+            case .unavailable: WH_ERR_UNAVAILABLE
+            case .internalError: WH_ERR_INTERNAL
+            case .invalidOutput: WH_ERR_INTERNAL
+            case .unknown(let code): code
+            }
+        }
+
         /// Whether trying again may succeed.
         public var isRetryable: Bool { self == .unavailable }
 

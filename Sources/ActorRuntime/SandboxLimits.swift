@@ -1,0 +1,54 @@
+/// The bounds a sandboxed actor runs within. The host passes them to the worker as
+/// command-line arguments; the worker applies them before it loads any actor code.
+public struct SandboxLimits: Sendable, Equatable {
+    /// Address space (RLIMIT_AS); allocation beyond it fails inside the worker.
+    public var addressSpaceBytes: UInt64 = 1 << 30
+    /// CPU time (RLIMIT_CPU); past it the kernel kills the worker.
+    public var cpuSeconds: UInt64 = 300
+    /// Open files (RLIMIT_NOFILE).
+    public var openFiles: UInt64 = 256
+    /// The largest answer accepted; a larger one fails the interaction, whole, unread.
+    public var outputBytes: UInt64 = 16 << 20
+    /// The largest input sent (guards the worker's memory as outputBytes guards the host's).
+    public var inputBytes: UInt64 = 64 << 20
+    /// Network access: only for actors that declare the network capability.
+    public var network = false
+
+    public init() {}
+
+    /// The worker's command-line form.
+    public var arguments: [String] {
+        ["--limit-as", String(addressSpaceBytes), "--limit-cpu", String(cpuSeconds),
+         "--limit-files", String(openFiles), "--limit-output", String(outputBytes),
+         "--limit-input", String(inputBytes)] + (network ? ["--network"] : [])
+    }
+
+    /// Reads the options of ``arguments`` out of `arguments`, leaving the rest in order.
+    public static func parse(_ arguments: [String]) throws(LimitsError) -> (SandboxLimits, rest: [String]) {
+        var limits = SandboxLimits()
+        var rest: [String] = []
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            let field: WritableKeyPath<SandboxLimits, UInt64>?
+            switch argument {
+            case "--limit-as": field = \.addressSpaceBytes
+            case "--limit-cpu": field = \.cpuSeconds
+            case "--limit-files": field = \.openFiles
+            case "--limit-output": field = \.outputBytes
+            case "--limit-input": field = \.inputBytes
+            case "--network": limits.network = true; continue
+            default: rest.append(argument); continue
+            }
+            guard let field, let text = iterator.next(), let value = UInt64(text) else {
+                throw LimitsError("\(argument) needs a whole number")
+            }
+            limits[keyPath: field] = value
+        }
+        return (limits, rest)
+    }
+
+    public struct LimitsError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+}

@@ -1,0 +1,87 @@
+import ActorABI
+import ActorRuntime
+import Synchronization
+import WavehostJSON
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The worker's conversation with its host: hello → ready, then invoke → result, until
+/// the host closes the socket. Log messages from the actor travel as `log` frames.
+struct Server {
+    let socket: Int32
+    let pluginPath: String
+    let limits: SandboxLimits
+    let layers: SandboxLayers
+
+    func run() -> Never {
+        // Stray prints by the actor must never reach the socket: stdout joins stderr,
+        // which the host captures for error reports.
+        dup2(STDERR_FILENO, STDOUT_FILENO)
+        let sender = Sender(socket: socket)
+
+        let config: [UInt8]
+        do {
+            guard let (header, payload) = try WorkerWire.receive(from: socket, limit: limits.inputBytes),
+                  header.kind == .hello else { fatal(sender, .protocolViolation, "expected a hello frame first") }
+            config = payload
+        } catch { fatal(sender, .protocolViolation, error.description) }
+
+        let instance: ActorInstance
+        do {
+            let image = try PluginImage(path: pluginPath)
+            instance = try image.makeInstance(config: config) { level, message in
+                sender.send(.log, status: level, Array(message.utf8))
+            }
+        } catch {
+            fatal(sender, error.code == .createFailed ? .createFailed : .loadFailed, error.description)
+        }
+
+        let info = instance.image.description
+        let ready: JSON = [
+            "protocol": .integer(WorkerWire.version), "pid": .integer(getpid()),
+            "actor": .string(info.name), "version": .string(info.version), "layers": layers.json,
+        ]
+        sender.send(.ready, ready.bytes)
+
+        while true {
+            let frame: (WorkerWire.Header, [UInt8])?
+            do { frame = try WorkerWire.receive(from: socket, limit: limits.inputBytes) } catch {
+                fatal(sender, .protocolViolation, error.description)
+            }
+            guard let (header, input) = frame else { exit(0) }  // the host closed: retire
+            guard header.kind == .invoke else { fatal(sender, .protocolViolation, "expected invoke, got \(header.kind)") }
+            do {
+                let output = try instance.invoke(input)
+                if UInt64(output.count) > limits.outputBytes {
+                    sender.send(.result, status: WorkerWire.statusOutputTooLarge,
+                                Array("output of \(output.count) bytes exceeds the limit of \(limits.outputBytes)".utf8))
+                } else {
+                    sender.send(.result, status: WH_OK, output)
+                }
+            } catch {
+                let status = error.status == .invalidOutput ? WorkerWire.statusInvalidOutput : error.status.code
+                sender.send(.result, status: status, Array(error.message.utf8))
+            }
+        }
+    }
+
+    private func fatal(_ sender: Sender, _ reason: WorkerWire.FatalReason, _ message: String) -> Never {
+        sender.send(.fatal, status: reason.rawValue, Array(message.utf8))
+        exit(1)
+    }
+}
+
+/// Serialises frames: an actor may log from its own threads while a result is sent.
+final class Sender: Sendable {
+    private let socket: Int32
+    private let lock = Mutex(())
+
+    init(socket: Int32) { self.socket = socket }
+
+    func send(_ kind: WorkerWire.Kind, status: Int32 = 0, _ payload: [UInt8]) {
+        let delivered = lock.withLock { _ in WorkerWire.send(kind, status: status, payload, to: socket) }
+        if !delivered { exit(0) }  // the host is gone
+    }
+}
