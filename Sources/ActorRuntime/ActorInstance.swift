@@ -74,7 +74,7 @@ public struct ActorFailure: Error, Sendable, CustomStringConvertible {
         /// A status code this host does not know.
         case unknown(Int32)
 
-        init(_ status: wh_status) {
+        public init(_ status: wh_status) {
             switch status {
             case WH_ERR_INVALID_INPUT: self = .invalidInput
             case WH_ERR_INVALID_CONFIG: self = .invalidConfig

@@ -29,6 +29,7 @@
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
 #endif
 extern long syscall(long number, ...);
+extern int pipe2(int fds[2], int flags);
 
 /* A child that gains no privileges through exec (setuid binaries, file caps). */
 static inline int wh_sandbox_no_new_privs(void) {
@@ -124,6 +125,9 @@ static inline int wh_sandbox_writes_only_beneath(const char *scratch) {
     close(ruleset);
     return result < 0 ? result : (int)abi;
 }
+
+/* A pipe whose ends are close-on-exec from the start (no window for a concurrent spawn). */
+static inline int wh_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }
 
 /* waitpid status decoding (macros Swift cannot import). */
 static inline int wh_wait_signal(int status) { return WIFSIGNALED(status) ? WTERMSIG(status) : 0; }

@@ -30,6 +30,15 @@ enum TestPlugins {
         return path
     }
 
+    /// The sandbox fixture (an actor that misbehaves as its input asks), compiled here.
+    static func hostile(network: Bool = false) throws -> String {
+        try compile(source: repositoryRoot + "/Tests/HostTests/Fixtures/hostile_actor.c", defines: network ? ["NETWORK"] : [],
+                    output: "libhostile.so", flags: ["-std=gnu11"])
+    }
+
+    /// The sandbox worker built beside the tests.
+    static var worker: String { productsDirectory + "/wavehost-worker" }
+
     /// The `wavehost` executable built beside the tests.
     static var cli: String { productsDirectory + "/wavehost" }
 

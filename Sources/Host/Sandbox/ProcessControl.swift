@@ -1,0 +1,158 @@
+import ActorABI
+import CWavehostShims
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Monotonic nanoseconds.
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+/// Milliseconds left until `deadline`, for poll(2): at least 0.
+func pollTimeout(until deadline: UInt64) -> Int32 {
+    let now = monotonicNanoseconds()
+    guard deadline > now else { return 0 }
+    return Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
+}
+
+/// Spawns `executable` with posix_spawn (never fork: the host is multithreaded).
+/// `descriptors` maps parent descriptors onto the child's (e.g. a socket onto 3);
+/// every other descriptor of the host is close-on-exec and stays behind.
+func spawn(_ executable: String, _ arguments: [String], descriptors: [(parent: Int32, child: Int32)],
+           environment: [String: String] = [:]) -> Result<pid_t, SpawnError>
+{
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for (parent, child) in descriptors { posix_spawn_file_actions_adddup2(&actions, parent, child) }
+
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGPIPE, SIGTERM, SIGINT, SIGCHLD] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+    var variables: [String: String] = [:]
+    var entry = environ
+    while let pointer = entry.pointee {
+        let text = String(cString: pointer)
+        if let equals = text.firstIndex(of: "=") { variables[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
+        entry += 1
+    }
+    variables.merge(environment) { $1 }
+    // A crash is the actor's: skip the Swift backtracer's ~17 ms and its noise.
+    variables["SWIFT_BACKTRACE"] = "enable=no"
+
+    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    guard result == 0 else { return .failure(SpawnError(executable: executable, errno: result)) }
+    return .success(pid)
+}
+
+struct SpawnError: Error, CustomStringConvertible {
+    let executable: String
+    let errno: Int32
+    var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
+}
+
+/// Moves a descriptor to 10 or above (close-on-exec), so mapping it onto a low child
+/// descriptor with dup2 never meets itself (dup2(3, 3) would keep close-on-exec).
+func highDescriptor(_ fd: Int32) -> Int32 {
+    let moved = fcntl(fd, F_DUPFD_CLOEXEC, 10)
+    close(fd)
+    return moved
+}
+
+/// Ends a process: SIGTERM, a short grace, then SIGKILL; always reaps it.
+/// Returns its wait status.
+@discardableResult
+func terminate(_ pid: pid_t, grace: UInt64 = 20_000_000) -> Int32 {
+    var status: Int32 = 0
+    if waitpid(pid, &status, WNOHANG) == pid { return status }
+    kill(pid, SIGTERM)
+    let giveUp = monotonicNanoseconds() + grace
+    while monotonicNanoseconds() < giveUp {
+        if waitpid(pid, &status, WNOHANG) == pid { return status }
+        usleep(500)
+    }
+    kill(pid, SIGKILL)
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return status
+}
+
+/// Reaps a process that is exiting on its own (its socket or pipe closed), waiting at
+/// most `patience` before killing it, so a worker that closed fd 3 and hangs cannot block.
+func reap(_ pid: pid_t, patience: UInt64 = 200_000_000) -> Int32 {
+    var status: Int32 = 0
+    let giveUp = monotonicNanoseconds() + patience
+    while monotonicNanoseconds() < giveUp {
+        if waitpid(pid, &status, WNOHANG) == pid { return status }
+        usleep(200)
+    }
+    return terminate(pid, grace: 0)
+}
+
+/// "killed by signal 11 (Segmentation fault)" or "exited with status 3".
+func describeExit(_ status: Int32) -> String {
+    let signal = wh_wait_signal(status)
+    if signal != 0 {
+        let name = strsignal(signal).map { String(cString: $0) } ?? "unknown"
+        return "killed by signal \(signal) (\(name))"
+    }
+    return "exited with status \(wh_wait_exit_code(status))"
+}
+
+/// Keeps the last bytes a child wrote to stderr, for error reports.
+struct OutputTail {
+    private(set) var bytes: [UInt8] = []
+    let capacity: Int
+
+    init(capacity: Int = 4096) { self.capacity = capacity }
+
+    /// Reads whatever is available on non-blocking `fd`; false once it reached end of file.
+    mutating func drain(_ fd: Int32) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                bytes.append(contentsOf: chunk[..<count])
+                if bytes.count > capacity { bytes.removeFirst(bytes.count - capacity) }
+                continue
+            }
+            if count < 0 && errno == EINTR { continue }
+            return count != 0
+        }
+    }
+
+    /// The captured text, trimmed, or nil when there is none.
+    var text: String? {
+        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
+        return text.isEmpty ? nil : text
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
+    }
+}
+
+func setNonBlocking(_ fd: Int32) {
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+}

@@ -1,0 +1,179 @@
+import ActorABI
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Warm `wavehost-worker` processes for one actor version and config, so a call pays
+/// a round trip, not a process start. Thread-safe; each call has its own deadline,
+/// which also bounds the wait for a free worker.
+public final class WorkerPool: Sendable {
+    public struct Configuration: Sendable {
+        /// Workers kept at most (and calls served at once).
+        public var size = 2
+        /// Retire a worker after this many calls (nil: never).
+        public var maxCallsPerWorker: Int?
+        /// Retire a worker whose resident memory grew past this (nil: never).
+        public var maxResidentBytes: UInt64?
+        /// How long a new worker may take to load the plugin and create the instance.
+        public var startTimeout: Duration = .seconds(10)
+        public var limits = SandboxLimits()
+        public var workerPath = WorkerPool.defaultWorkerPath
+        /// Each worker gets a fresh folder below this, the only place it may write.
+        public var scratchRoot = NSTemporaryDirectory() + "wavehost-\(getuid())/scratch"
+
+        public init() {}
+    }
+
+    public let actor: String
+    public let pluginPath: String
+    private let config: [UInt8]
+    private let configuration: Configuration
+    private let log: HostServicesTable.LogSink
+    private let slots: DispatchSemaphore
+    private let state = Mutex(State())
+
+    private struct State {
+        var idle: [WorkerProcess] = []
+        var started = 0
+        var retired = 0
+        var layers: [String: String]?
+    }
+
+    /// A pool for `pluginPath` (the content-addressed copy to load) with `config`.
+    /// Workers start on first use.
+    public init(pluginPath: String, actor: String, config: [UInt8] = Array("{}".utf8),
+                configuration: Configuration = Configuration(), log: @escaping HostServicesTable.LogSink = { _, _ in })
+    {
+        self.pluginPath = pluginPath
+        self.actor = actor
+        self.config = config
+        self.configuration = configuration
+        self.log = log
+        slots = DispatchSemaphore(value: configuration.size)
+    }
+
+    /// A pool for a loaded plugin; the network limit follows its declared capability.
+    public convenience init(plugin: LoadedPlugin, config: [UInt8] = Array("{}".utf8),
+                            configuration: Configuration = Configuration(),
+                            log: @escaping HostServicesTable.LogSink = { _, _ in })
+    {
+        var configuration = configuration
+        configuration.limits.network = plugin.description.capabilities.contains(.network)
+        self.init(pluginPath: plugin.cachedPath, actor: plugin.name, config: config, configuration: configuration, log: log)
+    }
+
+    deinit { shutdown() }
+
+    /// Runs the actor on `input` in a worker and returns its output (valid JSON).
+    /// Fails with a timeout at `timeout`, killing the worker; a crash fails only this call.
+    public func invoke(_ input: [UInt8], timeout: Duration) throws(SandboxFailure) -> [UInt8] {
+        let started = monotonicNanoseconds()
+        let deadline = started + timeout.nanoseconds
+        guard slots.wait(timeout: .now() + .nanoseconds(Int(min(timeout.nanoseconds, UInt64(Int.max))))) == .success else {
+            throw SandboxFailure(.timedOut, actor: actor, "no worker became free within \(timeout)",
+                                 elapsedNanoseconds: monotonicNanoseconds() - started)
+        }
+        defer { slots.signal() }
+        let worker: WorkerProcess
+        if let idle = state.withLock({ $0.idle.popLast() }) { worker = idle } else { worker = try startWorker() }
+        do throws(SandboxFailure) {
+            let output = try worker.call(input, started: started, deadline: deadline, log: log)
+            giveBack(worker)
+            return output
+        } catch {
+            giveBack(worker)
+            throw error
+        }
+    }
+
+    /// Starts workers until `count` are idle (to pay start-up before traffic).
+    public func warm(_ count: Int) throws(SandboxFailure) {
+        let needed = max(0, min(count, configuration.size) - state.withLock { $0.idle.count })
+        var started: [WorkerProcess] = []
+        for _ in 0..<needed { started.append(try startWorker()) }
+        state.withLock { $0.idle.append(contentsOf: started) }
+    }
+
+    /// Retires every idle worker; calls in flight finish, and their workers retire after.
+    public func shutdown() {
+        let idle = state.withLock { state in
+            defer { state.idle = [] }
+            return state.idle
+        }
+        idle.forEach(retire)
+    }
+
+    /// Workers started and retired so far, and what the sandbox reported (from the first worker).
+    public var statistics: (started: Int, retired: Int, layers: [String: String]) {
+        state.withLock { ($0.started, $0.retired, $0.layers ?? [:]) }
+    }
+
+    private func startWorker() throws(SandboxFailure) -> WorkerProcess {
+        let scratch = configuration.scratchRoot + "/" + UUID().uuidString
+        do {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        } catch {
+            throw SandboxFailure(.startFailed, actor: actor, "cannot create scratch folder \(scratch): \(error)")
+        }
+        let worker: WorkerProcess
+        do {
+            worker = try WorkerProcess(workerPath: configuration.workerPath, pluginPath: pluginPath, actor: actor,
+                                       config: config, limits: configuration.limits, scratch: scratch,
+                                       startTimeout: configuration.startTimeout.nanoseconds, log: log)
+        } catch {
+            try? FileManager.default.removeItem(atPath: scratch)
+            throw error
+        }
+        worker.scratch = scratch
+        state.withLock { state in
+            state.started += 1
+            if state.layers == nil {
+                state.layers = Dictionary(uniqueKeysWithValues: (worker.facts["layers"]?.objectValue ?? []).compactMap { member in
+                    member.value.stringValue.map { (member.key, $0) }
+                })
+            }
+        }
+        return worker
+    }
+
+    /// Returns a worker to the idle list, or retires it when dead or due for recycling.
+    private func giveBack(_ worker: WorkerProcess) {
+        let recycle = !worker.isAlive
+            || configuration.maxCallsPerWorker.map { worker.calls >= $0 } ?? false
+            || configuration.maxResidentBytes.map { (residentBytes(worker.pid) ?? 0) > $0 } ?? false
+        if recycle { retire(worker) } else { state.withLock { $0.idle.append(worker) } }
+    }
+
+    private func retire(_ worker: WorkerProcess) {
+        worker.retire()
+        if let scratch = worker.scratch { try? FileManager.default.removeItem(atPath: scratch) }
+        state.withLock { $0.retired += 1 }
+    }
+
+    /// The worker executable: `$WAVEHOST_WORKER`, else `wavehost-worker` beside this program.
+    public static var defaultWorkerPath: String {
+        if let explicit = ProcessInfo.processInfo.environment["WAVEHOST_WORKER"], !explicit.isEmpty { return explicit }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("wavehost-worker").path
+    }
+}
+
+/// Resident memory of a process, from /proc (read with read(2): Foundation truncates /proc files).
+func residentBytes(_ pid: pid_t) -> UInt64? {
+    let fd = open("/proc/\(pid)/statm", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 128)
+    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    guard count > 0 else { return nil }
+    let fields = String(decoding: buffer[..<count], as: UTF8.self).split(separator: " ")
+    guard fields.count > 1, let pages = UInt64(fields[1]) else { return nil }
+    return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+    }
+}
