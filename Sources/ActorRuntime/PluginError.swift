@@ -16,6 +16,7 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
             case createFailed = "create failed"
             case duplicateActor = "duplicate actor"
             case cacheFailed = "cache failed"
+            case noInterpreter = "no interpreter"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -30,6 +31,7 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
         public static let createFailed = Code(.createFailed)
         public static let duplicateActor = Code(.duplicateActor)
         public static let cacheFailed = Code(.cacheFailed)
+        public static let noInterpreter = Code(.noInterpreter)
 
         public var description: String { value.rawValue }
     }

@@ -24,10 +24,11 @@ public struct PluginCache: Sendable {
         return "/tmp/wavehost-\(getuid())/plugins"
     }
 
-    /// Copies `path` into the cache and returns its hash and the copy's path.
+    /// Copies `path` into the cache as `<sha256>.<fileExtension>` and returns its hash and
+    /// the copy's path.
     /// The copy is written beside its final name and renamed into place, so a reader
     /// never sees half a file, and its name is the hash of exactly the bytes it holds.
-    public func store(_ path: String) throws(PluginError) -> (sha256: String, cachedPath: String) {
+    public func store(_ path: String, fileExtension: String = "so") throws(PluginError) -> (sha256: String, cachedPath: String) {
         try createDirectories()
         var template = Array("\(directory)/.incoming-XXXXXX".utf8CString)
         let temporary = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -41,9 +42,9 @@ public struct PluginCache: Sendable {
         guard let sha256 = ContentHash.sha256(ofFile: path, copyingTo: temporary) else {
             throw failure("cannot copy into the plugin cache \(directory)")
         }
-        let cachedPath = "\(directory)/\(sha256).so"
+        let cachedPath = "\(directory)/\(sha256).\(fileExtension)"
         if access(cachedPath, F_OK) == 0 { return (sha256, cachedPath) }
-        fchmod(temporary, 0o555)
+        fchmod(temporary, fileExtension == "so" ? 0o555 : 0o444)
         guard rename(temporaryPath, cachedPath) == 0 else { throw failure("cannot rename into \(cachedPath)") }
         keepTemporary = true
         return (sha256, cachedPath)
