@@ -1,3 +1,4 @@
+import ActorABI
 import ArgumentParser
 import Foundation
 import Host
@@ -6,8 +7,12 @@ import WavehostJSON
 struct InvokeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "invoke",
-        abstract: "Load a plugin, create it with a config and invoke it once.",
-        discussion: "Prints the actor's output on stdout; a refusal or failure goes to stderr with exit status 1."
+        abstract: "Run an actor (a plugin or a script) once on one input.",
+        discussion: """
+            Plugins run in a sandboxed worker process unless --isolation inprocess is given; \
+            scripts always do. Prints the actor's output on stdout; a refusal, failure, crash \
+            or timeout goes to stderr with exit status 1.
+            """
     )
 
     @Argument(help: "The plugin's shared library (.so).")
@@ -19,27 +24,73 @@ struct InvokeCommand: ParsableCommand {
     @Option(help: "The config: JSON text, @FILE or @-. Defaults to {}.")
     var config: String = "{}"
 
+    @Option(help: ArgumentHelp("Where the actor runs: process (a sandboxed worker) or inprocess (trusted actors only).",
+                               valueName: "isolation"))
+    var isolation: Isolation = .process
+
+    @Option(help: "Seconds the call may take before the worker is killed (process isolation and scripts).")
+    var timeout: Double = 30
+
     @Flag(help: "Indent the output.")
     var pretty = false
 
     @OptionGroup var cache: CacheOptions
 
+    enum Isolation: String, ExpressibleByArgument, CaseIterable {
+        case process, inprocess
+    }
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
     func run() throws {
         let inputBytes = try Self.bytes(of: input, option: "--input")
         let configBytes = try Self.bytes(of: config, option: "--config")
-        let instance: ActorInstance
-        do { instance = try cache.loader.load(path).makeInstance(config: configBytes) } catch { throw fail(error) }
+        let output: [UInt8]
         do {
-            let output = try instance.invoke(inputBytes)
-            if pretty, let value = try? JSON.parse(output) {
-                print(value.prettyText)
-            } else {
-                print(String(decoding: output, as: UTF8.self))
-            }
+            output = try call(inputBytes, config: configBytes)
+        } catch let error as PluginError {
+            throw fail(error)
+        } catch let error as SandboxFailure where error.code == .startFailed {
+            printError("error: \(error)")
+            throw ExitStatus.pluginError
         } catch {
             printError("error: \(error)")
             throw ExitStatus.actorFailed
         }
+        if pretty, let value = try? JSON.parse(output) {
+            print(value.prettyText)
+        } else {
+            print(String(decoding: output, as: UTF8.self))
+        }
+    }
+
+    /// Runs the plugin or script once, in the chosen isolation.
+    private func call(_ input: [UInt8], config: [UInt8]) throws -> [UInt8] {
+        let limit = Duration.milliseconds(Int64(timeout * 1000))
+        if !Self.isSharedObject(path) {
+            guard isolation == .process else { throw ValidationError("scripts always run in a sandboxed process") }
+            return try ScriptActor(path: path, cache: cache.loader.cache).invoke(input, timeout: limit)
+        }
+        let plugin = try cache.loader.load(path)
+        switch isolation {
+        case .inprocess:
+            return try plugin.makeInstance(config: config).invoke(input)
+        case .process:
+            let pool = WorkerPool(plugin: plugin, config: config) { level, message in
+                if level >= WH_LOG_INFO { printError("[\(plugin.name)] \(message)") }
+            }
+            defer { pool.shutdown() }
+            return try pool.invoke(input, timeout: limit)
+        }
+    }
+
+    /// Whether `path` starts like an ELF file (a plugin) rather than a script.
+    static func isSharedObject(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return true }  // let the loader name the fault
+        defer { try? handle.close() }
+        return handle.readData(ofLength: 4) == Data([0x7F, 0x45, 0x4C, 0x46])
     }
 
     /// Reads `JSON`, `@file` or `@-` into bytes.

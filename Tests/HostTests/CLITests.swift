@@ -57,6 +57,29 @@ import Testing
         #expect(fromFile.output == "{\"from\":\"file\"}\n")
     }
 
+    @Test func invokeRunsPluginsSandboxedByDefaultAndScriptsToo() throws {
+        let echo = try TestPlugins.product("EchoC")
+        for isolation in ["process", "inprocess"] {
+            let result = try wavehost("invoke", echo, "--isolation", isolation, "--input", "[1]")
+            #expect(result.output == "{\"echo\":[1],\"bytes\":3}\n", "\(isolation): \(result.error)")
+        }
+        let script = TestPlugins.repositoryRoot + "/Tests/HostTests/Fixtures/scripts/hostile.py"
+        let timedOut = try wavehost("invoke", script, "--input", #"{"do":"loop"}"#, "--timeout", "0.3")
+        #expect(timedOut.status == 1)
+        #expect(timedOut.error.contains("actor hostile: timed out after"))
+        let crashed = try wavehost("invoke", try TestPlugins.hostile(), "--input", #"{"do":"segfault"}"#)
+        #expect(crashed.status == 1)
+        #expect(crashed.error.contains("worker killed by signal 11"))
+    }
+
+    @Test func doctorListsTheSandboxLayers() throws {
+        let result = try wavehost("doctor")
+        #expect(result.status == 0, "\(result.error)")
+        for layer in ["rlimits", "network-namespace", "filesystem", "no-new-privileges", "syscall-filter"] {
+            #expect(result.output.contains("  \(layer)"))
+        }
+    }
+
     @Test func invokeReportsRefusalsAndLoadErrorsWithDistinctStatuses() throws {
         let refused = try wavehost("invoke", try TestPlugins.product("JSONTransform"), "--input", "[1]")
         #expect(refused.status == 1)

@@ -125,14 +125,14 @@ public final class WorkerPool: Sendable {
             throw error
         }
         worker.scratch = scratch
+        let layers = Dictionary(uniqueKeysWithValues: (worker.facts["layers"]?.objectValue ?? []).compactMap { member in
+            member.value.stringValue.map { (member.key, $0) }
+        })
         state.withLock { state in
             state.started += 1
-            if state.layers == nil {
-                state.layers = Dictionary(uniqueKeysWithValues: (worker.facts["layers"]?.objectValue ?? []).compactMap { member in
-                    member.value.stringValue.map { (member.key, $0) }
-                })
-            }
+            if state.layers == nil { state.layers = layers }
         }
+        SandboxProbe.warnOnce(about: layers)
         return worker
     }
 

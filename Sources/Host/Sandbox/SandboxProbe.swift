@@ -1,0 +1,39 @@
+import Foundation
+import Logging
+import Synchronization
+import WavehostJSON
+
+/// What the sandbox can do on this machine, as the worker itself reports it.
+public enum SandboxProbe {
+    /// Runs `wavehost-worker probe` (with the network denied) and returns each layer's status.
+    public static func layers(workerPath: String = WorkerPool.defaultWorkerPath) throws(SandboxFailure) -> [(layer: String, status: String)] {
+        let scratch = NSTemporaryDirectory() + "wavehost-probe-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: workerPath)
+        process.arguments = ["probe", "--scratch", scratch]
+        let output = Pipe()
+        process.standardOutput = output
+        do { try process.run() } catch {
+            throw SandboxFailure(.startFailed, actor: "probe", "cannot run \(workerPath): \(error.localizedDescription)")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard let report = try? JSON.parse(Array(data)), let members = report.objectValue else {
+            throw SandboxFailure(.protocolViolation, actor: "probe", "the worker's probe answered \(String(decoding: data, as: UTF8.self))")
+        }
+        return members.map { ($0.key, $0.value.stringValue ?? $0.value.text) }
+    }
+
+    private static let warned = Mutex(false)
+
+    /// Logs, once per process, each layer a worker reported as unavailable.
+    static func warnOnce(about layers: [String: String], logger: Logger = Logger(label: "wavehost.sandbox")) {
+        let missing = layers.filter { !$0.value.hasPrefix("ok") }.sorted { $0.key < $1.key }
+        guard !missing.isEmpty, warned.withLock({ warned in defer { warned = true }; return !warned }) else { return }
+        for (layer, status) in missing {
+            logger.warning("sandbox layer \(layer) is \(status); the other layers still apply (see `wavehost doctor`)")
+        }
+    }
+}
