@@ -4,6 +4,10 @@ import Glibc
 
 struct BenchContext {
     let productsDirectory: String
+    /// The checkout, for bundled assets (scripts, samples).
+    let repositoryRoot: String
+    /// The C socketpair ping-pong tools/bench built for this run.
+    let floorPingPong: String
 
     func plugin(_ product: String) -> String { "\(productsDirectory)/lib\(product).so" }
 

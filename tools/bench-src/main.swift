@@ -8,15 +8,16 @@ import Glibc
 
 let groups: [String: (BenchContext) throws -> Void] = [
     "invoke": benchInvoke,
+    "sandbox": benchSandbox,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.count >= 1 else {
-    print("usage: wavehost-bench PRODUCTS_DIR [GROUP...]   groups: \(groups.keys.sorted().joined(separator: ", "))")
+guard arguments.count >= 3 else {
+    print("usage: wavehost-bench PRODUCTS_DIR REPOSITORY FLOOR_PINGPONG [GROUP...]   groups: \(groups.keys.sorted().joined(separator: ", "))")
     exit(2)
 }
-let context = BenchContext(productsDirectory: arguments[0])
-let requested = arguments.count > 1 ? Array(arguments.dropFirst()) : groups.keys.sorted()
+let context = BenchContext(productsDirectory: arguments[0], repositoryRoot: arguments[1], floorPingPong: arguments[2])
+let requested = arguments.count > 3 ? Array(arguments.dropFirst(3)) : groups.keys.sorted()
 for name in requested {
     guard let group = groups[name] else {
         print("error: unknown group \(name); known: \(groups.keys.sorted().joined(separator: ", "))")

@@ -1,0 +1,94 @@
+import Foundation
+import Host
+
+/// Warm sandboxed invoke, cold worker start and a script call, each beside its floor
+/// measured in the same run: a bare C socketpair round trip, posix_spawn of /bin/true,
+/// and a bare interpreter start.
+func benchSandbox(_ context: BenchContext) throws {
+    let loader = PluginLoader(cache: PluginCache(directory: context.cacheDirectory))
+    let plugin = try loader.load(context.plugin("EchoC"))
+    var configuration = WorkerPool.Configuration()
+    configuration.workerPath = context.productsDirectory + "/wavehost-worker"
+    configuration.size = 1
+    let input = Array(#"{"id":"p-00042","title":"Senior Swift engineer","company":"Acme GmbH","city":"Berlin","remote":1}"#.utf8)
+
+    // Floor: two C processes over a socketpair.
+    let floor = try runFloor(context.floorPingPong)
+    report("sandbox.floor_socketpair_roundtrip_p50", floor.p50 / 1000, "us")
+    report("sandbox.floor_socketpair_roundtrip_p99", floor.p99 / 1000, "us")
+
+    let pool = WorkerPool(plugin: plugin, configuration: configuration)
+    for _ in 0..<1000 { _ = try pool.invoke(input, timeout: .seconds(5)) }
+    var samples: [Double] = []
+    for _ in 0..<20_000 {
+        let start = nanoseconds()
+        _ = try pool.invoke(input, timeout: .seconds(5))
+        samples.append(Double(nanoseconds() - start))
+    }
+    pool.shutdown()
+    samples.sort()
+    let warm = samples[samples.count / 2]
+    report("sandbox.warm_invoke_p50", warm / 1000, "us")
+    report("sandbox.warm_invoke_p99", samples[samples.count * 99 / 100] / 1000, "us")
+    report("sandbox.warm_p50_over_floor_p50", warm / floor.p50, "x")
+
+    // Floor: posix_spawn of /bin/true to exit.
+    let spawnTrue = try median(50) { try runProcess("/bin/true", []) }
+    report("sandbox.floor_spawn_true", spawnTrue / 1e6, "ms")
+    let cold = try median(30) {
+        let fresh = WorkerPool(plugin: plugin, configuration: configuration)
+        let start = nanoseconds()
+        _ = try fresh.invoke(input, timeout: .seconds(10))
+        let elapsed = Double(nanoseconds() - start)
+        fresh.shutdown()
+        return elapsed
+    }
+    report("sandbox.cold_start_to_first_answer", cold / 1e6, "ms")
+    report("sandbox.fresh_process_per_call_over_warm", cold / warm, "x")
+
+    // Script actor: the bundled example, beside the bare interpreter start.
+    let script = try ScriptActor(path: context.repositoryRoot + "/Plugins/Scripts/word-count.py",
+                                 cache: PluginCache(directory: context.cacheDirectory), configuration: configuration)
+    let scriptInput = Array(#"{"text":"Senior Swift engineer, Berlin"}"#.utf8)
+    let python = try median(20) { try runProcess("/usr/bin/env", ["python3", "-c", "pass"]) }
+    report("sandbox.floor_python_start", python / 1e6, "ms")
+    let scriptCall = try median(20) {
+        let start = nanoseconds()
+        _ = try script.invoke(scriptInput, timeout: .seconds(10))
+        return Double(nanoseconds() - start)
+    }
+    report("sandbox.script_call", scriptCall / 1e6, "ms")
+}
+
+/// The median of `runs` measurements (nanoseconds) returned by `body`.
+private func median(_ runs: Int, _ body: () throws -> Double) rethrows -> Double {
+    var samples: [Double] = []
+    for _ in 0..<runs { samples.append(try body()) }
+    samples.sort()
+    return samples[samples.count / 2]
+}
+
+/// Starts a process and waits for it: nanoseconds from spawn to exit.
+private func runProcess(_ path: String, _ arguments: [String]) throws -> Double {
+    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = nanoseconds()
+    guard posix_spawn(&pid, path, nil, nil, argv, environ) == 0 else { throw BenchError("cannot spawn \(path)") }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return Double(nanoseconds() - start)
+}
+
+private func runFloor(_ program: String) throws -> (p50: Double, p99: Double) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let fields = text.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+    guard fields.count == 2 else { throw BenchError("floor program answered \(text)") }
+    return (fields[0], fields[1])
+}
