@@ -96,6 +96,18 @@ import Testing
         #expect(try call(pool, #"{"do":"write","path":"inside.txt"}"#) == #"{"write":"allowed","errno":0}"#)
     }
 
+    @Test func noNewPrivilegesAndTheSyscallFilterAreInForce() throws {
+        let pool = try pool()
+        #expect(try call(pool, #"{"do":"status"}"#) == #"{"no_new_privs":1,"seccomp":2}"#)
+    }
+
+    @Test func workersAreRecycledOnMemoryGrowth() throws {
+        let pool = try pool { $0.maxResidentBytes = 1 }  // every worker is over this after one call
+        for _ in 0..<3 { _ = try call(pool, "{}") }
+        #expect(pool.statistics.started == 3)
+        #expect(pool.statistics.retired == 3)
+    }
+
     @Test func everySupportedLayerIsApplied() throws {
         let pool = try pool()
         _ = try call(pool, "{}")

@@ -61,6 +61,17 @@ import Testing
         #expect(failed.message.contains("exited with status 2: cannot grade this posting: no title"))
     }
 
+    @Test func unboundedAllocationIsStoppedByTheLimit() throws {
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        configuration.limits.addressSpaceBytes = 512 << 20
+        let actor = try ScriptActor(path: Self.scripts + "/hostile.py", cache: PluginCache(directory: try TestPlugins.temporaryDirectory()),
+                                    configuration: configuration)
+        let stopped = try #require(failure(actor, #"{"do":"allocate"}"#))
+        #expect(stopped.code == .actorFailed(.failed))
+        #expect(stopped.message.contains("MemoryError"))
+    }
+
     @Test func garbageAndHugeAnswersAreRefused() throws {
         let actor = try script("hostile.py")
         let garbage = try #require(failure(actor, #"{"do":"garbage"}"#))

@@ -12,6 +12,7 @@
  *   huge      answer a valid JSON string of "bytes" bytes (default 100 MiB)
  *   socket    try to open a TCP socket; answer {"socket": "created" | "denied", "errno": N}
  *   write     try to create the file "path"; answer {"write": "allowed" | "denied", "errno": N}
+ *   status    answer the NoNewPrivs and Seccomp lines of /proc/self/status
  * Built with -DNETWORK it declares the network capability.
  */
 #include <errno.h>
@@ -102,6 +103,18 @@ static wh_status invoke(void *instance, const uint8_t *input, size_t length, wh_
         FILE *file = fopen(path, "w");
         int n = snprintf(text, sizeof text, "{\"write\":\"%s\",\"errno\":%d}", file ? "allowed" : "denied", file ? 0 : errno);
         if (file) fclose(file);
+        answer(reply, text, (size_t)n);
+        return WH_OK;
+    } else if (strcmp(action, "status") == 0) {
+        int no_new_privs = -1, seccomp = -1;
+        FILE *status = fopen("/proc/self/status", "r");
+        char line[256];
+        while (status && fgets(line, sizeof line, status)) {
+            sscanf(line, "NoNewPrivs: %d", &no_new_privs);
+            sscanf(line, "Seccomp: %d", &seccomp);
+        }
+        if (status) fclose(status);
+        int n = snprintf(text, sizeof text, "{\"no_new_privs\":%d,\"seccomp\":%d}", no_new_privs, seccomp);
         answer(reply, text, (size_t)n);
         return WH_OK;
     }

@@ -2,7 +2,7 @@
 """A script actor that misbehaves on request, for the sandbox tests.
 
 Reads JSON on stdin, writes JSON on stdout. The input's "do" names the action:
-echo, loop, crash (SIGSEGV), fail (exit 2 with a reason on stderr), garbage (prints
+echo, loop, crash (SIGSEGV), allocate (until MemoryError), fail (exit 2 with a reason on stderr), garbage (prints
 non-JSON), huge (prints 100 MiB), socket (tries to open one), write (creates "path").
 """
 import json
@@ -19,6 +19,10 @@ if action == "loop":
         pass
 elif action == "crash":
     os.kill(os.getpid(), signal.SIGSEGV)
+elif action == "allocate":
+    hoard = []
+    while True:
+        hoard.append(bytearray(16 << 20))
 elif action == "fail":
     print("cannot grade this posting: no title", file=sys.stderr)
     sys.exit(2)
