@@ -1,3 +1,5 @@
+import WavehostJSON
+
 /// The bounds a sandboxed actor runs within. The host passes them to the worker as
 /// command-line arguments; the worker applies them before it loads any actor code.
 public struct SandboxLimits: Sendable, Equatable {
@@ -15,6 +17,30 @@ public struct SandboxLimits: Sendable, Equatable {
     public var network = false
 
     public init() {}
+
+    /// The JSON keys of ``init(json:)``, as a variant's `limits` object names them.
+    public static let jsonKeys = ["memory_mb", "cpu_seconds", "open_files", "output_bytes", "input_bytes"]
+
+    /// Limits from a config object such as `{"memory_mb": 256, "cpu_seconds": 10}`;
+    /// keys left out keep their defaults. The network is not a limit: it follows the
+    /// actor's declared capability.
+    public init(json: JSON) throws(LimitsError) {
+        guard let members = json.objectValue else { throw LimitsError("limits must be a JSON object, found \(json.typeName)") }
+        for (key, value) in members {
+            guard let number = value.intValue, number > 0 else {
+                throw LimitsError("limits.\(key) must be a positive whole number")
+            }
+            let amount = UInt64(number)
+            switch key {
+            case "memory_mb": addressSpaceBytes = amount << 20
+            case "cpu_seconds": cpuSeconds = amount
+            case "open_files": openFiles = amount
+            case "output_bytes": outputBytes = amount
+            case "input_bytes": inputBytes = amount
+            default: throw LimitsError("unknown limit \"\(key)\" (known: \(Self.jsonKeys.joined(separator: ", ")))")
+            }
+        }
+    }
 
     /// The worker's command-line form.
     public var arguments: [String] {

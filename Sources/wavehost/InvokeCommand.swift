@@ -31,6 +31,10 @@ struct InvokeCommand: ParsableCommand {
     @Option(help: "Seconds the call may take before the worker is killed (process isolation and scripts).")
     var timeout: Double = 30
 
+    @Option(help: ArgumentHelp("Sandbox limits as JSON, e.g. '{\"memory_mb\":256,\"cpu_seconds\":10,\"output_bytes\":1048576}'.",
+                               valueName: "json"))
+    var limits: String?
+
     @Flag(help: "Indent the output.")
     var pretty = false
 
@@ -69,16 +73,22 @@ struct InvokeCommand: ParsableCommand {
     /// Runs the plugin or script once, in the chosen isolation.
     private func call(_ input: [UInt8], config: [UInt8]) throws -> [UInt8] {
         let limit = Duration.milliseconds(Int64(timeout * 1000))
+        var configuration = WorkerPool.Configuration()
+        if let limits {
+            do { configuration.limits = try SandboxLimits(json: try JSON.parse(limits)) } catch {
+                throw ValidationError("--limits: \(error)")
+            }
+        }
         if !Self.isSharedObject(path) {
             guard isolation == .process else { throw ValidationError("scripts always run in a sandboxed process") }
-            return try ScriptActor(path: path, cache: cache.loader.cache).invoke(input, timeout: limit)
+            return try ScriptActor(path: path, cache: cache.loader.cache, configuration: configuration).invoke(input, timeout: limit)
         }
         let plugin = try cache.loader.load(path)
         switch isolation {
         case .inprocess:
             return try plugin.makeInstance(config: config).invoke(input)
         case .process:
-            let pool = WorkerPool(plugin: plugin, config: config) { level, message in
+            let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration) { level, message in
                 if level >= WH_LOG_INFO { printError("[\(plugin.name)] \(message)") }
             }
             defer { pool.shutdown() }

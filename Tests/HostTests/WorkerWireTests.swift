@@ -1,4 +1,5 @@
 import ActorRuntime
+import WavehostJSON
 import Testing
 
 @Suite struct WorkerWireTests {
@@ -22,5 +23,21 @@ import Testing
         } throws: { error in
             (error as? WorkerWire.WireError)?.description.contains(reason) == true
         }
+    }
+}
+
+@Suite struct SandboxLimitsTests {
+    @Test func readsAVariantsLimitsWithDefaultsForTheRest() throws {
+        let limits = try SandboxLimits(json: ["memory_mb": 256, "output_bytes": 1024])
+        #expect(limits.addressSpaceBytes == 256 << 20)
+        #expect(limits.outputBytes == 1024)
+        #expect(limits.cpuSeconds == SandboxLimits().cpuSeconds)
+        #expect(try SandboxLimits.parse(limits.arguments).0 == limits, "the worker reads back what the host wrote")
+    }
+
+    @Test func refusesUnknownOrNonsenseLimits() {
+        #expect(throws: SandboxLimits.LimitsError.self) { try SandboxLimits(json: ["memroy_mb": 1]) }
+        #expect(throws: SandboxLimits.LimitsError.self) { try SandboxLimits(json: ["cpu_seconds": -1]) }
+        #expect(throws: SandboxLimits.LimitsError.self) { try SandboxLimits(json: [1]) }
     }
 }

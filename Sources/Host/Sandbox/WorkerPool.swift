@@ -52,7 +52,7 @@ public final class WorkerPool: Sendable {
         slots = DispatchSemaphore(value: configuration.size)
     }
 
-    /// A pool for a loaded plugin; the network limit follows its declared capability.
+    /// A pool for a loaded plugin; network access follows its declared capability.
     public convenience init(plugin: LoadedPlugin, config: [UInt8] = Array("{}".utf8),
                             configuration: Configuration = Configuration(),
                             log: @escaping HostServicesTable.LogSink = { _, _ in })
