@@ -45,6 +45,20 @@ import Testing
         }
     }
 
+    /// The host writes the input while the script has already exited: the host gets
+    /// EPIPE (no SIGPIPE kills it) and the script's own answer stands.
+    @Test func aScriptThatIgnoresItsInputDoesNotHurtTheHost() throws {
+        let path = try TestPlugins.temporaryDirectory() + "/ignore.sh"
+        try #"echo '{"ignored":true}'"#.write(toFile: path, atomically: true, encoding: .utf8)
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        let actor = try ScriptActor(path: path, cache: PluginCache(directory: try TestPlugins.temporaryDirectory()),
+                                    configuration: configuration)
+        let input = Array(#"{"text":""#.utf8) + [UInt8](repeating: 120, count: 4 << 20) + Array(#""}"#.utf8)
+        let output = try actor.invoke(input, timeout: .seconds(20))
+        #expect(String(decoding: output, as: UTF8.self) == "{\"ignored\":true}\n")
+    }
+
     @Test func aLoopingScriptTimesOut() throws {
         let failure = try #require(failure(try script("hostile.py"), #"{"do":"loop"}"#, timeout: .milliseconds(500)))
         #expect(failure.code == .timedOut)

@@ -74,8 +74,12 @@ private struct ScriptRun {
     init(script: ScriptActor, scratch: String, limits: SandboxLimits, workerPath: String) throws(SandboxFailure) {
         actor = script.name
         self.limits = limits
+        // stdin is a socket, not a pipe: a script that exits without reading its input
+        // must give the host EPIPE (send with MSG_NOSIGNAL), never a SIGPIPE.
         var pipes = [[Int32]](repeating: [0, 0], count: 3)
-        for index in 0..<3 where wh_pipe_cloexec(&pipes[index]) != 0 {
+        let created = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pipes[0]) == 0
+            && wh_pipe_cloexec(&pipes[1]) == 0 && wh_pipe_cloexec(&pipes[2]) == 0
+        guard created else {
             throw SandboxFailure(.startFailed, actor: actor, "cannot create pipes: \(String(cString: strerror(errno)))")
         }
         let childIn = highDescriptor(pipes[0][0]), childOut = highDescriptor(pipes[1][1]), childErr = highDescriptor(pipes[2][1])
@@ -106,7 +110,7 @@ private struct ScriptRun {
                                      elapsedNanoseconds: monotonicNanoseconds() - started)
             }
             if stdin >= 0 && fds[0].revents != 0 {
-                let count = input.withUnsafeBytes { write(stdin, $0.baseAddress! + written, $0.count - written) }
+                let count = input.withUnsafeBytes { send(stdin, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
                 if count > 0 { written += count }
                 if count < 0 && errno != EAGAIN && errno != EINTR || written == input.count { close(stdin); stdin = -1 }
             }
