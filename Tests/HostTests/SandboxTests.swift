@@ -108,6 +108,19 @@ import Testing
         #expect(pool.statistics.retired == 3)
     }
 
+    /// A create that refuses, or that crashes, fails the call with the reason; the host lives.
+    @Test(arguments: [("FAILING_CREATE", "misbehaving: this build refuses every config"),
+                      ("CRASHING_CREATE", "worker killed by signal 11")])
+    func aWorkerThatCannotStartFailsTheCallWithTheReason(_ fault: String, _ expected: String) throws {
+        let plugin = try TestPlugins.loader().load(try TestPlugins.misbehaving(fault))
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        let pool = WorkerPool(plugin: plugin, configuration: configuration)
+        let failed = try #require(failure(pool, "{}"))
+        #expect(failed.code == .startFailed)
+        #expect(failed.message.contains(expected), "\(failed.message)")
+    }
+
     @Test func everySupportedLayerIsApplied() throws {
         let pool = try pool()
         _ = try call(pool, "{}")

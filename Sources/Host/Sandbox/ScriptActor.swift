@@ -83,12 +83,14 @@ private struct ScriptRun {
             throw SandboxFailure(.startFailed, actor: actor, "cannot create pipes: \(String(cString: strerror(errno)))")
         }
         let childIn = highDescriptor(pipes[0][0]), childOut = highDescriptor(pipes[1][1]), childErr = highDescriptor(pipes[2][1])
-        defer { close(childIn); close(childOut); close(childErr) }
         let arguments = ["exec", "--scratch", scratch] + limits.arguments + ["--"] + script.interpreter + [script.cachedPath]
-        switch spawn(workerPath, arguments, descriptors: [(childIn, 0), (childOut, 1), (childErr, 2)]) {
+        let spawned = spawn(workerPath, arguments, descriptors: [(childIn, 0), (childOut, 1), (childErr, 2)])
+        // The child's ends must close here, or its exit would never read as end of file.
+        [childIn, childOut, childErr].forEach { close($0) }
+        switch spawned {
         case .success(let pid): self.pid = pid
         case .failure(let error):
-            pipes.forEach { close($0[0]); close($0[1]) }
+            [pipes[0][1], pipes[1][0], pipes[2][0]].forEach { close($0) }  // the child's ends are closed above
             throw SandboxFailure(.startFailed, actor: actor, error.description)
         }
         (stdin, stdout, stderr) = (pipes[0][1], pipes[1][0], pipes[2][0])

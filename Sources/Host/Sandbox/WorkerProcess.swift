@@ -37,10 +37,12 @@ final class WorkerProcess: @unchecked Sendable {
               wh_pipe_cloexec(&errorPipe) == 0
         else { throw SandboxFailure(.startFailed, actor: actor, "cannot create the worker's channels: \(String(cString: strerror(errno)))") }
         let childSocket = highDescriptor(pair[1]), childStderr = highDescriptor(errorPipe[1])
-        defer { close(childSocket); close(childStderr) }
-
         let arguments = ["serve", "--plugin", pluginPath, "--scratch", scratch] + limits.arguments
-        switch spawn(workerPath, arguments, descriptors: [(childSocket, 3), (childStderr, 2)]) {
+        let spawned = spawn(workerPath, arguments, descriptors: [(childSocket, 3), (childStderr, 2)])
+        // Close the child's ends now: while the host holds them, a worker's death is no hang-up.
+        close(childSocket)
+        close(childStderr)
+        switch spawned {
         case .success(let pid): self.pid = pid
         case .failure(let error):
             close(pair[0]); close(errorPipe[0])
@@ -149,8 +151,14 @@ final class WorkerProcess: @unchecked Sendable {
             raw = try read(Int(header.length), deadline: deadline, started: started)
             switch header.kind {
             case .log: log(header.status, String(decoding: raw, as: UTF8.self))
-            case .fatal: throw SandboxFailure(.startFailed, actor: actor, String(decoding: raw, as: UTF8.self),
-                                              elapsedNanoseconds: monotonicNanoseconds() - started)
+            case .fatal:
+                // The worker exits after a fatal frame: never hand it out again.
+                let reason = WorkerWire.FatalReason(rawValue: header.status)
+                let starting = reason == .loadFailed || reason == .createFailed
+                let elapsed = monotonicNanoseconds() - started
+                retire()
+                throw SandboxFailure(starting ? .startFailed : .protocolViolation, actor: actor,
+                                     String(decoding: raw, as: UTF8.self), elapsedNanoseconds: elapsed)
             default: return (header, raw)
             }
         }
