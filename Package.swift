@@ -40,13 +40,14 @@ let package = Package(
     targets: [
         .target(name: "ActorABI"),
         .target(name: "CWavehostShims"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WavehostJSON", swiftSettings: swiftSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,0 +1,121 @@
+import CSQLite
+
+/// One connection to a SQLite database file, in WAL mode. Not thread-safe: the store
+/// gives each connection to one caller at a time.
+final class SQLiteConnection {
+    let path: String
+    private let handle: OpaquePointer
+
+    /// Opens (creating if needed) `path` with WAL and `synchronous=NORMAL` — durable
+    /// across a crash of the process; a power loss may lose the last transactions.
+    init(path: String) throws(StoreError) {
+        self.path = path
+        var opened: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        guard sqlite3_open_v2(path, &opened, flags, nil) == SQLITE_OK, let opened else {
+            let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(opened)
+            throw StoreError(.unavailable, database: path, "cannot open: \(message)")
+        }
+        handle = opened
+        sqlite3_busy_timeout(handle, 5000)
+        try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// Runs one or more statements without results.
+    func execute(_ sql: String) throws(StoreError) {
+        var error: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(handle, sql, nil, nil, &error) == SQLITE_OK else {
+            let message = error.map { String(cString: $0) } ?? lastError
+            sqlite3_free(error)
+            throw failure(message, sql: sql)
+        }
+    }
+
+    /// Runs `body` in one transaction (BEGIN IMMEDIATE: writers queue up front, never
+    /// deadlock midway); rolls back if it throws.
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs a statement with `bindings` and returns every row, each column as a ``SQLValue``.
+    @discardableResult
+    func query(_ sql: String, _ bindings: [SQLValue] = []) throws(StoreError) -> [[SQLValue]] {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw failure(lastError, sql: sql)
+        }
+        defer { sqlite3_finalize(statement) }
+        for (offset, value) in bindings.enumerated() { bind(value, at: Int32(offset + 1), in: statement) }
+        var rows: [[SQLValue]] = []
+        while true {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW:
+                rows.append((0..<sqlite3_column_count(statement)).map { column(statement, $0) })
+            case SQLITE_DONE:
+                return rows
+            default:
+                throw failure(lastError, sql: sql)
+            }
+        }
+    }
+
+    var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    private var lastError: String { String(cString: sqlite3_errmsg(handle)) }
+
+    private func failure(_ message: String, sql: String) -> StoreError {
+        let appendOnly = message.contains("append-only")
+        return StoreError(appendOnly ? .appendOnly : .statementFailed, database: path,
+                          "\(message) (in: \(sql.prefix(120)))")
+    }
+
+    private func bind(_ value: SQLValue, at index: Int32, in statement: OpaquePointer) {
+        switch value {
+        case .null: sqlite3_bind_null(statement, index)
+        case .integer(let number): sqlite3_bind_int64(statement, index, number)
+        case .text(let text):
+            var text = text
+            text.withUTF8 { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { _ = csqlite_bind_text(statement, index, $0.baseAddress, Int32($0.count)) }
+            }
+        case .blob(let bytes):
+            bytes.withUnsafeBytes { _ = csqlite_bind_blob(statement, index, $0.baseAddress, Int32($0.count)) }
+        }
+    }
+
+    private func column(_ statement: OpaquePointer, _ index: Int32) -> SQLValue {
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard let bytes = sqlite3_column_blob(statement, index) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: bytes, count: count)))
+        default:
+            guard let text = sqlite3_column_text(statement, index) else { return .null }
+            return .text(String(cString: text))
+        }
+    }
+}
+
+/// A value bound to, or read from, a statement.
+enum SQLValue: Equatable, Sendable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+
+    var integer: Int64? { if case .integer(let number) = self { number } else { nil } }
+    var text: String? { if case .text(let text) = self { text } else { nil } }
+}
