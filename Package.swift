@@ -40,6 +40,7 @@ let package = Package(
     targets: [
         .target(name: "ActorABI"),
         .target(name: "CWavehostShims"),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WavehostJSON", swiftSettings: swiftSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
@@ -47,7 +48,7 @@ let package = Package(
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite", "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

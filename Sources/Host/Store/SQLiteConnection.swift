@@ -2,8 +2,14 @@ import CSQLite
 
 /// One connection to a SQLite database file, in WAL mode. Not thread-safe: the store
 /// gives each connection to one caller at a time.
-final class SQLiteConnection {
+final class SQLiteConnection: SQLConnection {
     let path: String
+    var database: String { path }
+    // IMMEDIATE: writers queue up front instead of deadlocking midway.
+    let beginStatement = "BEGIN IMMEDIATE"
+    var migrations: [Migrations.Migration] { Migrations.sqlite }
+
+    func placeholder(_ index: Int) -> String { "?" }
     private let handle: OpaquePointer
 
     /// Opens (creating if needed) `path` with WAL and `synchronous=NORMAL` — durable
@@ -34,23 +40,9 @@ final class SQLiteConnection {
         }
     }
 
-    /// Runs `body` in one transaction (BEGIN IMMEDIATE: writers queue up front, never
-    /// deadlock midway); rolls back if it throws.
-    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
-
     /// Runs a statement with `bindings` and returns every row, each column as a ``SQLValue``.
     @discardableResult
-    func query(_ sql: String, _ bindings: [SQLValue] = []) throws(StoreError) -> [[SQLValue]] {
+    func query(_ sql: String, _ bindings: [SQLValue]) throws(StoreError) -> [[SQLValue]] {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
             throw failure(lastError, sql: sql)
@@ -107,15 +99,4 @@ final class SQLiteConnection {
             return .text(String(cString: text))
         }
     }
-}
-
-/// A value bound to, or read from, a statement.
-enum SQLValue: Equatable, Sendable {
-    case null
-    case integer(Int64)
-    case text(String)
-    case blob([UInt8])
-
-    var integer: Int64? { if case .integer(let number) = self { number } else { nil } }
-    var text: String? { if case .text(let text) = self { text } else { nil } }
 }
