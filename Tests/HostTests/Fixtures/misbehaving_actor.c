@@ -1,31 +1,50 @@
 /*
- * misbehaving_actor.c — one source for the test suite's bad plugins.
+ * misbehaving_actor.c: one source for the test suite's bad plugins.
  *
- * Built as is, it is a minimal valid actor ("misbehaving") that answers its input
- * verbatim. The tests compile it with one -D<FAULT> to get a real plugin with exactly
- * that fault:
- *   WRONG_ABI          speaks versions 2–3 only
- *   NO_ENTRY           exports no wavehost_actor_entry
- *   NULL_NAME          descriptor name is NULL
- *   EMPTY_NAME         descriptor name is ""
- *   TOO_SMALL          struct_size is 8
- *   NULL_INVOKE        invoke is NULL
- *   BAD_CAPS           capability bit 40 set
- *   BAD_KIND           kind 99
- *   VERSION_MISMATCH   answers version 1 with a descriptor saying 7
- *   FAILING_CREATE     create refuses every config, with a message
- *   CRASHING_CREATE    create dereferences NULL
- *   INVALID_OUTPUT     invoke answers `not json {`
- *   NULL_OUTPUT        invoke answers success with no data
- *   LEAKY_RELEASE      release forgets to free
- *   OLD_DESCRIPTOR     built against an older, smaller descriptor (required fields only)
- * ACTOR_NAME and ACTOR_VERSION override the name and version (string literals).
- * misbehaving_outstanding() counts replies handed out and not yet released.
+ * Built as it is, it is a minimal valid actor, "misbehaving" (kind OTHER, no
+ * capabilities, no optional fields), whose output is its input, copied. The tests
+ * compile it with one -D<FAULT> to get a real shared library with exactly that fault:
+ *   cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -I Sources/ActorABI/include \
+ *      -DNULL_NAME misbehaving_actor.c -o libmisbehaving.so
+ *
+ *   WRONG_ABI          speaks versions 2-3 only, so it has no descriptor for version 1
+ *   NO_ENTRY           exports no wavehost_actor_entry (but another function, so the
+ *                      library is still a valid shared object)
+ *   NULL_NAME          the descriptor's name is NULL
+ *   EMPTY_NAME         the descriptor's name is ""
+ *   TOO_SMALL          the descriptor's struct_size is 8
+ *   NULL_INVOKE        the descriptor's invoke is NULL
+ *   BAD_CAPS           capability bit 40, which no version defines, is set
+ *   BAD_KIND           the kind is 99
+ *   VERSION_MISMATCH   asked for version 1, it answers with a descriptor that says 7
+ *   FAILING_CREATE     create refuses every config (WH_ERR_INVALID_CONFIG, with a message)
+ *   CRASHING_CREATE    create writes through a NULL pointer: a real SIGSEGV
+ *   INVALID_OUTPUT     invoke succeeds with the output `not json {`
+ *   NULL_OUTPUT        invoke succeeds with no output (data NULL, length 0)
+ *   LEAKY_RELEASE      release forgets to free the output
+ *   OLD_DESCRIPTOR     built as against an older header: its descriptor has only the
+ *                      required fields; it works fully
+ *   COUNT_RELEASES     changes nothing: misbehaving_outstanding() is always exported
+ * Options, usable with any of them:
+ *   ACTOR_NAME="..."     the name (default "misbehaving")
+ *   ACTOR_VERSION="..."  the version (default "1.0.0"), to build two different
+ *                        libraries with the same name
+ *
+ * misbehaving_outstanding() returns how many replies with data were handed out and not
+ * yet released, so a test can check that the host released every one.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wavehost/actor_abi.h>
+
+#if defined(WRONG_ABI) + defined(NO_ENTRY) + defined(NULL_NAME) + defined(EMPTY_NAME) + defined(TOO_SMALL) \
+    + defined(NULL_INVOKE) + defined(BAD_CAPS) + defined(BAD_KIND) + defined(VERSION_MISMATCH)            \
+    + defined(FAILING_CREATE) + defined(CRASHING_CREATE) + defined(INVALID_OUTPUT) + defined(NULL_OUTPUT)  \
+    + defined(LEAKY_RELEASE) + defined(OLD_DESCRIPTOR) > 1
+#error "define at most one fault, so that each test knows which one it sees"
+#endif
 
 #ifndef ACTOR_NAME
 #define ACTOR_NAME "misbehaving"
@@ -34,64 +53,83 @@
 #define ACTOR_VERSION "1.0.0"
 #endif
 
-/* Some faults leave a piece unused; that is the point, not a warning. */
-#define MAYBE_UNUSED __attribute__((unused))
+/* ------------------------------------------------------------------- replies */
 
 static atomic_int outstanding;
 
+WH_EXPORT int misbehaving_outstanding(void);
 WH_EXPORT int misbehaving_outstanding(void) { return atomic_load(&outstanding); }
 
-/* Hands out a malloc'd copy of `bytes`; release frees it. */
-MAYBE_UNUSED static void reply_with(wh_reply *reply, const void *bytes, size_t length) {
-    uint8_t *copy = malloc(length ? length : 1);
-    if (!copy) return;
-    if (length) memcpy(copy, bytes, length);
-    reply->data = copy;
-    reply->length = length;
+/* Every reply is a malloc'd copy, named by release_token; release frees the token. The
+ * one static reply, for out-of-memory, has no token, so release frees nothing for it. */
+static wh_status reply_copy(wh_reply *reply, wh_status status, const void *bytes, size_t length) {
+    static const char out_of_memory[] = "misbehaving: out of memory";
+    uint8_t *copy = malloc(length ? length : 1); /* never NULL for an empty output: NULL means none */
+    if (copy) {
+        if (length) memcpy(copy, bytes, length);
+        reply->data = copy;
+        reply->length = length;
+        reply->release_token = copy;
+    } else {
+        status = WH_ERR_INTERNAL;
+        reply->data = (const uint8_t *)out_of_memory;
+        reply->length = sizeof out_of_memory - 1;
+        reply->release_token = NULL;
+    }
     atomic_fetch_add(&outstanding, 1);
+    return status;
 }
+
+/* --------------------------------------------------------------------- actor */
 
 static wh_status create(const uint8_t *config, size_t config_length, const wh_host_services *host,
                         void **instance, wh_reply *reply) {
-    (void)config; (void)config_length; (void)host;
+    (void)config;
+    (void)config_length;
+    (void)host;
+    (void)reply;
 #if defined(FAILING_CREATE)
-    static const char message[] = "misbehaving: this build refuses every config";
-    reply_with(reply, message, sizeof message - 1);
-    return WH_ERR_INVALID_CONFIG;
-#elif defined(CRASHING_CREATE)
-    volatile int *nowhere = NULL;
+    static const char refusal[] = "misbehaving: this build refuses every config";
+    return reply_copy(reply, WH_ERR_INVALID_CONFIG, refusal, sizeof refusal - 1);
+#endif
+#if defined(CRASHING_CREATE)
+    /* Both volatile: the compiler may neither drop the store nor see that it is to NULL. */
+    volatile int *volatile nowhere = NULL;
     *nowhere = 1;
 #endif
-    (void)reply;
-    *instance = NULL;
+    *instance = NULL; /* allowed: this actor keeps no state */
     return WH_OK;
 }
 
-MAYBE_UNUSED static wh_status invoke(void *instance, const uint8_t *input, size_t input_length, wh_reply *reply) {
+/* Unused when NULL_INVOKE leaves it out of the descriptor. */
+__attribute__((unused))
+static wh_status invoke(void *instance, const uint8_t *input, size_t input_length, wh_reply *reply) {
     (void)instance;
 #if defined(INVALID_OUTPUT)
-    (void)input; (void)input_length;
-    reply_with(reply, "not json {", 10);
-#elif defined(NULL_OUTPUT)
-    (void)input; (void)input_length; (void)reply;
-#else
-    reply_with(reply, input, input_length);
+    return reply_copy(reply, WH_OK, "not json {", 10);
 #endif
-    return WH_OK;
+#if defined(NULL_OUTPUT)
+    return WH_OK; /* success, and reply->data stays NULL */
+#endif
+    return reply_copy(reply, WH_OK, input, input_length);
 }
 
 static void release(wh_reply *reply) {
-#if !defined(LEAKY_RELEASE)
-    free((void *)reply->data);
+#if defined(LEAKY_RELEASE)
+    (void)reply; /* counted as released below, but never freed: only the heap shows it */
+#else
+    free(reply->release_token);
 #endif
-    reply->data = NULL;
     atomic_fetch_sub(&outstanding, 1);
 }
 
 static void destroy(void *instance) { (void)instance; }
 
+/* ---------------------------------------------------------------- descriptor */
+
 #if defined(OLD_DESCRIPTOR)
-/* What a plugin built against an older header has: the required fields only. */
+/* What a plugin built against an older header has: wh_actor_descriptor's fields up to
+ * and including destroy, and nothing after. */
 typedef struct old_descriptor {
     uint32_t struct_size;
     uint32_t abi_version;
@@ -100,18 +138,30 @@ typedef struct old_descriptor {
     wh_kind kind;
     uint32_t reserved;
     wh_capabilities capabilities;
-    wh_status (*create)(const uint8_t *, size_t, const wh_host_services *, void **, wh_reply *);
-    wh_status (*invoke)(void *, const uint8_t *, size_t, wh_reply *);
-    void (*release)(wh_reply *);
-    void (*destroy)(void *);
+    wh_status (*create)(const uint8_t *config, size_t config_length, const wh_host_services *host,
+                        void **instance, wh_reply *reply);
+    wh_status (*invoke)(void *instance, const uint8_t *input, size_t input_length, wh_reply *reply);
+    void (*release)(wh_reply *reply);
+    void (*destroy)(void *instance);
 } old_descriptor;
 
-MAYBE_UNUSED static const old_descriptor descriptor = {
-    sizeof(old_descriptor), 1, ACTOR_NAME, ACTOR_VERSION, WH_KIND_OTHER, 0, 0,
-    create, invoke, release, destroy,
+_Static_assert(sizeof(old_descriptor) == WH_DESCRIPTOR_MIN_SIZE, "the old descriptor is the required part");
+_Static_assert(offsetof(old_descriptor, destroy) == offsetof(wh_actor_descriptor, destroy), "same layout");
+
+static const old_descriptor descriptor = {
+    .struct_size = sizeof(old_descriptor),
+    .abi_version = 1,
+    .name = ACTOR_NAME,
+    .version = ACTOR_VERSION,
+    .kind = WH_KIND_OTHER,
+    .capabilities = 0,
+    .create = create,
+    .invoke = invoke,
+    .release = release,
+    .destroy = destroy,
 };
 #else
-MAYBE_UNUSED static const wh_actor_descriptor descriptor = {
+static const wh_actor_descriptor descriptor = {
 #if defined(TOO_SMALL)
     .struct_size = 8,
 #else
@@ -151,18 +201,27 @@ MAYBE_UNUSED static const wh_actor_descriptor descriptor = {
 };
 #endif
 
+/* --------------------------------------------------------------------- entry */
+
 #if defined(NO_ENTRY)
-/* A valid library that simply is not an actor. */
-WH_EXPORT int not_an_actor(void) { return 0; }
+/* A near miss of the real name: the library is valid, but the host finds no entry. */
+#define ENTRY wavehost_actor_entry_point
+WH_EXPORT const wh_actor_descriptor *ENTRY(uint32_t abi_version, wh_abi_range *speaks);
 #else
-WH_EXPORT const wh_actor_descriptor *wavehost_actor_entry(uint32_t abi_version, wh_abi_range *speaks) {
+#define ENTRY wavehost_actor_entry
+#endif
+
+WH_EXPORT const wh_actor_descriptor *ENTRY(uint32_t abi_version, wh_abi_range *speaks) {
 #if defined(WRONG_ABI)
-    if (speaks) { speaks->min_version = 2; speaks->max_version = 3; }
-    (void)abi_version;
-    return NULL;
-#else
-    if (speaks) { speaks->min_version = 1; speaks->max_version = 1; }
+    if (speaks) {
+        speaks->min_version = 2;
+        speaks->max_version = 3;
+    }
+    return NULL; /* it has no descriptor for 1, nor one written for 2 or 3 */
+#endif
+    if (speaks) {
+        speaks->min_version = 1;
+        speaks->max_version = 1;
+    }
     return abi_version == 1 ? (const wh_actor_descriptor *)&descriptor : NULL;
-#endif
 }
-#endif

@@ -1,0 +1,107 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection to PostgreSQL. Not thread-safe: one caller at a time.
+final class PostgresConnection: SQLConnection {
+    let database: String
+    let beginStatement = "BEGIN"
+    var migrations: [Migrations.Migration] { Migrations.postgres }
+    private let handle: OpaquePointer
+
+    /// Connects to `url` (`postgres://user:password@host:port/name` or a libpq
+    /// key=value string). Errors show the URL with its password hidden.
+    init(url: String) throws(StoreError) {
+        database = Self.redact(url)
+        guard let connection = PQconnectdb(url) else {
+            throw StoreError(.unavailable, database: database, "cannot connect: out of memory")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(connection)
+            throw StoreError(.unavailable, database: database, "cannot connect: \(message)")
+        }
+        handle = connection
+        try execute("SET client_min_messages = warning")
+    }
+
+    deinit { PQfinish(handle) }
+
+    func placeholder(_ index: Int) -> String { "$\(index)" }
+
+    func execute(_ sql: String) throws(StoreError) {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+    }
+
+    @discardableResult
+    func query(_ sql: String, _ bindings: [SQLValue]) throws(StoreError) -> [[SQLValue]] {
+        // Text parameters, except bytes, which go binary so no escaping is needed.
+        let values: [[UInt8]?] = bindings.map { value in
+            switch value {
+            case .null: nil
+            case .integer(let number): Array(String(number).utf8) + [0]
+            case .text(let text): Array(text.utf8) + [0]
+            case .blob(let bytes): bytes
+            }
+        }
+        let formats: [Int32] = bindings.map { if case .blob = $0 { 1 } else { 0 } }
+        let lengths: [Int32] = values.map { Int32($0?.count ?? 0) }
+        let result = withPointers(values) { pointers in
+            PQexecParams(handle, sql, Int32(bindings.count), nil, pointers, lengths, formats, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+        return (0..<PQntuples(result)).map { row in
+            (0..<PQnfields(result)).map { column in value(result, row, column) }
+        }
+    }
+
+    private func withPointers<R>(_ values: [[UInt8]?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let buffers = values.map { $0.map { bytes in
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
+            bytes.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            return buffer
+        } }
+        defer { buffers.forEach { $0?.deallocate() } }
+        return body(buffers.map { $0.map { UnsafePointer($0) } })
+    }
+
+    private func check(_ result: OpaquePointer?, sql: String) throws(StoreError) {
+        let status = PQresultStatus(result)
+        guard status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK else { return }
+        if PQstatus(handle) != CONNECTION_OK {
+            throw StoreError(.unavailable, database: database, "connection lost: \(String(cString: PQerrorMessage(handle)))")
+        }
+        let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+        throw StoreError(message.contains("append-only") ? .appendOnly : .statementFailed, database: database,
+                         "\(message) (in: \(sql.prefix(120)))")
+    }
+
+    private func value(_ result: OpaquePointer?, _ row: Int32, _ column: Int32) -> SQLValue {
+        if PQgetisnull(result, row, column) == 1 { return .null }
+        let text = String(cString: PQgetvalue(result, row, column))
+        switch PQftype(result, column) {
+        case 20, 21, 23: return Int64(text).map(SQLValue.integer) ?? .text(text)   // int8, int2, int4
+        case 17: return .blob(Self.bytes(fromHex: text))                             // bytea, hex text form
+        default: return .text(text)
+        }
+    }
+
+    /// Decodes bytea's text form, `\x` followed by hex digits.
+    private static func bytes(fromHex text: String) -> [UInt8] {
+        let digits = Array(text.utf8.dropFirst(2))
+        func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
+        return stride(from: 0, to: digits.count - 1, by: 2).map { nibble(digits[$0]) << 4 | nibble(digits[$0 + 1]) }
+    }
+
+    /// The URL with any password replaced by `***`.
+    static func redact(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
+            return url.replacingOccurrences(of: #"password=\S+"#, with: "password=***", options: .regularExpression)
+        }
+        let credentials = url[scheme.upperBound..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+    }
+}
