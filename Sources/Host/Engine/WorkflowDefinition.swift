@@ -1,0 +1,85 @@
+import WavehostJSON
+
+/// A workflow as declared in its file, checked: steps form a DAG, every reference is
+/// known, every value is in range. Nothing here has run yet.
+public struct WorkflowDefinition: Sendable {
+    public enum Environment: String, Sendable { case prod, test }
+
+    public var name: String
+    public var environment: Environment
+    /// Tables that effects of this workflow may write; any other write is refused.
+    public var writableTables: [String]
+    /// Steps in a valid execution order (every step after its dependencies).
+    public var steps: [Step]
+    /// Actor versions (SHA-256) approved to run in production; empty means no pinning.
+    public var approvedHashes: [String]
+
+    public func step(named name: String) -> Step? { steps.first { $0.name == name } }
+}
+
+extension WorkflowDefinition {
+    public struct Step: Sendable {
+        public var name: String
+        public var after: [String]
+        public var variants: [Variant]
+        public var timeoutMilliseconds: Int
+        public var retry: Retry
+        /// Run only when a dependency's output satisfies this.
+        public var condition: Condition?
+        /// Where this step was declared, for later messages.
+        public var line: Int
+    }
+
+    public struct Variant: Sendable {
+        public enum Role: String, Sendable { case champion, challenger }
+        public enum Mode: String, Sendable { case live, shadow }
+        public enum Isolation: String, Sendable { case process, inprocess }
+
+        public var actor: String
+        public var config: JSON
+        public var role: Role
+        public var weight: Int
+        public var mode: Mode
+        public var isolation: Isolation
+        public var limits: JSON?
+        public var line: Int
+    }
+
+    public struct Retry: Sendable, Equatable {
+        /// Attempts in all, the first included.
+        public var attempts: Int
+        /// Wait before the second attempt; doubles each time after.
+        public var backoffMilliseconds: Int
+
+        public init(attempts: Int, backoffMilliseconds: Int) {
+            self.attempts = attempts
+            self.backoffMilliseconds = backoffMilliseconds
+        }
+
+        public static let none = Retry(attempts: 1, backoffMilliseconds: 0)
+    }
+
+    /// `when: {step: validate, field: valid, equals: true}` (or `not_equals`, or `in: [...]`).
+    public struct Condition: Sendable {
+        public enum Test: Sendable {
+            case equals(JSON)
+            case notEquals(JSON)
+            case oneOf([JSON])
+        }
+
+        public var step: String
+        /// A dotted path into the step's output, e.g. `grade.score`.
+        public var field: [String]
+        public var test: Test
+
+        public func holds(for output: JSON) -> Bool {
+            var value: JSON? = output
+            for key in field { value = value?[key] }
+            switch test {
+            case .equals(let expected): return value == expected
+            case .notEquals(let expected): return value != expected
+            case .oneOf(let options): return value.map { options.contains($0) } ?? false
+            }
+        }
+    }
+}
