@@ -8,10 +8,10 @@ let swiftSettings: [SwiftSetting] = [
 
 /// A shipping plugin: its own folder under Plugins/ and its own dynamic product.
 /// The explicit `path:` matters: SwiftPM otherwise reads Plugins/ as package plugins.
-func actorPlugin(_ name: String, swift: Bool) -> (Product, Target) {
+func actorPlugin(_ name: String, swift: Bool, dependencies: [Target.Dependency] = []) -> (Product, Target) {
     let product = Product.library(name: name, type: .dynamic, targets: [name])
     let target: Target = swift
-        ? .target(name: name, dependencies: ["ActorKit"], path: "Plugins/\(name)",
+        ? .target(name: name, dependencies: ["ActorKit"] + dependencies, path: "Plugins/\(name)",
                   exclude: ["README.md"], swiftSettings: swiftSettings)
         : .target(name: name, dependencies: ["ActorABI"], path: "Plugins/\(name)",
                   exclude: ["README.md", "Makefile"], publicHeadersPath: ".")
@@ -22,6 +22,7 @@ let plugins = [
     actorPlugin("EchoC", swift: false),
     actorPlugin("FieldValidator", swift: true),
     actorPlugin("JSONTransform", swift: true),
+    actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
 ]
 
 let package = Package(
@@ -41,6 +42,7 @@ let package = Package(
     targets: [
         .target(name: "ActorABI"),
         .target(name: "CWavehostShims"),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WavehostJSON", swiftSettings: swiftSettings),

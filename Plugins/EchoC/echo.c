@@ -367,7 +367,7 @@ static wh_status read_config(const uint8_t *config, size_t length, echo_instance
             size_t limit = 0;
             for (const uint8_t *digit = value; digit < config + c.at; digit++) {
                 /* '-', '.', 'e' and a value that would overflow are all refused here. */
-                if (!json_is_digit(*digit) || limit > (SIZE_MAX - 9) / 10)
+                if (!json_is_digit(*digit) || limit > (SIZE_MAX - (size_t)(*digit - '0')) / 10)
                     return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_limit);
                 limit = limit * 10 + (size_t)(*digit - '0');
             }

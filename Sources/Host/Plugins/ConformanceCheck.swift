@@ -120,23 +120,27 @@ public struct ConformanceCheck {
             : (false, "heap grew \(growth) bytes over \(repetitions) calls (\(Int(perCall)) per call): outputs leak")
     }
 
-    /// Calls one instance from several threads at once; every answer must be the same.
+    /// Calls one instance from several threads at once; every outcome (answer or
+    /// refusal) must be the one a single call gives.
     private func checkConcurrency(plugin: LoadedPlugin, example: ActorDescription.Example) -> (Bool, String) {
-        guard let instance = try? plugin.makeInstance(config: example.config.bytes),
-              let expected = try? instance.invoke(example.input.bytes) else { return (false, "example failed") }
+        guard let instance = try? plugin.makeInstance(config: example.config.bytes) else { return (false, "create failed") }
         let input = example.input.bytes
+        @Sendable func outcome() -> String {
+            do { return String(decoding: try instance.invoke(input), as: UTF8.self) } catch { return "refused: \(error.message)" }
+        }
+        let expected = outcome()
         let threads = 4
         let calls = repetitions / threads
         let mismatches = Atomic(0)
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            for _ in 0..<calls where (try? instance.invoke(input)) != expected {
+            for _ in 0..<calls where outcome() != expected {
                 mismatches.add(1, ordering: .relaxed)
             }
         }
         let wrong = mismatches.load(ordering: .relaxed)
         return wrong == 0
-            ? (true, "\(threads) threads × \(calls) calls, all answers equal")
-            : (false, "\(wrong) of \(threads * calls) concurrent calls answered differently")
+            ? (true, "\(threads) threads × \(calls) calls, every outcome the same")
+            : (false, "\(wrong) of \(threads * calls) concurrent calls ended differently")
     }
 }
 

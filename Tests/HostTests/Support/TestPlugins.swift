@@ -76,6 +76,21 @@ enum TestPlugins {
         var error: String
     }
 
+    /// Starts a program in the background (stdout and stderr to /dev/null); returns its pid.
+    static func start(_ executable: String, _ arguments: [String]) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw TestSetupError("cannot run \(executable): \(String(cString: strerror(spawned)))") }
+        return pid
+    }
+
     /// Runs a program to completion, capturing stdout and stderr through files (so
     /// neither can fill a pipe and stall the child). posix_spawn and waitpid, not
     /// Foundation's Process, which can miss the exit of a child that leaves a daemon.

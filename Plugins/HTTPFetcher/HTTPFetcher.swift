@@ -1,0 +1,156 @@
+import ActorKit
+import CCurl
+
+/// Fetches one page of a paged JSON API (http, https or file) and answers its items
+/// and the link to the next page, so the engine can walk the pages and resume from
+/// the last good one after a failure.
+///
+/// Config: `{"url": "https://jobs.example/api?page=1", "items": "data", "next": "paging.next",
+///           "timeout_ms": 10000, "max_bytes": 8388608, "headers": {"Accept": "application/json"}}`
+/// Input:  `{}` for the first page, or `{"cursor": "<url>"}` for a given page.
+/// Output: `{"url": "<fetched>", "items": [...], "next": "<absolute url>" | null}`.
+final class HTTPFetcher: JSONActor {
+    static let info = ActorInfo(
+        name: "http-fetcher",
+        version: "1.0.0",
+        kind: .fetcher,
+        capabilities: [.network, .threadSafe],
+        description: "Fetches one page of a paged JSON API (http, https, file) and returns its items and next link.",
+        configSchema: [
+            "type": "object", "required": ["url"],
+            "properties": [
+                "url": ["type": "string"], "items": ["type": "string"], "next": ["type": "string"],
+                "timeout_ms": ["type": "integer", "minimum": 1], "max_bytes": ["type": "integer", "minimum": 1],
+                "headers": ["type": "object", "additionalProperties": ["type": "string"]],
+            ],
+        ],
+        inputSchema: ["type": "object", "properties": ["cursor": ["type": "string"]]],
+        outputSchema: ["type": "object", "required": ["url", "items", "next"]],
+        examples: [
+            .init("a missing file is a clear failure", config: ["url": "file:///nonexistent/wavehost/page-1.json"],
+                  input: [:], expectsError: true),
+        ]
+    )
+
+    private let firstURL: String
+    private let itemsPath: [String]
+    private let nextPath: [String]
+    private let timeoutMilliseconds: Int
+    private let maxBytes: Int
+    private let headers: [String]
+
+    init(config: JSON, host: HostServices) throws(ActorError) {
+        guard let url = config["url"]?.stringValue, url.contains("://") else {
+            throw .invalidConfig("\"url\" must be an absolute URL (http://, https:// or file://)")
+        }
+        firstURL = url
+        itemsPath = Self.path(config["items"]?.stringValue ?? "data")
+        nextPath = Self.path(config["next"]?.stringValue ?? "paging.next")
+        timeoutMilliseconds = config["timeout_ms"]?.intValue ?? 10_000
+        maxBytes = config["max_bytes"]?.intValue ?? 8 << 20
+        guard timeoutMilliseconds > 0, maxBytes > 0 else { throw .invalidConfig("timeout_ms and max_bytes must be positive") }
+        headers = (config["headers"]?.objectValue ?? []).compactMap { header in header.value.stringValue.map { "\(header.key): \($0)" } }
+        Self.initializeCurl
+    }
+
+    func handle(_ input: JSON) throws(ActorError) -> JSON {
+        let url = input["cursor"]?.stringValue ?? firstURL
+        let body = try fetch(url)
+        let page: JSON
+        do { page = try JSON.parse(body) } catch {
+            throw .failed("page \(url) is not valid JSON: \(error)")
+        }
+        guard let items = Self.value(at: itemsPath, in: page)?.arrayValue else {
+            throw .failed("page \(url) has no list at \"\(itemsPath.joined(separator: "."))\"")
+        }
+        let next = Self.value(at: nextPath, in: page)?.stringValue.map { Self.resolve($0, against: url) }
+        return ["url": .string(url), "items": .array(items), "next": next.map { .string($0) } ?? .null]
+    }
+
+    /// Downloads `url`; a server error, timeout or refused connection is `unavailable`
+    /// (worth retrying), anything else that fails is `failed`.
+    private func fetch(_ url: String) throws(ActorError) -> [UInt8] {
+        guard let handle = curl_easy_init() else { throw .internalError("curl_easy_init failed") }
+        defer { curl_easy_cleanup(handle) }
+        let sink = Sink(limit: maxBytes)
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in headers { list = curl_slist_append(list, header) }
+        defer { curl_slist_free_all(list) }
+        _ = ccurl_set_string(handle, CURLOPT_URL, url)
+        _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)  // no SIGALRM in a multithreaded host
+        _ = ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
+        _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 1)
+        _ = ccurl_set_long(handle, CURLOPT_MAXREDIRS, 5)
+        _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost-http-fetcher/1.0")
+        _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
+        _ = ccurl_set_writer(handle, collect, context)
+        let result = curl_easy_perform(handle)
+        if sink.overflowed { throw .failed("page \(url) is larger than max_bytes (\(maxBytes))") }
+        guard result == CURLE_OK else {
+            let reason = String(cString: curl_easy_strerror(result))
+            switch result {
+            case CURLE_OPERATION_TIMEDOUT: throw .unavailable("\(url): timed out after \(timeoutMilliseconds) ms")
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
+                throw .unavailable("\(url): \(reason)")
+            default: throw .failed("\(url): \(reason)")
+            }
+        }
+        let status = ccurl_response_code(handle)
+        if url.hasPrefix("http") && status >= 500 { throw .unavailable("\(url): the server answered \(status)") }
+        if url.hasPrefix("http") && status >= 400 { throw .failed("\(url): the server answered \(status)") }
+        return sink.bytes
+    }
+
+    /// curl_global_init is not thread-safe: run it once, before any handle exists.
+    private static let initializeCurl: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    private static func path(_ dotted: String) -> [String] { dotted.split(separator: ".").map(String.init) }
+
+    private static func value(at path: [String], in json: JSON) -> JSON? {
+        var value: JSON? = json
+        for key in path { value = value?[key] }
+        return value
+    }
+
+    /// Resolves a next link: absolute, host-relative (`/jobs?page=2`) or relative to the page.
+    static func resolve(_ link: String, against base: String) -> String {
+        if link.contains("://") { return link }
+        guard let scheme = base.firstRange(of: "://") else { return link }
+        if link.hasPrefix("/") {
+            let afterScheme = base[scheme.upperBound...]
+            let host = afterScheme.firstIndex(of: "/").map { base[..<$0] } ?? base[...]
+            return host + link
+        }
+        let folder = base.lastIndex(of: "/").map { base[...$0] } ?? base[...]
+        return folder + link
+    }
+}
+
+/// Collects a response body, refusing more than `limit` bytes.
+private final class Sink {
+    let limit: Int
+    var bytes: [UInt8] = []
+    var overflowed = false
+
+    init(limit: Int) { self.limit = limit }
+}
+
+private func collect(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    guard sink.bytes.count + length <= sink.limit else {
+        sink.overflowed = true
+        return 0  // makes curl stop with a write error
+    }
+    sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+@_cdecl("wavehost_actor_entry")
+public func wavehostActorEntry(_ abiVersion: UInt32, _ speaks: UnsafeMutablePointer<wh_abi_range>?)
+    -> UnsafePointer<wh_actor_descriptor>? { ActorExport.entry(HTTPFetcher.self, abiVersion, speaks) }
+
+// `@_cdecl` does not check the prototype; this line makes a mismatch a build error.
+private let entryMatchesABI: wh_actor_entry_fn = wavehostActorEntry

@@ -1,0 +1,107 @@
+import Foundation
+import Host
+import Testing
+import WavehostJSON
+
+/// The bundled http-fetcher against files and a real HTTP server on loopback.
+@Suite(.serialized) struct HTTPFetcherTests {
+    /// Three pages in a temporary folder: 2 + 2 + 1 items. Page 1 links to page 2
+    /// relatively; page 2 links to page 3 by `secondLink` (host-relative over HTTP).
+    private func pages(secondLink: String = "page-3.json") throws -> String {
+        let folder = try TestPlugins.temporaryDirectory()
+        let bodies = [#"{"data":[{"id":1},{"id":2}],"paging":{"next":"page-2.json"}}"#,
+                      #"{"data":[{"id":3},{"id":4}],"paging":{"next":"\#(secondLink)"}}"#,
+                      #"{"data":[{"id":5}],"paging":{"next":null}}"#]
+        for (index, body) in bodies.enumerated() {
+            try body.write(toFile: "\(folder)/page-\(index + 1).json", atomically: true, encoding: .utf8)
+        }
+        return folder
+    }
+
+    private func fetcher(_ config: JSON) throws -> ActorInstance {
+        try TestPlugins.loader().load(try TestPlugins.product("HTTPFetcher")).makeInstance(config: config.bytes)
+    }
+
+    /// Follows "next" until it is null, as the engine will.
+    private func walk(_ fetcher: ActorInstance) throws -> [Int] {
+        var ids: [Int] = []
+        var input: JSON = [:]
+        for _ in 0..<10 {
+            let page = try JSON.parse(try fetcher.invoke(input.bytes))
+            ids += page["items"]?.arrayValue?.compactMap { $0["id"]?.intValue } ?? []
+            guard let next = page["next"]?.stringValue else { return ids }
+            input = ["cursor": .string(next)]
+        }
+        Issue.record("more than 10 pages")
+        return ids
+    }
+
+    @Test func walksFilePagesByTheirNextLinks() throws {
+        let folder = try pages()
+        #expect(try walk(fetcher(["url": .string("file://\(folder)/page-1.json")])) == [1, 2, 3, 4, 5])
+    }
+
+    @Test func talksHTTPAndTellsRetryableFromFinalFailures() throws {
+        let server = try HTTPServer(pages: try pages(secondLink: "/pages/page-3.json"))
+        defer { server.stop() }
+        let base = "http://127.0.0.1:\(server.port)"
+        #expect(try walk(fetcher(["url": .string("\(base)/pages/page-1.json")])) == [1, 2, 3, 4, 5])
+
+        func failure(at url: String, timeout: Int = 10_000) throws -> ActorFailure? {
+            do { _ = try fetcher(["url": .string(url), "timeout_ms": .integer(timeout)]).invoke("{}"); return nil }
+            catch let error as ActorFailure { return error }
+        }
+        func failure(_ path: String, timeout: Int = 10_000) throws -> ActorFailure? { try failure(at: base + path, timeout: timeout) }
+        let serverError = try #require(try failure("/status/500"))
+        #expect(serverError.status == .unavailable && serverError.message.contains("the server answered 500"))
+        let slow = try #require(try failure("/slow", timeout: 300))
+        #expect(slow.status == .unavailable && slow.message.contains("timed out after 300 ms"))
+        let malformed = try #require(try failure("/malformed"))
+        #expect(malformed.status == .failed && malformed.message.contains("is not valid JSON"))
+        let missing = try #require(try failure("/pages/page-9.json"))
+        #expect(missing.status == .failed && missing.message.contains("the server answered 404"))
+        let refused = try #require(try failure(at: "http://127.0.0.1:1/x"))
+        #expect(refused.status == .unavailable)
+    }
+
+    /// In the sandbox, the fetcher's declared network capability is what lets it out.
+    @Test func reachesTheNetworkFromTheSandboxBecauseItDeclaresIt() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        let plugin = try TestPlugins.loader().load(try TestPlugins.product("HTTPFetcher"))
+        let config: JSON = ["url": .string("http://127.0.0.1:\(server.port)/pages/page-3.json")]
+        let pool = WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)
+        let page = try JSON.parse(try pool.invoke(Array("{}".utf8), timeout: .seconds(10)))
+        #expect(page["items"] == [["id": 5]])
+    }
+}
+
+/// The fixture server, started for one test and stopped after.
+private struct HTTPServer {
+    let pid: pid_t
+    let port: Int
+
+    init(pages: String) throws {
+        let portFile = try TestPlugins.temporaryDirectory() + "/port"
+        let script = TestPlugins.repositoryRoot + "/Tests/HostTests/Fixtures/http_server.py"
+        pid = try TestPlugins.start("/usr/bin/env", ["python3", script, pages, portFile])
+        for _ in 0..<500 {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
+                self.port = port
+                return
+            }
+            usleep(10_000)
+        }
+        kill(pid, SIGKILL)
+        throw TestSetupError("the fixture HTTP server did not start")
+    }
+
+    /// SIGKILL: the test runner's ignored SIGTERM is inherited across exec.
+    func stop() {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+}
