@@ -41,6 +41,29 @@ import WavehostJSON
         #expect(try walk(fetcher(["url": .string("file://\(folder)/page-1.json")])) == [1, 2, 3, 4, 5])
     }
 
+    /// The bundled sample API: 50 postings over 5 pages; the field validator, with the
+    /// sample config, rejects exactly the 5 postings with a field fault (the 2 re-posted
+    /// ids are a de-duplication matter, not a field one). See samples/api/README.md.
+    @Test func bundledSamplePagesWalkToFiftyPostingsAndFiveFieldFaults() throws {
+        let samples = TestPlugins.repositoryRoot + "/samples"
+        let fetcher = try fetcher(["url": .string("file://\(samples)/api/page-1.json")])
+        var postings: [JSON] = []
+        var input: JSON = [:]
+        while true {
+            let page = try JSON.parse(try fetcher.invoke(input.bytes))
+            postings += page["items"]?.arrayValue ?? []
+            guard let next = page["next"]?.stringValue else { break }
+            input = ["cursor": .string(next)]
+        }
+        #expect(postings.count == 50)
+        let config = try JSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: samples + "/validator-config.json"))))
+        let validator = try TestPlugins.loader().load(try TestPlugins.product("FieldValidator")).makeInstance(config: config.bytes)
+        let rejected = try postings.filter { posting in
+            try JSON.parse(try validator.invoke(posting.bytes))["valid"] == false
+        }.compactMap { $0["external_id"]?.stringValue }
+        #expect(rejected.sorted() == ["copperleaf-3342", "kestrel-95", "lumen-9", "vellum-502", "vellum-521"])
+    }
+
     @Test func talksHTTPAndTellsRetryableFromFinalFailures() throws {
         let server = try HTTPServer(pages: try pages(secondLink: "/pages/page-3.json"))
         defer { server.stop() }
