@@ -104,12 +104,19 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Closes the channel and reaps the worker (it exits when its socket closes).
-    func retire() {
-        guard isAlive else { return }
+    func retire() { shutDown(killing: false) }
+
+    /// The one way a worker ends: close the channel, kill it or let it exit, reap it,
+    /// keep the last of its stderr. Returns its wait status (0 if it had already ended).
+    @discardableResult
+    private func shutDown(killing: Bool) -> Int32 {
+        guard isAlive else { return 0 }
         isAlive = false
         close(socket)
-        _ = reap(pid)
+        let status = killing ? terminate(pid) : reap(pid)
+        _ = stderrTail.drain(stderrPipe)
         close(stderrPipe)
+        return status
     }
 
     // MARK: - Framing with deadlines
@@ -190,11 +197,7 @@ final class WorkerProcess: @unchecked Sendable {
             if fds[0].revents != 0 { return }
             if monotonicNanoseconds() >= deadline {
                 let elapsed = monotonicNanoseconds() - started
-                isAlive = false
-                close(socket)
-                terminate(pid)
-                _ = stderrTail.drain(stderrPipe)
-                close(stderrPipe)
+                shutDown(killing: true)
                 throw SandboxFailure(.timedOut, actor: actor,
                                      "timed out after \(elapsed / 1_000_000) ms; the worker was killed",
                                      elapsedNanoseconds: elapsed)
@@ -205,20 +208,13 @@ final class WorkerProcess: @unchecked Sendable {
     /// The worker closed its end: reap it and say how it ended.
     private func died(started: UInt64) -> SandboxFailure {
         let elapsed = monotonicNanoseconds() - started
-        isAlive = false
-        close(socket)
-        let status = reap(pid)
-        _ = stderrTail.drain(stderrPipe)
-        close(stderrPipe)
+        let status = shutDown(killing: false)
         let stderr = stderrTail.text.map { "; stderr: \($0)" } ?? ""
         return SandboxFailure(.crashed, actor: actor, "worker \(describeExit(status))\(stderr)", elapsedNanoseconds: elapsed)
     }
 
     private func violation(_ message: String, elapsed: UInt64 = 0) -> SandboxFailure {
-        isAlive = false
-        close(socket)
-        terminate(pid)
-        close(stderrPipe)
+        shutDown(killing: true)
         return SandboxFailure(.protocolViolation, actor: actor, "worker broke the wire protocol: \(message)",
                               elapsedNanoseconds: elapsed)
     }
