@@ -106,7 +106,8 @@ public final class PluginImage: @unchecked Sendable {
         }
     }
 
-    private static func hasELFMagic(_ path: String) -> Bool {
+    /// Whether the file at `path` starts with the ELF magic bytes.
+    public static func hasELFMagic(_ path: String) -> Bool {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }

@@ -96,11 +96,10 @@ struct InvokeCommand: ParsableCommand {
         }
     }
 
-    /// Whether `path` starts like an ELF file (a plugin) rather than a script.
+    /// Whether `path` is a plugin rather than a script: an ELF file, or a path the loader
+    /// cannot read (so the loader names that fault).
     static func isSharedObject(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return true }  // let the loader name the fault
-        defer { try? handle.close() }
-        return handle.readData(ofLength: 4) == Data([0x7F, 0x45, 0x4C, 0x46])
+        access(path, R_OK) != 0 || PluginImage.hasELFMagic(path)
     }
 
     /// Reads `JSON`, `@file` or `@-` into bytes.
