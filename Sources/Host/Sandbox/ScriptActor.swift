@@ -52,11 +52,8 @@ public final class ScriptActor: Sendable {
     public func invoke(_ input: [UInt8], timeout: Duration) throws(SandboxFailure) -> [UInt8] {
         let started = monotonicNanoseconds()
         let deadline = started + timeout.nanoseconds
-        let scratch = configuration.scratchRoot + "/" + UUID().uuidString
-        do { try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true) } catch {
-            throw SandboxFailure(.startFailed, actor: name, "cannot create scratch folder \(scratch): \(error)")
-        }
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try configuration.makeScratchFolder(for: name)
+        defer { removeScratchFolder(scratch) }
         var run = try ScriptRun(script: self, scratch: scratch, limits: configuration.limits, workerPath: configuration.workerPath)
         return try run.exchange(input, started: started, deadline: deadline)
     }

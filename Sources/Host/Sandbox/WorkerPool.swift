@@ -109,19 +109,14 @@ public final class WorkerPool: Sendable {
     }
 
     private func startWorker() throws(SandboxFailure) -> WorkerProcess {
-        let scratch = configuration.scratchRoot + "/" + UUID().uuidString
-        do {
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        } catch {
-            throw SandboxFailure(.startFailed, actor: actor, "cannot create scratch folder \(scratch): \(error)")
-        }
+        let scratch = try configuration.makeScratchFolder(for: actor)
         let worker: WorkerProcess
         do {
             worker = try WorkerProcess(workerPath: configuration.workerPath, pluginPath: pluginPath, actor: actor,
                                        config: config, limits: configuration.limits, scratch: scratch,
                                        startTimeout: configuration.startTimeout.nanoseconds, log: log)
         } catch {
-            try? FileManager.default.removeItem(atPath: scratch)
+            removeScratchFolder(scratch)
             throw error
         }
         worker.scratch = scratch
@@ -146,7 +141,7 @@ public final class WorkerPool: Sendable {
 
     private func retire(_ worker: WorkerProcess) {
         worker.retire()
-        if let scratch = worker.scratch { try? FileManager.default.removeItem(atPath: scratch) }
+        if let scratch = worker.scratch { removeScratchFolder(scratch) }
         state.withLock { $0.retired += 1 }
     }
 
@@ -156,6 +151,22 @@ public final class WorkerPool: Sendable {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
         return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("wavehost-worker").path
     }
+}
+
+extension WorkerPool.Configuration {
+    /// A fresh folder below `scratchRoot`: the only place a worker may write.
+    func makeScratchFolder(for actor: String) throws(SandboxFailure) -> String {
+        let scratch = scratchRoot + "/" + UUID().uuidString
+        do { try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true) } catch {
+            throw SandboxFailure(.startFailed, actor: actor, "cannot create scratch folder \(scratch): \(error)")
+        }
+        return scratch
+    }
+}
+
+/// Removes a scratch folder and whatever the actor left in it.
+func removeScratchFolder(_ scratch: String) {
+    try? FileManager.default.removeItem(atPath: scratch)
 }
 
 /// Resident memory of a process, from /proc (read with read(2): Foundation truncates /proc files).
