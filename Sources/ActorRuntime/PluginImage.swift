@@ -24,10 +24,11 @@ public final class PluginImage: @unchecked Sendable {
 
     public var name: String { description.name }
 
-    /// Maps `loadedPath` (reporting errors against `path`) and checks it.
+    /// Maps `loadedPath` (reporting errors against `path`) and checks it. A caller that
+    /// passes `loadedPath` has already checked `path` (the loader does, before copying it).
     public init(path: String, loadedPath: String? = nil) throws(PluginError) {
+        if loadedPath == nil { try Self.checkIsRegularFile(path) }
         let loadedPath = loadedPath ?? path
-        try Self.checkIsRegularFile(path)
         // RTLD_LOCAL: each plugin binds to its own copies of shared C symbols.
         // RTLD_NODELETE: a Swift image must never be unmapped (its runtime records stay).
         guard let handle = dlopen(loadedPath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
