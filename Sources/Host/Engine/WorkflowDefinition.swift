@@ -13,6 +13,8 @@ public struct WorkflowDefinition: Sendable {
     public var steps: [Step]
     /// Actor versions (SHA-256) approved to run in production; empty means no pinning.
     public var approvedHashes: [String]
+    /// Where the runs' subjects come from; nil when the caller gives them.
+    public var subjects: SubjectSource?
 
     public func step(named name: String) -> Step? { steps.first { $0.name == name } }
 }
@@ -26,8 +28,42 @@ extension WorkflowDefinition {
         public var retry: Retry
         /// Run only when a dependency's output satisfies this.
         public var condition: Condition?
+        /// A dotted path into the composed input (`subject`, `validate.row`…) to send
+        /// instead of the whole of it; nil sends it all.
+        public var input: [String]?
+        /// For a paged source: the output field holding the next page's cursor. The step
+        /// runs again with `cursor` set until it is null, one interaction per page.
+        public var paging: [String]?
+        /// Rows of the output written to a table as effects.
+        public var save: Save?
+        /// A row read from a table and given to the actor as `lookup`.
+        public var lookup: Lookup?
         /// Where this step was declared, for later messages.
         public var line: Int
+    }
+
+    /// Where subjects come from: one named subject, each row of a table effects wrote,
+    /// or each line of a JSON Lines file (path relative to the workflow file).
+    public enum SubjectSource: Sendable, Equatable {
+        case single(String)
+        case table(String)
+        case file(path: String, key: String)
+    }
+
+    /// `save: {table: postings_staging, rows: items, key: external_id}`: each element of
+    /// the output's `rows` list (or the output itself when absent) is upserted into `table`,
+    /// keyed by its `key` field, or by subject, page and position when no key is given.
+    public struct Save: Sendable {
+        public var table: String
+        public var rows: [String]?
+        public var key: String?
+    }
+
+    /// `lookup: {table: postings, key: external_id}`: the row of `table` whose key is
+    /// the subject's `key` field (null when there is none).
+    public struct Lookup: Sendable {
+        public var table: String
+        public var key: String
     }
 
     public struct Variant: Sendable {

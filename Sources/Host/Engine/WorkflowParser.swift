@@ -39,7 +39,7 @@ public struct WorkflowParser {
         } catch {
             throw yamlError(error)
         }
-        let top = try mapping(root, "the workflow", keys: ["workflow", "environment", "writable_tables", "approved_hashes", "steps"])
+        let top = try mapping(root, "the workflow", keys: ["workflow", "environment", "writable_tables", "approved_hashes", "subjects", "steps"])
         guard let name = try top["workflow"].map({ node throws(WorkflowError) in try string(node, "workflow") }) else {
             throw fault(root, "missing \"workflow\": the workflow's name")
         }
@@ -53,11 +53,16 @@ public struct WorkflowParser {
         for (key, node) in stepNodes {
             steps.append(try step(named: try string(key, "a step name"), node, key: key))
         }
+        let writableTables = try top["writable_tables"].map { node throws(WorkflowError) in try strings(node, "writable_tables") } ?? []
+        for (key, node) in stepNodes {
+            guard let table = node.mapping?["save"]?.mapping?["table"], let name = table.string, !writableTables.contains(name) else { continue }
+            throw fault(table, "step \(key.string ?? "?"): save writes table \(name), which is not in writable_tables")
+        }
         return WorkflowDefinition(
-            name: name, environment: environment,
-            writableTables: try top["writable_tables"].map { node throws(WorkflowError) in try strings(node, "writable_tables") } ?? [],
+            name: name, environment: environment, writableTables: writableTables,
             steps: try ordered(steps, stepNodes),
-            approvedHashes: try top["approved_hashes"].map { node throws(WorkflowError) in try strings(node, "approved_hashes") } ?? []
+            approvedHashes: try top["approved_hashes"].map { node throws(WorkflowError) in try strings(node, "approved_hashes") } ?? [],
+            subjects: try top["subjects"].map { node throws(WorkflowError) in try subjectSource(node) }
         )
     }
 
@@ -66,7 +71,7 @@ public struct WorkflowParser {
     /// Reads one step; faults of the step as a whole point at its name (`key`).
     private func step(named name: String, _ node: Node, key: Node) throws(WorkflowError) -> WorkflowDefinition.Step {
         let fields = try mapping(node, "step \(name)", keys: ["after", "actor", "config", "isolation", "limits", "variants",
-                                                             "timeout", "retries", "when"])
+                                                             "timeout", "retries", "when", "input", "paging", "save", "lookup"])
         var variants: [WorkflowDefinition.Variant] = []
         switch (fields["actor"], fields["variants"]) {
         case (.some, .some): throw fault(key, "step \(name): give either \"actor\" or \"variants\", not both")
@@ -85,6 +90,23 @@ public struct WorkflowParser {
             timeoutMilliseconds: try fields["timeout"].map { node throws(WorkflowError) in try duration(node, "step \(name): timeout") } ?? 30_000,
             retry: try fields["retries"].map { node throws(WorkflowError) in try retry(node, step: name) } ?? .none,
             condition: try fields["when"].map { node throws(WorkflowError) in try condition(node, step: name, after: after) },
+            input: try fields["input"].map { node throws(WorkflowError) in try path(node, "step \(name): input") },
+            paging: try fields["paging"].map { node throws(WorkflowError) in try path(node, "step \(name): paging") },
+            save: try fields["save"].map { node throws(WorkflowError) in
+                let save = try mapping(node, "step \(name): save", keys: ["table", "rows", "key"])
+                guard let table = save["table"] else { throw fault(node, "step \(name): save needs a \"table\"") }
+                return WorkflowDefinition.Save(
+                    table: try string(table, "save: table"),
+                    rows: try save["rows"].map { node throws(WorkflowError) in try path(node, "save: rows") },
+                    key: try save["key"].map { node throws(WorkflowError) in try string(node, "save: key") })
+            },
+            lookup: try fields["lookup"].map { node throws(WorkflowError) in
+                let lookup = try mapping(node, "step \(name): lookup", keys: ["table", "key"])
+                guard let table = lookup["table"], let key = lookup["key"] else {
+                    throw fault(node, "step \(name): lookup needs a \"table\" and a \"key\"")
+                }
+                return WorkflowDefinition.Lookup(table: try string(table, "lookup: table"), key: try string(key, "lookup: key"))
+            },
             line: key.mark?.line ?? 0
         )
     }
@@ -114,6 +136,26 @@ public struct WorkflowParser {
             limits: limits,
             line: node.mark?.line ?? 0
         )
+    }
+
+    private func path(_ node: Node, _ what: String) throws(WorkflowError) -> [String] {
+        let path = try string(node, what).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !path.contains(where: \.isEmpty) else { throw fault(node, "\(what): an empty part in the dotted path") }
+        return path
+    }
+
+    private func subjectSource(_ node: Node) throws(WorkflowError) -> WorkflowDefinition.SubjectSource {
+        let fields = try mapping(node, "subjects", keys: ["single", "table", "file", "key"])
+        switch (fields["single"], fields["table"], fields["file"]) {
+        case (.some(let single), nil, nil): return .single(try string(single, "subjects: single"))
+        case (nil, .some(let table), nil): return .table(try string(table, "subjects: table"))
+        case (nil, nil, .some(let file)):
+            guard let key = fields["key"] else { throw fault(node, "subjects: a file needs the \"key\" field naming each line's subject") }
+            let relative = try string(file, "subjects: file")
+            let base = (self.file as NSString).deletingLastPathComponent
+            return .file(path: relative.hasPrefix("/") || base.isEmpty ? relative : base + "/" + relative, key: try string(key, "subjects: key"))
+        default: throw fault(node, "subjects needs exactly one of single, table, file")
+        }
     }
 
     private func retry(_ node: Node, step: String) throws(WorkflowError) -> WorkflowDefinition.Retry {

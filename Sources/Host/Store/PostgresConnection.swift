@@ -57,6 +57,25 @@ final class PostgresConnection: SQLConnection {
         }
     }
 
+    /// Inserts `rows` as multi-row `INSERT … VALUES (…), (…)` statements: one round trip
+    /// for hundreds of rows instead of one each.
+    func insertRows(_ prefix: String, _ rows: [[SQLValue]], suffix: String) throws(StoreError) {
+        guard let width = rows.first?.count, width > 0 else { return }
+        let rowsPerStatement = max(1, min(1000, 32_000 / width))
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(rows.count, start + rowsPerStatement)]
+            var tuples: [String] = []
+            tuples.reserveCapacity(chunk.count)
+            for index in 0..<chunk.count {
+                let first = index * width
+                tuples.append("(" + (1...width).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
+            }
+            try query("\(prefix) VALUES \(tuples.joined(separator: ", ")) \(suffix)", chunk.flatMap { $0 })
+            start += chunk.count
+        }
+    }
+
     private func withPointers<R>(_ values: [[UInt8]?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
         let buffers = values.map { $0.map { bytes in
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))

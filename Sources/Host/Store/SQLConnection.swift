@@ -15,11 +15,19 @@ protocol SQLConnection: AnyObject {
     func query(_ sql: String, _ bindings: [SQLValue]) throws(StoreError) -> [[SQLValue]]
     /// The placeholder for the `index`-th binding (1-based).
     func placeholder(_ index: Int) -> String
+    /// Inserts every row (all the same width) as fast as the backend allows:
+    /// `prefix` is `INSERT INTO t (a, b)`, `suffix` e.g. an `ON CONFLICT` clause.
+    func insertRows(_ prefix: String, _ rows: [[SQLValue]], suffix: String) throws(StoreError)
 }
 
 extension SQLConnection {
     @discardableResult
     func query(_ sql: String) throws(StoreError) -> [[SQLValue]] { try query(sql, []) }
+
+    /// `count` placeholders from the `first`-th, comma-separated.
+    func placeholders(_ count: Int, from first: Int = 1) -> String {
+        (first..<(first + count)).map { placeholder($0) }.joined(separator: ", ")
+    }
 
     /// Runs `body` in one transaction; rolls back if it throws.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {

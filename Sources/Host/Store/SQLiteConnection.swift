@@ -28,7 +28,13 @@ final class SQLiteConnection: SQLConnection {
         try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    /// Prepared statements by their text: the engine runs the same few thousands of times a second.
+    private var prepared: [String: OpaquePointer] = [:]
+
+    deinit {
+        for statement in prepared.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
 
     /// Runs one or more statements without results.
     func execute(_ sql: String) throws(StoreError) {
@@ -43,11 +49,11 @@ final class SQLiteConnection: SQLConnection {
     /// Runs a statement with `bindings` and returns every row, each column as a ``SQLValue``.
     @discardableResult
     func query(_ sql: String, _ bindings: [SQLValue]) throws(StoreError) -> [[SQLValue]] {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw failure(lastError, sql: sql)
+        let statement = try statement(for: sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
         }
-        defer { sqlite3_finalize(statement) }
         for (offset, value) in bindings.enumerated() { bind(value, at: Int32(offset + 1), in: statement) }
         var rows: [[SQLValue]] = []
         while true {
@@ -60,6 +66,23 @@ final class SQLiteConnection: SQLConnection {
                 throw failure(lastError, sql: sql)
             }
         }
+    }
+
+    /// Inserts `rows` with one prepared statement: `prefix VALUES (?, …) suffix`.
+    func insertRows(_ prefix: String, _ rows: [[SQLValue]], suffix: String) throws(StoreError) {
+        guard let width = rows.first?.count else { return }
+        let sql = "\(prefix) VALUES (\(Array(repeating: "?", count: width).joined(separator: ", "))) \(suffix)"
+        for row in rows { try query(sql, row) }
+    }
+
+    private func statement(for sql: String) throws(StoreError) -> OpaquePointer {
+        if let statement = prepared[sql] { return statement }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw failure(lastError, sql: sql)
+        }
+        prepared[sql] = statement
+        return statement
     }
 
     var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }

@@ -1,0 +1,142 @@
+import ActorRuntime
+import Foundation
+import Synchronization
+import WavehostJSON
+
+/// How one call to an actor ended, in the engine's terms.
+public enum CallOutcome: Sendable {
+    case output([UInt8])
+    /// `retryable`: worth another attempt if the step's policy allows one.
+    case failed(String, retryable: Bool)
+    case timedOut(String)
+}
+
+/// One variant made callable: an actor with its config, in its isolation.
+public protocol ActorCall: Sendable {
+    var actor: String { get }
+    /// The SHA-256 of the file that serves the calls, recorded on each interaction.
+    var sha256: String { get }
+    /// True when the call runs in this process and cannot be stopped at its deadline
+    /// (the watchdog then abandons it).
+    var runsInProcess: Bool { get }
+    func call(_ input: [UInt8], timeout: Duration) -> CallOutcome
+}
+
+/// The actors a host can run, by name: plugins (shared libraries) and scripts.
+public final class ActorCatalog: Sendable {
+    public let registry: PluginRegistry
+    private let scripts = Mutex<[String: ScriptActor]>([:])
+    public let workerConfiguration: WorkerPool.Configuration
+
+    public init(registry: PluginRegistry = PluginRegistry(), workerConfiguration: WorkerPool.Configuration = .init()) {
+        self.registry = registry
+        self.workerConfiguration = workerConfiguration
+    }
+
+    /// Adds every plugin (an ELF file exporting the entry point) and script in `folder`.
+    /// Returns the files skipped, with why, for the caller to show.
+    @discardableResult
+    public func addFolder(_ folder: String) throws(PluginError) -> [(path: String, reason: String)] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+            throw PluginError(.notFound, path: folder, "cannot read the plugin folder")
+        }
+        var skipped: [(String, String)] = []
+        for name in names.sorted() {
+            let path = folder + "/" + name
+            let fileExtension = (name as NSString).pathExtension
+            if fileExtension == "so" {
+                do { try registry.register(path) } catch { skipped.append((path, error.description)) }
+            } else if ScriptActor.interpretersByExtension[fileExtension] != nil {
+                do { try add(script: path) } catch { skipped.append((path, error.description)) }
+            }
+        }
+        return skipped
+    }
+
+    /// Adds one plugin or script file.
+    public func add(_ path: String) throws(PluginError) {
+        if PluginImage.hasELFMagic(path) { try registry.register(path) } else { try add(script: path) }
+    }
+
+    private func add(script path: String) throws(PluginError) {
+        let script = try ScriptActor(path: path, cache: registry.loader.cache, configuration: workerConfiguration)
+        scripts.withLock { $0[script.name] = script }
+    }
+
+    public var names: Set<String> {
+        Set(registry.all.map(\.name)).union(scripts.withLock { Set($0.keys) })
+    }
+
+    /// Name, kind, SHA-256, version and path of each actor, for the store's records.
+    public func versions(of actors: Set<String>) -> [(name: String, kind: String, sha256: String, version: String, path: String)] {
+        actors.sorted().compactMap { name in
+            if let plugin = registry.plugin(named: name) {
+                return (name, "\(plugin.description.kind)", plugin.sha256, plugin.description.version, plugin.path)
+            }
+            return scripts.withLock { $0[name] }.map { (name, "script", $0.sha256, "script", $0.path) }
+        }
+    }
+
+    /// A callable for `variant`, with room for `concurrency` calls at once.
+    public func makeCall(_ variant: WorkflowDefinition.Variant, concurrency: Int) throws(PluginError) -> any ActorCall {
+        let config = variant.config.bytes
+        var configuration = workerConfiguration
+        configuration.size = concurrency
+        if let limits = variant.limits, let parsed = try? SandboxLimits(json: limits) { configuration.limits = parsed }
+        if let script = scripts.withLock({ $0[variant.actor] }) {
+            return SandboxedCall(actor: script.name, sha256: script.sha256) { input, timeout throws(SandboxFailure) in
+                try script.invoke(input, timeout: timeout)
+            }
+        }
+        guard let plugin = registry.plugin(named: variant.actor) else {
+            throw PluginError(.notFound, path: variant.actor, "no actor named \(variant.actor) (known: \(names.sorted().joined(separator: ", ")))")
+        }
+        switch variant.isolation {
+        case .inprocess:
+            return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config))
+        case .process:
+            let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
+            return SandboxedCall(actor: plugin.name, sha256: plugin.sha256) { input, timeout throws(SandboxFailure) in
+                try pool.invoke(input, timeout: timeout)
+            }
+        }
+    }
+}
+
+/// A plugin instance in the host's own process: fastest, but a hang cannot be cut short.
+struct InProcessCall: ActorCall {
+    let actor: String
+    let sha256: String
+    let instance: ActorInstance
+    var runsInProcess: Bool { true }
+
+    func call(_ input: [UInt8], timeout: Duration) -> CallOutcome {
+        do {
+            return .output(try instance.invoke(input))
+        } catch {
+            // Output that is not JSON may be a passing fault; the actor's own refusals are final.
+            let retryable = error.status.isRetryable || error.status == .invalidOutput
+            return .failed(error.description, retryable: retryable)
+        }
+    }
+}
+
+/// A worker process (plugin) or a script process: killed at its deadline.
+struct SandboxedCall: ActorCall {
+    let actor: String
+    let sha256: String
+    let invoke: @Sendable ([UInt8], Duration) throws(SandboxFailure) -> [UInt8]
+    var runsInProcess: Bool { false }
+
+    func call(_ input: [UInt8], timeout: Duration) -> CallOutcome {
+        do {
+            return .output(try invoke(input, timeout))
+        } catch {
+            switch error.code {
+            case .timedOut: return .timedOut(error.description)
+            case .actorFailed(let status): return .failed(error.description, retryable: status.isRetryable)
+            case .crashed, .outputTooLarge, .protocolViolation, .startFailed: return .failed(error.description, retryable: true)
+            }
+        }
+    }
+}

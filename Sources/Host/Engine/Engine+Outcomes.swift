@@ -1,0 +1,124 @@
+import Foundation
+import WavehostJSON
+
+/// From an actor's answer to a durable result: checks, effects, retries, the watchdog.
+extension Engine {
+    /// Turns a call's outcome into the interaction's end and hands it to the journal.
+    func finish(_ start: InteractionStart, run: RunState, step index: Int, outcome: CallOutcome, latency: Duration) {
+        let step = workflow.steps[index]
+        var status = InteractionStatus.completed
+        var output: [UInt8]?
+        var parsed: JSON?
+        var reason: String?
+        var retryable = false
+        var effects: [Effect] = []
+        switch outcome {
+        case .output(let bytes):
+            output = bytes
+            if bytes.count > options.maxOutputBytes {
+                (status, reason, retryable) = (.failed, "output of \(bytes.count) bytes is over the limit of \(options.maxOutputBytes) bytes", true)
+            } else {
+                do {
+                    let json = try JSON.parse(bytes)
+                    parsed = json
+                    let pageNumber = run.steps[index].pages + 1
+                    effects = try Effects.from(json, step: step, subject: run.subject.key, page: pageNumber, workflow: workflow)
+                } catch let failure as Effects.Refusal {
+                    (status, reason) = (.failed, failure.reason)
+                } catch {
+                    (status, reason, retryable) = (.failed, "output is not JSON: \(error)", true)
+                }
+            }
+        case .failed(let message, let canRetry):
+            (status, reason, retryable) = (.failed, message, canRetry)
+        case .timedOut(let message):
+            (status, reason, retryable) = (.timedOut, message, true)
+        }
+        if status != .completed { output = nil }
+        let finish = InteractionFinish(
+            id: start.id, status: status, output: output, error: reason, completedAt: Store.now(),
+            latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod)
+        lock.lock()
+        awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable)
+        lock.unlock()
+        journal.record(finish: finish)
+    }
+
+    /// Called by the journal once `finishes` are durable: advances each run.
+    func committed(_ finishes: [InteractionFinish], _ refused: [Int64: String]) {
+        lock.lock()
+        defer {
+            lock.broadcast()
+            lock.unlock()
+        }
+        for finish in finishes {
+            guard let outcome = awaitingCommit.removeValue(forKey: finish.id) else { continue }
+            let run = outcome.run
+            let index = outcome.step
+            let step = workflow.steps[index]
+            run.steps[index].parent = finish.id
+            if finish.status == .completed && refused[finish.id] == nil {
+                progress.interactionsCompleted += 1
+                run.steps[index].failures = 0
+                run.steps[index].output = outcome.output
+                if let paging = step.paging {
+                    run.steps[index].pages += 1
+                    let next = outcome.output?.value(at: paging)
+                    if let next, next != .null {
+                        run.steps[index].cursor = next
+                        run.steps[index].phase = .queued
+                        ready[index].append(run)
+                        continue
+                    }
+                }
+                run.steps[index].phase = .done
+                schedule(run)
+                continue
+            }
+            progress.interactionsFailed += 1
+            let reason = refused[finish.id] ?? finish.error ?? "failed"
+            run.steps[index].failures += 1
+            run.steps[index].lastError = reason
+            // A refused effect may clear on retry (a lookup then sees the row that won).
+            let retryable = outcome.retryable || refused[finish.id] != nil
+            if retryable && run.steps[index].failures < step.retry.attempts {
+                let backoff = Duration.milliseconds(step.retry.backoffMilliseconds) * (1 << min(run.steps[index].failures - 1, 16))
+                run.steps[index].phase = .queued
+                delayed.append((.now + backoff, run, index))
+                journal.record(event: EventRecord(kind: "retry_scheduled", cause: reason, interactionID: finish.id, payload: JSON.object([
+                    ("attempt", .integer(run.steps[index].failures + 1)), ("of", .integer(step.retry.attempts)),
+                    ("backoff_ms", .integer(backoff.milliseconds)),
+                ]).text))
+            } else {
+                run.steps[index].failures = max(run.steps[index].failures, step.retry.attempts)
+                run.steps[index].phase = .waiting
+                schedule(run)
+            }
+        }
+    }
+
+    /// Fails calls past their deadline. An in-process call cannot be stopped, so its
+    /// thread is abandoned (its answer, if one comes, is dropped) and replaced.
+    func watch() {
+        lock.lock()
+        while !stopping {
+            _ = lock.wait(until: Date(timeIntervalSinceNow: 0.05))
+            let now = ContinuousClock.now
+            let overdue = inFlight.filter { $0.value.deadline <= now }
+            for (id, call) in overdue {
+                inFlight[id] = nil
+                if call.inProcess { startWorker() }
+                let step = workflow.steps[call.step]
+                lock.unlock()
+                let outcome = CallOutcome.timedOut("no answer within \(step.timeoutMilliseconds) ms; the watchdog failed the interaction")
+                finish(call.start, run: call.run, step: call.step, outcome: outcome, latency: now - call.deadline + .milliseconds(step.timeoutMilliseconds))
+                lock.lock()
+            }
+        }
+        lock.unlock()
+    }
+}
+
+extension Duration {
+    var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import WavehostJSON
+
+/// Which steps are ready, which worker takes what, and what happens when a result lands.
+extension Engine {
+    /// A call under way, watched for its deadline.
+    struct InFlight {
+        let run: RunState
+        let step: Int
+        let deadline: ContinuousClock.Instant
+        let inProcess: Bool
+        let start: InteractionStart
+    }
+
+    /// An ended call waiting for its commit.
+    struct Outcome {
+        let run: RunState
+        let step: Int
+        let output: JSON?
+        let retryable: Bool
+    }
+
+    /// Queues every step of `run` whose dependencies are done, skips those whose condition
+    /// does not hold, and finishes the run when nothing is left. Called under `lock`.
+    func schedule(_ run: RunState) {
+        for (index, step) in workflow.steps.enumerated() where run.steps[index].phase == .waiting {
+            let dependencies = step.after.compactMap { self.index(of: $0) }
+            guard dependencies.allSatisfy({ run.steps[$0].phase == .done || run.steps[$0].phase == .skipped }) else { continue }
+            if let skippedDependency = dependencies.first(where: { run.steps[$0].phase == .skipped }) {
+                skip(run, index, because: "step \(workflow.steps[skippedDependency].name) was skipped")
+            } else if let condition = step.condition, let source = self.index(of: condition.step),
+                      !condition.holds(for: run.steps[source].output ?? .null) {
+                skip(run, index, because: "condition on \(condition.step).\(condition.field.joined(separator: ".")) did not hold")
+            } else if run.steps[index].failures >= step.retry.attempts {
+                fail(run, index)
+                return
+            } else {
+                run.steps[index].phase = .queued
+                ready[index].append(run)
+            }
+        }
+        if run.isFinished {
+            active[run.id] = nil
+            progress.runsCompleted += 1
+            journal.record(runID: run.id, failure: nil)
+        }
+    }
+
+    func index(of step: String) -> Int? { workflow.steps.firstIndex { $0.name == step } }
+
+    private func skip(_ run: RunState, _ index: Int, because reason: String) {
+        run.steps[index].phase = .skipped
+        journal.record(event: EventRecord(kind: "step_skipped", cause: reason, interactionID: nil, payload: JSON.object([
+            ("run", .integer(run.id)), ("subject", .string(run.subject.key)), ("step", .string(workflow.steps[index].name)),
+        ]).text))
+    }
+
+    private func fail(_ run: RunState, _ index: Int) {
+        let step = workflow.steps[index]
+        run.steps[index].phase = .failed
+        active[run.id] = nil
+        progress.runsFailed += 1
+        let attempts = run.steps[index].failures
+        journal.record(runID: run.id, failure: "step \(step.name) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(run.steps[index].lastError ?? "unknown error")")
+    }
+
+    func startWorker() {
+        workers += 1
+        let thread = Thread { [self] in work() }
+        thread.name = "wavehost-worker"
+        thread.start()
+    }
+
+    /// A worker's life: take the next ready step, run it, repeat. Prefers the step it ran
+    /// last, so an actor (and the model behind it) stays warm across subjects in waves.
+    private func work() {
+        var last = 0
+        lock.lock()
+        while !stopping {
+            releaseDueRetries()
+            let next = ready[last].isEmpty ? ready.indices.max { ready[$0].count < ready[$1].count } : last
+            guard let step = next, !ready[step].isEmpty else {
+                _ = lock.wait(until: Date(timeIntervalSinceNow: delayed.isEmpty ? 0.5 : 0.01))
+                continue
+            }
+            last = step
+            let run = ready[step].removeFirst()
+            run.steps[step].phase = .running
+            lock.unlock()
+            let abandoned = execute(run, step)
+            lock.lock()
+            if abandoned { break }  // the watchdog already started a replacement
+        }
+        workers -= 1
+        lock.unlock()
+    }
+
+    private func releaseDueRetries() {
+        guard !delayed.isEmpty else { return }
+        let now = ContinuousClock.now
+        delayed.removeAll { entry in
+            guard entry.due <= now else { return false }
+            ready[entry.step].append(entry.run)
+            return true
+        }
+    }
+
+    /// Runs one interaction; returns true when the watchdog gave up on it meanwhile.
+    private func execute(_ run: RunState, _ index: Int) -> Bool {
+        let step = workflow.steps[index]
+        lock.lock()
+        let state = run.steps[index]
+        let dependencies = step.after.map { ($0, run.steps[self.index(of: $0)!].output ?? .null) }
+        let variant = choose(run, index)
+        let id = nextID()
+        lock.unlock()
+        var cause = state.failures == 0 ? "first attempt" : "retry \(state.failures + 1) of \(step.retry.attempts) after: \(state.lastError ?? "")"
+        if step.paging != nil { cause += ", page \(state.pages + 1)" }
+        let input = composeInput(run, step, dependencies: dependencies, cursor: state.cursor)
+        let start = InteractionStart(
+            id: id, runID: run.id, stepID: stepIDs[index], variantID: variant.variantID, parentID: state.parent,
+            actorSHA256: variant.call.sha256, attempt: state.failures + 1, input: input, startedAt: Store.now(),
+            owner: options.owner, cause: cause)
+        let timeout = Duration.milliseconds(step.timeoutMilliseconds)
+        lock.lock()
+        inFlight[id] = InFlight(run: run, step: index, deadline: .now + timeout + (variant.call.runsInProcess ? .zero : options.grace),
+                                inProcess: variant.call.runsInProcess, start: start)
+        lock.unlock()
+        journal.record(start: start)
+        let clock = ContinuousClock()
+        let began = clock.now
+        let outcome = variant.call.call(input, timeout: timeout)
+        let latency = clock.now - began
+        lock.lock()
+        guard inFlight.removeValue(forKey: id) != nil else {
+            lock.unlock()
+            return true
+        }
+        lock.unlock()
+        finish(start, run: run, step: index, outcome: outcome, latency: latency)
+        return false
+    }
+
+    /// Weighted choice among live variants, stable per subject and step.
+    private func choose(_ run: RunState, _ index: Int) -> (variantID: Int64, weight: Int, call: any ActorCall) {
+        let choices = calls[index]
+        guard choices.count > 1 else { return choices[0] }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (run.subject.key + "\u{0}" + workflow.steps[index].name).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        var point = Int(hash % UInt64(choices.reduce(0) { $0 + $1.weight }))
+        for choice in choices {
+            if point < choice.weight { return choice }
+            point -= choice.weight
+        }
+        return choices[0]
+    }
+
+    private func nextID() -> Int64 {
+        if ids.isEmpty {
+            // Under the lock: a store round trip once per ten thousand interactions.
+            ids = (try? store.reserveInteractionIDs(10_000)) ?? ids
+        }
+        return ids.popFirst() ?? 0
+    }
+
+    /// `{"subject": …, "<dependency>": its output, …, "cursor": …, "lookup": …}`, or the
+    /// part of it the step's `input` path names.
+    private func composeInput(_ run: RunState, _ step: WorkflowDefinition.Step, dependencies: [(String, JSON)], cursor: JSON?) -> [UInt8] {
+        var members: [(key: String, value: JSON)] = [("subject", run.subject.payload)]
+        members += dependencies.map { (key: $0.0, value: $0.1) }
+        if let cursor { members.append(("cursor", cursor)) }
+        if let lookup = step.lookup {
+            let key = run.subject.payload[lookup.key].flatMap { $0.stringValue ?? ($0.intValue.map(String.init)) }
+            let row = key.flatMap { try? store.effectRow(table: lookup.table, key: $0) }
+            members.append(("lookup", row ?? .null))
+        }
+        let composed = JSON.object(members)
+        return (step.input.flatMap { composed.value(at: $0) } ?? composed).bytes
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import WavehostJSON
+
+/// Runs a workflow over its subjects, durably: claims runs from the store, runs each
+/// ready step on a bounded set of worker threads, and records every interaction through
+/// the journal's group commits. A step's dependents start only once its result is
+/// durable, so a killed host loses nothing completed and repeats nothing applied.
+public final class Engine: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Calls at once (worker threads).
+        public var concurrency = 4
+        /// Runs held in memory at once; more are claimed as these finish.
+        public var runsInFlight = 1000
+        /// How long a claimed run stays this host's without renewal.
+        public var lease: Duration = .seconds(30)
+        /// This host, as written on leases: `hostname:pid:random`.
+        public var owner = Engine.makeOwner()
+        /// Outputs larger than this fail (sandboxed actors are also cut off by their limits).
+        public var maxOutputBytes = 16 << 20
+        /// How long past its deadline a sandboxed call may take before the watchdog fails it.
+        public var grace: Duration = .seconds(2)
+        public init() {}
+    }
+
+    public struct Progress: Sendable {
+        public var runsTotal = 0
+        public var runsCompleted = 0
+        public var runsFailed = 0
+        public var interactionsCompleted = 0
+        public var interactionsFailed = 0
+        public var elapsed: Duration = .zero
+    }
+
+    let store: Store
+    let catalog: ActorCatalog
+    let options: Options
+    let logger = Logger(label: "wavehost.engine")
+
+    // Everything below is guarded by `lock`.
+    let lock = NSCondition()
+    var workflow: WorkflowDefinition!
+    var stored: StoredWorkflow!
+    var stepIDs: [Int64] = []
+    var calls: [[(variantID: Int64, weight: Int, call: any ActorCall)]] = []
+    var journal: Journal!
+    var active: [Int64: RunState] = [:]
+    var ready: [[RunState]] = []
+    var delayed: [(due: ContinuousClock.Instant, run: RunState, step: Int)] = []
+    var inFlight: [Int64: InFlight] = [:]
+    var awaitingCommit: [Int64: Outcome] = [:]
+    var ids: Range<Int64> = 0..<0
+    var progress = Progress()
+    var stopping = false
+    var workers = 0
+
+    public init(store: Store, catalog: ActorCatalog, options: Options = Options()) {
+        self.store = store
+        self.catalog = catalog
+        self.options = options
+    }
+
+    /// Runs `workflow` (the text of its file is `source`) until every run this host can
+    /// claim is finished. `subjects` are added first (existing ones are kept as they are).
+    public func run(_ workflow: WorkflowDefinition, source: String, subjects: [Subject],
+                    onProgress: ((Progress) -> Void)? = nil) throws -> Progress {
+        let clock = ContinuousClock()
+        let started = clock.now
+        try prepare(workflow, source: source)
+        try store.addSubjects(subjects, workflowID: stored.id)
+        progress.runsTotal = try store.runCounts(workflowID: stored.id).total
+        journal = Journal(store: store, owner: options.owner, lease: options.lease) { [self] finishes, refused in
+            committed(finishes, refused)
+        }
+        journal.start()
+        for _ in 0..<options.concurrency { startWorker() }
+        let watchdog = Thread { [self] in watch() }
+        watchdog.start()
+        defer {
+            lock.lock()
+            stopping = true
+            lock.broadcast()
+            lock.unlock()
+            journal.stop()
+        }
+        var lastReport = clock.now
+        var drained = false
+        while true {
+            lock.lock()
+            if let failure = journal.failure {
+                lock.unlock()
+                throw failure
+            }
+            let room = options.runsInFlight - active.count
+            let idle = active.isEmpty && inFlight.isEmpty
+            lock.unlock()
+            if room >= options.runsInFlight / 2 || idle {
+                let claimed = try store.claimRuns(workflowID: stored.id, owner: options.owner, limit: room, lease: options.lease,
+                                                  isDead: Engine.isDead)
+                if claimed.isEmpty && idle {
+                    if drained { break }
+                    drained = true  // one more look once every commit has landed
+                }
+                if !claimed.isEmpty { drained = false }
+                adopt(claimed)
+            }
+            lock.lock()
+            _ = lock.wait(until: Date(timeIntervalSinceNow: 0.1))
+            progress.elapsed = clock.now - started
+            let snapshot = progress
+            lock.unlock()
+            if let onProgress, clock.now - lastReport >= .milliseconds(200) {
+                onProgress(snapshot)
+                lastReport = clock.now
+            }
+        }
+        lock.lock()
+        progress.elapsed = clock.now - started
+        let final = progress
+        lock.unlock()
+        onProgress?(final)
+        return final
+    }
+
+    /// Records the workflow and its actors' versions; makes every variant callable, so a
+    /// missing actor or a config its actor refuses stops the run before anything starts.
+    private func prepare(_ workflow: WorkflowDefinition, source: String) throws {
+        self.workflow = workflow
+        stored = try store.registerWorkflow(workflow, source: source)
+        let actors = Set(workflow.steps.flatMap { $0.variants.map(\.actor) })
+        for version in catalog.versions(of: actors) {
+            try store.registerActorVersion(name: version.name, kind: version.kind, sha256: version.sha256,
+                                           version: version.version, path: version.path)
+        }
+        stepIDs = workflow.steps.map { stored.stepIDs[$0.name] ?? 0 }
+        calls = try workflow.steps.map { step in
+            let variantIDs = stored.variantIDs[step.name] ?? []
+            return try step.variants.enumerated().compactMap { index, variant in
+                guard variant.mode == .live, variant.weight > 0 else { return nil }
+                let id = index < variantIDs.count ? variantIDs[index] : 0
+                return (id, variant.weight, try catalog.makeCall(variant, concurrency: options.concurrency))
+            }
+        }
+        ready = Array(repeating: [], count: workflow.steps.count)
+    }
+
+    /// Takes on claimed runs: replays their history and queues their ready steps.
+    private func adopt(_ claimed: [ClaimedRun]) {
+        guard !claimed.isEmpty else { return }
+        var stepIndex: [Int64: Int] = [:]
+        for (index, id) in stepIDs.enumerated() { stepIndex[id] = index }
+        lock.lock()
+        defer { lock.unlock() }
+        for claim in claimed where active[claim.id] == nil {
+            let run = RunState(id: claim.id, subject: claim.subject, stepCount: workflow.steps.count)
+            run.restore(claim.history, stepIndex: stepIndex, workflow: workflow)
+            active[run.id] = run
+            schedule(run)
+        }
+        lock.broadcast()
+    }
+
+    /// `hostname:pid:random`, so a restarted host on the same machine can tell its dead
+    /// predecessor's leases from a live neighbour's.
+    public static func makeOwner() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+
+    /// True for an owner on this machine whose process is gone.
+    static func isDead(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":")
+        guard parts.count == 3, String(parts[0]) == ProcessInfo.processInfo.hostName, let pid = Int32(parts[1]) else { return false }
+        if pid == getpid() { return true }  // an earlier host that had this pid
+        return kill(pid, 0) == -1 && errno == ESRCH
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+
+/// The engine's single writer: collects interactions begun and ended, runs finished
+/// and events, and writes whatever has gathered in one transaction (group commit), so
+/// thousands of interactions cost one durable commit instead of thousands. Tells the
+/// engine what landed only after it is durable. Renews this host's leases as it goes.
+final class Journal: @unchecked Sendable {
+    /// Called on the journal's thread after each commit with the ended interactions it
+    /// held and the ones whose effects were refused.
+    typealias Committed = @Sendable (_ finishes: [InteractionFinish], _ refused: [Int64: String]) -> Void
+
+    private let store: Store
+    private let owner: String
+    private let lease: Duration
+    private let committed: Committed
+    private let condition = NSCondition()
+    private var pending = JournalBatch(id: "")
+    private var stopping = false
+    private var thread: Thread?
+    private(set) var failure: StoreError?
+    private(set) var commits = 0
+    private let logger = Logger(label: "wavehost.journal")
+
+    init(store: Store, owner: String, lease: Duration, committed: @escaping Committed) {
+        self.store = store
+        self.owner = owner
+        self.lease = lease
+        self.committed = committed
+    }
+
+    func start() {
+        let thread = Thread { [self] in loop() }
+        thread.name = "wavehost-journal"
+        self.thread = thread
+        thread.start()
+    }
+
+    func record(start: InteractionStart) { enqueue { $0.starts.append(start) } }
+    func record(finish: InteractionFinish) { enqueue { $0.finishes.append(finish) } }
+    func record(runID: Int64, failure: String?) { enqueue { $0.finishedRuns.append((runID, failure)) } }
+    func record(event: EventRecord) { enqueue { $0.events.append(event) } }
+
+    private func enqueue(_ change: (inout JournalBatch) -> Void) {
+        condition.lock()
+        change(&pending)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Writes what is pending and stops the thread; returns once all is durable.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        while thread != nil { condition.wait() }
+        condition.unlock()
+    }
+
+    private func loop() {
+        let clock = ContinuousClock()
+        var nextRenewal = clock.now.advanced(by: lease / 3)
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopping && clock.now < nextRenewal {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05))
+            }
+            var batch = pending
+            pending = JournalBatch(id: "")
+            let done = stopping && batch.isEmpty
+            condition.unlock()
+            if done { break }
+            if failure == nil && !batch.isEmpty {
+                batch.id = UUID().uuidString
+                do {
+                    let refused = try store.commit(batch)
+                    commits += 1
+                    committed(batch.finishes, refused)
+                } catch {
+                    // The database refused the batch (not a lost connection: that is retried
+                    // inside the store). Nothing of it landed; the engine stops on this.
+                    logger.error("commit failed", metadata: ["error": "\(error)"])
+                    condition.lock()
+                    failure = error
+                    condition.unlock()
+                    committed([], [:])
+                }
+            }
+            if clock.now >= nextRenewal {
+                nextRenewal = clock.now.advanced(by: lease / 3)
+                do { try store.renewLeases(owner: owner, lease: lease) } catch {
+                    logger.warning("lease renewal failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        condition.lock()
+        thread = nil
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,70 @@
+import WavehostJSON
+
+/// What the engine knows of one run it holds: each step's phase and output.
+final class RunState {
+    enum Phase { case waiting, queued, running, done, skipped, failed }
+
+    struct StepState {
+        var phase = Phase.waiting
+        var output: JSON?
+        /// Failed attempts since the last success (of this page, for a paged step).
+        var failures = 0
+        var lastError: String?
+        /// The previous attempt or page, recorded as the next interaction's parent.
+        var parent: Int64?
+        /// For a paged step: pages done, and the cursor of the next page.
+        var pages = 0
+        var cursor: JSON?
+    }
+
+    let id: Int64
+    let subject: Subject
+    var steps: [StepState]
+
+    init(id: Int64, subject: Subject, stepCount: Int) {
+        self.id = id
+        self.subject = subject
+        steps = Array(repeating: StepState(), count: stepCount)
+    }
+
+    var isFinished: Bool { steps.allSatisfy { $0.phase == .done || $0.phase == .skipped } }
+
+    /// Replays interactions an earlier host recorded, so the run resumes where it stopped:
+    /// completed steps keep their outputs, a paged step resumes after its last good page,
+    /// failed attempts count against the retry policy.
+    func restore(_ history: [InteractionRecord], stepIndex: [Int64: Int], workflow: WorkflowDefinition) {
+        for record in history {
+            guard let index = stepIndex[record.stepID] else { continue }
+            let step = workflow.steps[index]
+            steps[index].parent = record.id
+            switch record.status {
+            case .completed:
+                let output = record.output.flatMap { try? JSON.parse($0) }
+                steps[index].failures = 0
+                steps[index].output = output
+                if let paging = step.paging {
+                    steps[index].pages += 1
+                    let next = output?.value(at: paging)
+                    steps[index].cursor = next
+                    steps[index].phase = (next == nil || next == .null) ? .done : .waiting
+                } else {
+                    steps[index].phase = .done
+                }
+            case .failed, .timedOut:
+                steps[index].failures += 1
+                steps[index].lastError = record.error
+            case .pending, .running:
+                break
+            }
+        }
+    }
+}
+
+extension JSON {
+    /// The value at a dotted path, nil where any part is missing.
+    func value(at path: [String]) -> JSON? {
+        var value: JSON? = self
+        for key in path { value = value?[key] }
+        return value
+    }
+}

@@ -1,0 +1,221 @@
+import WavehostJSON
+
+/// An interaction the engine has begun.
+public struct InteractionStart: Sendable {
+    public var id: Int64
+    public var runID: Int64
+    public var stepID: Int64
+    public var variantID: Int64?
+    public var parentID: Int64?
+    public var actorSHA256: String?
+    public var attempt: Int
+    public var input: [UInt8]
+    public var startedAt: Int64
+    public var owner: String
+    /// Why it runs now: "first attempt", "retry 2 of 3 after: …", "page 3".
+    public var cause: String
+}
+
+/// How an interaction ended, and what it asked to write.
+public struct InteractionFinish: Sendable {
+    public var id: Int64
+    public var status: InteractionStatus
+    public var output: [UInt8]?
+    public var error: String?
+    public var completedAt: Int64
+    public var latencyMicroseconds: Int64
+    public var effects: [Effect]
+    /// False in test environments and shadow runs: the effects are recorded as skipped.
+    public var applyEffects: Bool
+}
+
+/// Everything one group commit writes, in one transaction.
+public struct JournalBatch: Sendable {
+    /// Marks the commit, so a retry after a lost connection can tell whether it landed.
+    public var id: String
+    public var starts: [InteractionStart] = []
+    public var finishes: [InteractionFinish] = []
+    public var finishedRuns: [(runID: Int64, failure: String?)] = []
+    public var events: [EventRecord] = []
+
+    public var isEmpty: Bool { starts.isEmpty && finishes.isEmpty && finishedRuns.isEmpty && events.isEmpty }
+}
+
+extension Store {
+    /// Writes `batch` in one transaction: interactions begun and ended, the effects of
+    /// completed ones (each all-or-nothing), runs finished, and the events for all of it.
+    /// Returns the interactions whose effects were refused (they are stored as failed),
+    /// with the reason. Safe to repeat: a batch that already landed is not written twice.
+    public func commit(_ batch: JournalBatch) throws(StoreError) -> [Int64: String] {
+        try withConnection { connection throws(StoreError) in
+            try connection.transaction { () throws(StoreError) in
+                let p = connection.placeholder
+                if try !connection.query("SELECT 1 FROM commits WHERE id = \(p(1))", [.text(batch.id)]).isEmpty {
+                    return try refusals(recordedFor: batch, connection)
+                }
+                let now = Store.now()
+                try connection.query("INSERT INTO commits (id, committed_at) VALUES (\(p(1)), \(p(2)))", [.text(batch.id), .integer(now)])
+                var refused: [Int64: String] = [:]
+                var events: [EventRecord] = []
+                var finishes = batch.finishes
+                for index in finishes.indices where finishes[index].status == .completed && !finishes[index].effects.isEmpty {
+                    let finish = finishes[index]
+                    let summary = JSON.array(finish.effects.map { JSON.object([
+                        ("op", .string($0.operation.rawValue)), ("table", .string($0.table)), ("key", .string($0.key))]) }).text
+                    guard finish.applyEffects else {
+                        events.append(EventRecord(kind: "effects_skipped", cause: "test environment or shadow run: effects are recorded, never applied",
+                                                  interactionID: finish.id, payload: summary))
+                        continue
+                    }
+                    if let reason = try apply(finish.effects, interactionID: finish.id, now: now, connection) {
+                        finishes[index].status = .failed
+                        finishes[index].error = reason
+                        refused[finish.id] = reason
+                        events.append(EventRecord(kind: "effects_refused", cause: reason, interactionID: finish.id, payload: summary))
+                    } else {
+                        events.append(EventRecord(kind: "effects_applied", cause: "interaction completed", interactionID: finish.id, payload: summary))
+                    }
+                }
+                try writeInteractions(batch.starts, finishes, now: now, connection)
+                try insertEvents(lifecycleEvents(batch.starts, finishes) + events + batch.events, now: now, connection)
+                try finishRuns(batch.finishedRuns, now: now, connection)
+                return refused
+            }
+        }
+    }
+
+    /// Applies one interaction's effects inside a savepoint; a refused one undoes them all.
+    private func apply(_ effects: [Effect], interactionID: Int64, now: Int64, _ connection: any SQLConnection) throws(StoreError) -> String? {
+        try connection.execute("SAVEPOINT effects")
+        for effect in effects {
+            let upsert = effect.operation == .upsert
+                ? "ON CONFLICT (table_name, row_key) DO UPDATE SET data = excluded.data, interaction_id = excluded.interaction_id, written_at = excluded.written_at"
+                : ""
+            do {
+                try connection.insertRows("INSERT INTO effect_rows (table_name, row_key, data, interaction_id, written_at)",
+                                          [[.text(effect.table), .text(effect.key), .text(effect.row), .integer(interactionID), .integer(now)]],
+                                          suffix: upsert)
+            } catch where error.code == .statementFailed {
+                try connection.execute("ROLLBACK TO SAVEPOINT effects")
+                try connection.execute("RELEASE SAVEPOINT effects")
+                let conflict = error.message.localizedCaseInsensitiveContains("unique") || error.message.contains("duplicate key")
+                return conflict
+                    ? "effect refused: table \(effect.table) already has a row with key \(effect.key)"
+                    : "effect refused: \(effect.operation.rawValue) into \(effect.table) key \(effect.key) failed: \(error.message)"
+            }
+        }
+        try connection.execute("RELEASE SAVEPOINT effects")
+        return nil
+    }
+
+    /// Inserts begun interactions (already ended ones in their final state, in one row)
+    /// and updates the ended ones an earlier batch recorded as running.
+    private func writeInteractions(_ starts: [InteractionStart], _ finishes: [InteractionFinish], now: Int64,
+                                   _ connection: any SQLConnection) throws(StoreError) {
+        var finishByID: [Int64: InteractionFinish] = [:]
+        for finish in finishes { finishByID[finish.id] = finish }
+        var rows: [[SQLValue]] = []
+        rows.reserveCapacity(starts.count)
+        for start in starts {
+            let finish = finishByID.removeValue(forKey: start.id)
+            rows.append([
+                .integer(start.id), .integer(start.runID), .integer(start.stepID), start.variantID.map(SQLValue.integer) ?? .null,
+                start.parentID.map(SQLValue.integer) ?? .null, start.actorSHA256.map(SQLValue.text) ?? .null,
+                .text((finish?.status ?? .running).rawValue), .integer(Int64(start.attempt)), .blob(start.input),
+                finish?.output.map(SQLValue.blob) ?? .null, finish?.error.map(SQLValue.text) ?? .null, .text(start.owner),
+                .integer(start.startedAt), finish.map { .integer($0.completedAt) } ?? .null,
+                finish.map { .integer($0.latencyMicroseconds) } ?? .null,
+            ])
+        }
+        try connection.insertRows("""
+            INSERT INTO interactions (id, run_id, step_id, variant_id, parent_id, actor_sha256, status, attempt, input, output, error, \
+            lease_owner, started_at, completed_at, latency_us)
+            """, rows, suffix: "")
+        let updates = finishes.filter { finishByID[$0.id] != nil }
+        guard !updates.isEmpty else { return }
+        let values: [[SQLValue]] = updates.map { [
+            .integer($0.id), .text($0.status.rawValue), $0.output.map(SQLValue.blob) ?? .null, $0.error.map(SQLValue.text) ?? .null,
+            .integer($0.completedAt), .integer($0.latencyMicroseconds),
+        ] }
+        switch backend {
+        case .sqlite:
+            for value in values {
+                try connection.query("""
+                    UPDATE interactions SET status = ?2, output = ?3, error = ?4, completed_at = ?5, latency_us = ?6 WHERE id = ?1
+                    """, value)
+            }
+        case .postgres:
+            // One statement for the lot: UPDATE … FROM (VALUES …).
+            for chunk in stride(from: 0, to: values.count, by: 1000).map({ values[$0..<min(values.count, $0 + 1000)] }) {
+                let tuples = (0..<chunk.count).map { row in
+                    let b = row * 6
+                    return "($\(b + 1)::bigint, $\(b + 2)::text, $\(b + 3)::bytea, $\(b + 4)::text, $\(b + 5)::bigint, $\(b + 6)::bigint)"
+                }.joined(separator: ", ")
+                try connection.query("""
+                    UPDATE interactions AS i SET status = v.status, output = v.output, error = v.error, \
+                    completed_at = v.completed_at, latency_us = v.latency_us \
+                    FROM (VALUES \(tuples)) AS v(id, status, output, error, completed_at, latency_us) WHERE i.id = v.id
+                    """, chunk.flatMap { $0 })
+            }
+        }
+    }
+
+    private func lifecycleEvents(_ starts: [InteractionStart], _ finishes: [InteractionFinish]) -> [EventRecord] {
+        var events: [EventRecord] = []
+        events.reserveCapacity(starts.count + finishes.count)
+        for start in starts {
+            events.append(EventRecord(kind: "interaction_started", cause: start.cause, interactionID: start.id, payload: JSON.object([
+                ("run", .integer(start.runID)), ("step", .integer(start.stepID)), ("attempt", .integer(start.attempt)),
+                ("actor_sha256", start.actorSHA256.map(JSON.string) ?? .null), ("input_sha256", .string(ContentHash.sha256(of: start.input))),
+            ]).text))
+        }
+        for finish in finishes {
+            let kind = switch finish.status {
+            case .completed: "interaction_completed"
+            case .timedOut: "interaction_timed_out"
+            default: "interaction_failed"
+            }
+            events.append(EventRecord(kind: kind, cause: finish.error ?? "the actor answered", interactionID: finish.id, payload: JSON.object([
+                ("status", .string(finish.status.rawValue)), ("latency_us", .integer(finish.latencyMicroseconds)),
+                ("output_sha256", finish.output.map { .string(ContentHash.sha256(of: $0)) } ?? .null),
+                ("error", finish.error.map(JSON.string) ?? .null),
+            ]).text))
+        }
+        return events
+    }
+
+    func insertEvents(_ events: [EventRecord], now: Int64, _ connection: any SQLConnection) throws(StoreError) {
+        try connection.insertRows("INSERT INTO events (kind, cause, interaction_id, payload, payload_sha256, created_at)", events.map {
+            [.text($0.kind), .text($0.cause), $0.interactionID.map(SQLValue.integer) ?? .null, .text($0.payload),
+             .text(ContentHash.sha256(of: Array($0.payload.utf8))), .integer(now)]
+        }, suffix: "")
+    }
+
+    private func finishRuns(_ runs: [(runID: Int64, failure: String?)], now: Int64, _ connection: any SQLConnection) throws(StoreError) {
+        let completed = runs.filter { $0.failure == nil }.map(\.runID)
+        for chunk in stride(from: 0, to: completed.count, by: 500).map({ completed[$0..<min(completed.count, $0 + 500)] }) {
+            try connection.query("""
+                UPDATE runs SET status = 'completed', completed_at = \(connection.placeholder(1)), lease_owner = NULL \
+                WHERE id IN (\(connection.placeholders(chunk.count, from: 2)))
+                """, [.integer(now)] + chunk.map { .integer($0) })
+        }
+        let p = connection.placeholder
+        for run in runs where run.failure != nil {
+            try connection.query("""
+                UPDATE runs SET status = 'failed', error = \(p(1)), completed_at = \(p(2)), lease_owner = NULL WHERE id = \(p(3))
+                """, [.text(run.failure!), .integer(now), .integer(run.runID)])
+        }
+    }
+
+    /// For a batch that had already landed: the refusals it recorded.
+    private func refusals(recordedFor batch: JournalBatch, _ connection: any SQLConnection) throws(StoreError) -> [Int64: String] {
+        let ids = batch.finishes.filter { !$0.effects.isEmpty && $0.applyEffects }.map(\.id)
+        guard !ids.isEmpty else { return [:] }
+        var refused: [Int64: String] = [:]
+        for row in try connection.query("SELECT id, error FROM interactions WHERE status = 'failed' AND id IN (\(connection.placeholders(ids.count)))",
+                                        ids.map { .integer($0) }) {
+            if let id = row[0].integer, let error = row[1].text, error.hasPrefix("effect refused") { refused[id] = error }
+        }
+        return refused
+    }
+}
