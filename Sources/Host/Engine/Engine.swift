@@ -68,7 +68,8 @@ public final class Engine: @unchecked Sendable {
         let started = clock.now
         try prepare(workflow, source: source)
         try store.addSubjects(subjects, workflowID: stored.id)
-        progress.runsTotal = try store.runCounts(workflowID: stored.id).total
+        let counts = try store.runCounts(workflowID: stored.id)
+        (progress.runsTotal, progress.runsCompleted, progress.runsFailed) = (counts.total, counts.completed, counts.failed)
         journal = Journal(store: store, owner: options.owner, lease: options.lease) { [self] finishes, refused in
             committed(finishes, refused)
         }

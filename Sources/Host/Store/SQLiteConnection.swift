@@ -9,7 +9,8 @@ final class SQLiteConnection: SQLConnection {
     let beginStatement = "BEGIN IMMEDIATE"
     var migrations: [Migrations.Migration] { Migrations.sqlite }
 
-    func placeholder(_ index: Int) -> String { "?" }
+    // Numbered, so one binding can appear twice in a statement, as in PostgreSQL.
+    func placeholder(_ index: Int) -> String { "?\(index)" }
     private let handle: OpaquePointer
 
     /// Opens (creating if needed) `path` with WAL and `synchronous=NORMAL` — durable

@@ -110,7 +110,7 @@ extension Store {
                 let rows = try connection.query("""
                     UPDATE runs SET lease_owner = \(p(1)), lease_expires_at = \(p(2)), status = 'running' WHERE id IN (
                         SELECT id FROM runs WHERE workflow_id = \(p(3)) AND status IN ('pending', 'running')
-                        AND (lease_owner IS NULL OR lease_owner = \(p(1)) OR lease_expires_at < \(p(4))\(deadList))
+                        AND (lease_owner IS NULL OR lease_expires_at < \(p(4))\(deadList))
                         ORDER BY id LIMIT \(p(5))\(skipLocked))
                     RETURNING id, subject, payload
                     """, [.text(owner), .integer(now + lease.milliseconds), .integer(workflowID), .integer(now), .integer(Int64(limit))]
