@@ -20,7 +20,8 @@ func actorPlugin(_ name: String, swift: Bool, dependencies: [Target.Dependency] 
 
 let plugins = [
     actorPlugin("EchoC", swift: false),
-    actorPlugin("FieldValidator", swift: true),
+    actorPlugin("FieldValidator", swift: true, dependencies: ["FieldRules"]),
+    actorPlugin("StagingValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("JSONTransform", swift: true),
     actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
 ]
@@ -47,6 +48,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WavehostJSON", swiftSettings: swiftSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
+        // Field rules shared by two example validators: a plain static library they embed.
+        .target(name: "FieldRules", dependencies: ["ActorKit"], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
         .target(
             name: "Host",

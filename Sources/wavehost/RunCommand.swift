@@ -59,8 +59,9 @@ struct RunCommand: ParsableCommand {
         var parsed: [(file: String, source: String, workflow: WorkflowDefinition)] = []
         for file in workflows {
             do {
-                let source = try String(contentsOfFile: file, encoding: .utf8)
-                parsed.append((file, source, try WorkflowParser(file: file, knownActors: catalog.names).parse(source)))
+                let parser = WorkflowParser(file: file, knownActors: catalog.names)
+                let source = try parser.expandVariables(String(contentsOfFile: file, encoding: .utf8), ProcessInfo.processInfo.environment)
+                parsed.append((file, source, try parser.parse(source)))
             } catch let error as WorkflowError {
                 printError("error: \(error)")
                 throw ExitCode(2)

@@ -96,6 +96,10 @@ public final class ActorCatalog: Sendable {
             return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config))
         case .process:
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
+            // One worker now: a config the actor refuses stops the run before it starts.
+            do { try pool.warm(1) } catch {
+                throw PluginError(.createFailed, path: plugin.path, error.message)
+            }
             return SandboxedCall(actor: plugin.name, sha256: plugin.sha256) { input, timeout throws(SandboxFailure) in
                 try pool.invoke(input, timeout: timeout)
             }

@@ -27,8 +27,10 @@ enum Effects {
         }
         if let save = step.save {
             let rows = save.rows.map { output.value(at: $0) ?? .array([]) } ?? output
+            // One row per subject is keyed by the subject; rows of a list by page and position.
+            let single = rows.arrayValue == nil
             for (position, row) in (rows.arrayValue ?? [rows]).enumerated() {
-                let key = save.key.flatMap { row[$0].flatMap(keyText) } ?? "\(subject)/\(step.name)/\(page)#\(position)"
+                let key = save.key.flatMap { row[$0].flatMap(keyText) } ?? (single ? subject : "\(subject)/p\(page)/\(position)")
                 effects.append(Effect(operation: .upsert, table: save.table, key: key, row: row.text))
             }
         }

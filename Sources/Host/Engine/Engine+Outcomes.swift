@@ -57,8 +57,10 @@ extension Engine {
             let index = outcome.step
             let step = workflow.steps[index]
             run.steps[index].parent = finish.id
+            let finished = active[run.id] == nil  // failed meanwhile by a sibling step
             if finish.status == .completed && refused[finish.id] == nil {
                 progress.interactionsCompleted += 1
+                if finished { continue }
                 run.steps[index].failures = 0
                 run.steps[index].output = outcome.output
                 if let paging = step.paging {
@@ -76,6 +78,7 @@ extension Engine {
                 continue
             }
             progress.interactionsFailed += 1
+            if finished { continue }
             let reason = refused[finish.id] ?? finish.error ?? "failed"
             run.steps[index].failures += 1
             run.steps[index].lastError = reason
@@ -90,7 +93,7 @@ extension Engine {
                     ("backoff_ms", .integer(backoff.milliseconds)),
                 ]).text))
             } else {
-                run.steps[index].failures = max(run.steps[index].failures, step.retry.attempts)
+                run.steps[index].final = true
                 run.steps[index].phase = .waiting
                 schedule(run)
             }

@@ -31,7 +31,7 @@ extension Engine {
             } else if let condition = step.condition, let source = self.index(of: condition.step),
                       !condition.holds(for: run.steps[source].output ?? .null) {
                 skip(run, index, because: "condition on \(condition.step).\(condition.field.joined(separator: ".")) did not hold")
-            } else if run.steps[index].failures >= step.retry.attempts {
+            } else if run.steps[index].final || run.steps[index].failures >= step.retry.attempts {
                 fail(run, index)
                 return
             } else {

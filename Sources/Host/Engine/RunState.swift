@@ -9,6 +9,8 @@ final class RunState {
         var output: JSON?
         /// Failed attempts since the last success (of this page, for a paged step).
         var failures = 0
+        /// Set when a failure may not be retried, whatever attempts are left.
+        var final = false
         var lastError: String?
         /// The previous attempt or page, recorded as the next interaction's parent.
         var parent: Int64?

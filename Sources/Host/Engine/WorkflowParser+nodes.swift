@@ -92,7 +92,20 @@ extension WorkflowParser {
             return .array(values)
         case .mapping(let pairs):
             var members: [(key: String, value: JSON)] = []
-            for (key, value) in pairs { members.append((try string(key, "a key"), try json(value))) }
+            var merged: [(key: String, value: JSON)] = []
+            for (key, value) in pairs {
+                // `<<: *anchor` merges another mapping's keys; keys written here win.
+                if key.string == "<<" {
+                    let sources = value.sequence.map(Array.init) ?? [value]
+                    for source in sources {
+                        guard case .object(let more) = try json(source) else { throw fault(value, "<< merges mappings only") }
+                        merged += more
+                    }
+                } else {
+                    members.append((try string(key, "a key"), try json(value)))
+                }
+            }
+            for member in merged where !members.contains(where: { $0.key == member.key }) { members.append(member) }
             return .object(members)
         case .alias:
             throw fault(node, "YAML aliases are not supported in workflow files")

@@ -217,3 +217,46 @@ public struct WorkflowParser {
         return order
     }
 }
+
+extension WorkflowParser {
+    /// Replaces `${NAME}` and `${NAME:-default}` with values from `variables` (the
+    /// environment, plus `WORKFLOW_DIR`, the workflow file's folder), so one file serves
+    /// machines with different endpoints and paths. An unset name without a default is
+    /// refused with its line.
+    public func expandVariables(_ text: String, _ variables: [String: String]) throws(WorkflowError) -> String {
+        var variables = variables
+        let folder = (file as NSString).deletingLastPathComponent
+        variables["WORKFLOW_DIR"] = folder.hasPrefix("/") ? folder
+            : FileManager.default.currentDirectoryPath + (folder.isEmpty ? "" : "/" + folder)
+        return try expand(Substring(text), variables, whole: text)
+    }
+
+    private func expand(_ text: Substring, _ variables: [String: String], whole: String) throws(WorkflowError) -> String {
+        var result = ""
+        var rest = text
+        while let open = rest.range(of: "${") {
+            result += rest[..<open.lowerBound]
+            // The matching brace, so a default may hold a variable of its own.
+            var depth = 1
+            var close = open.upperBound
+            while close < rest.endIndex {
+                if rest[close] == "{" { depth += 1 } else if rest[close] == "}" { depth -= 1; if depth == 0 { break } }
+                close = rest.index(after: close)
+            }
+            let line = whole[..<open.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+            guard close < rest.endIndex else { throw WorkflowError(file: file, line: line, column: 0, "${ without its closing }") }
+            let body = rest[open.upperBound..<close]
+            let (name, fallback) = body.range(of: ":-").map { (String(body[..<$0.lowerBound]), Optional(body[$0.upperBound...])) }
+                ?? (String(body), nil)
+            if let value = variables[name], !value.isEmpty {
+                result += value
+            } else if let fallback {
+                result += try expand(fallback, variables, whole: whole)
+            } else {
+                throw WorkflowError(file: file, line: line, column: 0, "${\(name)} is not set and has no default (write ${\(name):-value})")
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
+    }
+}
