@@ -57,8 +57,9 @@ final class HTTPFetcher: JSONActor {
         let url = input["cursor"]?.stringValue ?? firstURL
         let body = try fetch(url)
         let page: JSON
+        // Retryable: a page cut short or a proxy's error page is usually gone on the next try.
         do { page = try JSON.parse(body) } catch {
-            throw .failed("page \(url) is not valid JSON: \(error)")
+            throw .unavailable("page \(url) is not valid JSON (cut short, or an error page?): \(error)")
         }
         guard let items = Self.value(at: itemsPath, in: page)?.arrayValue else {
             throw .failed("page \(url) has no list at \"\(itemsPath.joined(separator: "."))\"")

@@ -80,7 +80,7 @@ import WavehostJSON
         let slow = try #require(try failure("/slow", timeout: 300))
         #expect(slow.status == .unavailable && slow.message.contains("timed out after 300 ms"))
         let malformed = try #require(try failure("/malformed"))
-        #expect(malformed.status == .failed && malformed.message.contains("is not valid JSON"))
+        #expect(malformed.status == .unavailable && malformed.message.contains("is not valid JSON"))
         let missing = try #require(try failure("/pages/page-9.json"))
         #expect(missing.status == .failed && missing.message.contains("the server answered 404"))
         let refused = try #require(try failure(at: "http://127.0.0.1:1/x"))
@@ -98,33 +98,5 @@ import WavehostJSON
         let pool = WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)
         let page = try JSON.parse(try pool.invoke(Array("{}".utf8), timeout: .seconds(10)))
         #expect(page["items"] == [["id": 5]])
-    }
-}
-
-/// The fixture server, started for one test and stopped after.
-private struct HTTPServer {
-    let pid: pid_t
-    let port: Int
-
-    init(pages: String) throws {
-        let portFile = try TestPlugins.temporaryDirectory() + "/port"
-        let script = TestPlugins.repositoryRoot + "/Tests/HostTests/Fixtures/http_server.py"
-        pid = try TestPlugins.start("/usr/bin/env", ["python3", script, pages, portFile])
-        for _ in 0..<500 {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
-                self.port = port
-                return
-            }
-            usleep(10_000)
-        }
-        kill(pid, SIGKILL)
-        throw TestSetupError("the fixture HTTP server did not start")
-    }
-
-    /// SIGKILL: the test runner's ignored SIGTERM is inherited across exec.
-    func stop() {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
     }
 }

@@ -9,7 +9,7 @@
  *   exit      call exit(3)
  *   allocate  allocate and touch memory until malloc fails; answer how much it got
  *   garbage   print binary junk to stdout and stderr, then answer normally
- *   huge      answer a valid JSON string of "bytes" bytes (default 100 MiB)
+ *   huge      answer a valid JSON string of "bytes" bytes (a string of digits; default 100 MiB)
  *   socket    try to open a TCP socket; answer {"socket": "created" | "denied", "errno": N}
  *   write     try to create the file "path"; answer {"write": "allowed" | "denied", "errno": N}
  *   status    answer the NoNewPrivs and Seccomp lines of /proc/self/status
@@ -82,7 +82,9 @@ static wh_status invoke(void *instance, const uint8_t *input, size_t length, wh_
         fflush(stdout);
         fwrite(junk, 1, sizeof junk, stderr);
     } else if (strcmp(action, "huge") == 0) {
-        size_t bytes = 100u << 20;
+        char amount[24] = "";
+        size_t bytes = value_of(input, length, "bytes", amount, sizeof amount) ? strtoull(amount, NULL, 10) : 100u << 20;
+        if (bytes < 2) bytes = 2;
         char *out = malloc(bytes);
         if (!out) { answer(reply, "out of memory", 13); return WH_ERR_INTERNAL; }
         memset(out, 'x', bytes);

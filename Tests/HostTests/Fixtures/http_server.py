@@ -1,8 +1,9 @@
-"""A loopback HTTP server for the fetcher tests. Usage: http_server.py PAGES_DIR PORT_FILE
+"""A loopback HTTP server for the fetcher tests. Usage: http_server.py PAGES_DIR PORT_FILE [FAULTS]
 
 Serves /pages/<file> from PAGES_DIR, and misbehaves on request: /status/500 answers 500,
-/slow waits 3 s, /malformed sends a page that is not JSON. Writes its port to PORT_FILE
-once listening; stops on SIGTERM.
+/slow waits 3 s, /malformed sends a page that is not JSON. FAULTS ("page-2.json=500,
+page-3.json=slow") makes the first request for each named page under /faulty/<file> fail
+that way; later requests get the page. Writes its port to PORT_FILE once listening.
 """
 import http.server
 import os
@@ -10,6 +11,7 @@ import sys
 import time
 
 pages, port_file = sys.argv[1], sys.argv[2]
+faults = dict(item.split("=", 1) for item in sys.argv[3].split(",") if item) if len(sys.argv) > 3 else {}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -24,6 +26,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.path.startswith("/faulty/"):
+            fault = faults.pop(os.path.basename(self.path), None)
+            if fault == "500":
+                return self.answer(500, b'{"error":"internal"}')
+            if fault == "slow":
+                time.sleep(3)
+            if fault == "malformed":
+                return self.answer(200, b'{"data": [1, 2')
+            self.path = "/pages/" + os.path.basename(self.path)
         if self.path.startswith("/pages/"):
             path = os.path.join(pages, os.path.basename(self.path))
             if os.path.exists(path):
@@ -40,7 +51,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.answer(404, b"{}")
 
 
-server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+# Threaded: a retry must not queue behind the slow request it gave up on.
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 with open(port_file + ".tmp", "w") as out:
     out.write(str(server.server_address[1]))
 os.rename(port_file + ".tmp", port_file)
