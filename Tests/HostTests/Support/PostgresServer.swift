@@ -22,13 +22,11 @@ final class PostgresServer: @unchecked Sendable {
 
     /// A fresh, empty database on the shared server; returns its URL.
     static func makeDatabase() throws -> String {
-        let server = try shared.get()
-        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try server.psql("CREATE DATABASE \(name)")
-        return "postgres://postgres@127.0.0.1:\(server.port)/\(name)"
+        try shared.get().makeDatabase()
     }
 
-    private init() throws {
+    /// A server of its own, for a test that stops and starts it.
+    init() throws {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let newest = versions.compactMap(Int.init).max() else {
             throw TestSetupError("PostgreSQL is not installed (tools/setup installs it)")
@@ -41,6 +39,21 @@ final class PostgresServer: @unchecked Sendable {
         if let owner { try Self.check(TestPlugins.run("/usr/bin/chown", [owner, directory]), "chown") }
         port = try Self.freePort()
         try check(run("initdb", ["-A", "trust", "-U", "postgres", "-D", directory + "/data", "--no-sync"]), "initdb")
+        try check(run("pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "start",
+                                 "-o", "-h 127.0.0.1 -p \(port) -k \(directory) -F"]), "pg_ctl start")
+    }
+
+    /// A fresh, empty database on this server; returns its URL.
+    func makeDatabase() throws -> String {
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try psql("CREATE DATABASE \(name)")
+        return "postgres://postgres@127.0.0.1:\(port)/\(name)"
+    }
+
+    /// Stops the server (dropping every connection), waits `pause`, starts it again.
+    func restart(pause: Duration) throws {
+        try check(run("pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"]), "pg_ctl stop")
+        Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
         try check(run("pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "start",
                                  "-o", "-h 127.0.0.1 -p \(port) -k \(directory) -F"]), "pg_ctl start")
     }
