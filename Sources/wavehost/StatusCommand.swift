@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import Host
+import WavehostJSON
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show where workflows stand: runs, interactions, steps, actors, errors, stale work, throughput.",
+        discussion: """
+            Reads the store only. Exit status: 0, 2 for an unknown --workflow, 6 when the \
+            database is missing or cannot be reached.
+            """
+    )
+
+    @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
+    var database: String?
+
+    @Option(help: "One workflow (all its versions); all workflows when omitted.")
+    var workflow: String?
+
+    @Flag(help: "Print the same data as JSON.")
+    var json = false
+
+    func run() throws {
+        let location = Store.defaultLocation(database)
+        let isPostgres = location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+        // Opening a SQLite path creates the file: a typo would show an empty, healthy store.
+        guard isPostgres || FileManager.default.fileExists(atPath: location) else {
+            printError("error: no database at \(location): give --database, or set WAVEHOST_DATABASE_URL, "
+                       + "or run `wavehost run` here first")
+            throw ExitCode(6)
+        }
+        let report: StatusReport
+        do {
+            let store = try Store(location: location)
+            store.reconnectFor = .seconds(5)  // a dashboard should fail fast, not wait two minutes
+            report = try store.status(workflow: workflow)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(6)
+        }
+        if let workflow, report.workflows.isEmpty {
+            printError("error: \(location) has no workflow named \(workflow)")
+            throw ExitCode(2)
+        }
+        if json {
+            print(statusJSON(report).prettyText)
+        } else {
+            printDashboard(report)
+        }
+    }
+}
+
+/// The dashboard as aligned text on stdout; `wavehost run` shows it after a run too.
+func printDashboard(_ report: StatusReport) {
+    let title = report.workflow.map { "workflow \($0)" }
+        ?? (report.workflows.isEmpty ? "all workflows: none yet" : "all workflows: \(report.workflows.joined(separator: ", "))")
+    print("Status of \(title)")
+    let runs = report.runs
+    section("Runs", [["total \(runs.total)", "completed \(runs.completed)", "failed \(runs.failed)",
+                      "running \(runs.running)", "pending \(runs.pending)"]])
+    let calls = report.interactions
+    section("Interactions", [["total \(calls.total)", "completed \(calls.completed)", "failed \(calls.failed)",
+                              "timed out \(calls.timedOut)", "running \(calls.running)", "pending \(calls.pending)"]])
+    let qualify = report.workflows.count > 1
+    section("Steps", [["step", "completed/interactions", "runs done/runs", "skipped", "p50", "p95"]] + report.steps.map { step in
+        [qualify ? "\(step.workflow)/\(step.name)" : step.name, "\(step.interactionsCompleted)/\(step.interactions)",
+         "\(step.runsCompleted)/\(step.runs)", "\(step.runsSkipped)",
+         milliseconds(step.p50Milliseconds), milliseconds(step.p95Milliseconds)]
+    }, empty: report.steps.isEmpty)
+    section("Actors", [["actor", "interactions", "success", "sha256"]] + report.actors.map { actor in
+        [actor.name, "\(actor.interactions)", actor.successRate.map { String(format: "%.1f%%", $0 * 100) } ?? "-",
+         actor.sha256.map { String($0.prefix(12)) }.joined(separator: " ")]
+    }, empty: report.actors.isEmpty)
+    section("Recent errors", [["count", "latest", "of", "error"]] + report.errors.map { error in
+        let message = error.message.replacingOccurrences(of: "\n", with: " ")
+        return ["\(error.count)", ago(error.latestAt, report.now), error.source.rawValue,
+                message.count > 120 ? String(message.prefix(119)) + "…" : message]
+    }, empty: report.errors.isEmpty)
+    // Stale runs grouped by the host whose lease lapsed: a dead host's runs wait for a claim.
+    let owners = Dictionary(grouping: report.staleRuns) { $0.owner ?? "(no owner)" }.sorted { $0.key < $1.key }
+    section("Stale work", report.staleInteractions.map { call in
+        ["interaction \(call.id)", "run \(call.runID), step \(call.step)", "started \(ago(call.startedAt, report.now))",
+         "timeout \(span(call.timeoutMilliseconds))", "owner \(call.owner ?? "-")"]
+    }, empty: report.staleInteractions.isEmpty && report.staleRuns.isEmpty)
+    table(owners.map { entry in
+        let (owner, stale) = (entry.key, entry.value)
+        return ["\(stale.count) run\(stale.count == 1 ? "" : "s")", "lease expired \(ago(stale.map(\.leaseExpiresAt).max(), report.now))",
+                "owner \(owner)", "e.g. run \(stale[0].id) (\(stale[0].subject))"]
+    })
+    let throughput = report.throughput
+    var overall = throughput.overall.map { String(format: "%.1f/s", $0) } ?? "-"
+    if let first = throughput.firstStartedAt, let last = throughput.lastCompletedAt, last > first {
+        overall += " over \(span(last - first))"
+    }
+    section("Throughput", [["last 60 s", String(format: "%.1f/s", throughput.lastMinute)], ["overall", overall]])
+}
+
+/// A heading, then `rows` as a table, or "none".
+private func section(_ heading: String, _ rows: [[String]], empty: Bool = false) {
+    print("\n\(heading)")
+    if empty { print("  none") } else { table(rows) }
+}
+
+/// `rows` indented, each column as wide as its widest cell.
+private func table(_ rows: [[String]]) {
+    var widths: [Int] = []
+    for row in rows {
+        for (column, cell) in row.enumerated() {
+            if column == widths.count { widths.append(0) }
+            widths[column] = max(widths[column], cell.count)
+        }
+    }
+    for row in rows {
+        let cells = row.enumerated().map { column, cell in
+            column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+        }
+        print("  " + cells.joined(separator: "   "))
+    }
+}
+
+private func milliseconds(_ value: Double?) -> String {
+    guard let value else { return "-" }
+    return String(format: value < 10 ? "%.2f ms" : "%.0f ms", value)
+}
+
+/// A duration in milliseconds, in a unit that reads at a glance.
+private func span(_ milliseconds: Int64) -> String {
+    switch milliseconds {
+    case ..<1000: return "\(milliseconds) ms"
+    case ..<120_000: return String(format: "%.1f s", Double(milliseconds) / 1000)
+    case ..<7_200_000: return "\(milliseconds / 60_000) min"
+    default: return String(format: "%.1f h", Double(milliseconds) / 3_600_000)
+    }
+}
+
+/// How long before `now` a time (Unix ms) was: "12s ago", "5m ago".
+private func ago(_ time: Int64?, _ now: Int64) -> String {
+    guard let time else { return "-" }
+    let seconds = max(0, (now - time) / 1000)
+    switch seconds {
+    case ..<60: return "\(seconds)s ago"
+    case ..<3600: return "\(seconds / 60)m ago"
+    case ..<86_400: return "\(seconds / 3600)h ago"
+    default: return "\(seconds / 86_400)d ago"
+    }
+}
+
+/// The report as JSON: the same sections, times in Unix milliseconds.
+func statusJSON(_ report: StatusReport) -> JSON {
+    func number(_ value: Double?) -> JSON { value.map { .double(($0 * 1000).rounded() / 1000) } ?? .null }
+    func time(_ value: Int64?) -> JSON { value.map { .integer($0) } ?? .null }
+    let runs = report.runs, calls = report.interactions, throughput = report.throughput
+    return [
+        "workflow": report.workflow.map { .string($0) } ?? .null,
+        "workflows": .array(report.workflows.map { .string($0) }),
+        "now": .integer(report.now),
+        "runs": ["total": .integer(runs.total), "pending": .integer(runs.pending), "running": .integer(runs.running),
+                 "completed": .integer(runs.completed), "failed": .integer(runs.failed)],
+        "interactions": ["total": .integer(calls.total), "pending": .integer(calls.pending), "running": .integer(calls.running),
+                         "completed": .integer(calls.completed), "failed": .integer(calls.failed), "timed_out": .integer(calls.timedOut)],
+        "steps": .array(report.steps.map { step in [
+            "workflow": .string(step.workflow), "name": .string(step.name),
+            "interactions": .integer(step.interactions), "interactions_completed": .integer(step.interactionsCompleted),
+            "runs": .integer(step.runs), "runs_completed": .integer(step.runsCompleted), "runs_skipped": .integer(step.runsSkipped),
+            "p50_ms": number(step.p50Milliseconds), "p95_ms": number(step.p95Milliseconds),
+        ] }),
+        "actors": .array(report.actors.map { actor in [
+            "name": .string(actor.name), "interactions": .integer(actor.interactions), "completed": .integer(actor.completed),
+            "finished": .integer(actor.finished), "success_rate": number(actor.successRate),
+            "sha256": .array(actor.sha256.map { .string($0) }),
+        ] }),
+        "recent_errors": .array(report.errors.map { error in [
+            "source": .string(error.source.rawValue), "error": .string(error.message),
+            "count": .integer(error.count), "latest_at": time(error.latestAt),
+        ] }),
+        "stale": [
+            "interactions": .array(report.staleInteractions.map { call in [
+                "id": .integer(call.id), "run": .integer(call.runID), "step": .string(call.step),
+                "started_at": .integer(call.startedAt), "timeout_ms": .integer(call.timeoutMilliseconds),
+                "owner": call.owner.map { .string($0) } ?? .null,
+            ] }),
+            "runs": .array(report.staleRuns.map { run in [
+                "id": .integer(run.id), "subject": .string(run.subject),
+                "owner": run.owner.map { .string($0) } ?? .null, "lease_expires_at": .integer(run.leaseExpiresAt),
+            ] }),
+        ],
+        "throughput": [
+            "last_minute_per_second": number(throughput.lastMinute), "overall_per_second": number(throughput.overall),
+            "first_started_at": time(throughput.firstStartedAt), "last_completed_at": time(throughput.lastCompletedAt),
+        ],
+    ]
+}
