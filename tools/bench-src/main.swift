@@ -7,6 +7,7 @@ import Glibc
 #endif
 
 let groups: [String: (BenchContext) throws -> Void] = [
+    "engine": benchEngine,
     "invoke": benchInvoke,
     "sandbox": benchSandbox,
 ]
