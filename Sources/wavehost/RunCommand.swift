@@ -107,6 +107,12 @@ struct RunCommand: ParsableCommand {
                 throw ExitCode(6)
             }
         }
+        for (_, _, workflow) in parsed {
+            print("")
+            do { printDashboard(try store.status(workflow: workflow.name)) } catch {
+                printError("error: cannot read the dashboard: \(error)")
+            }
+        }
         if failed > 0 { throw ExitCode(5) }
     }
 }

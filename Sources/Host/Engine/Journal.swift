@@ -21,6 +21,9 @@ final class Journal: @unchecked Sendable {
     private(set) var failure: StoreError?
     private(set) var commits = 0
     private let logger = Logger(label: "wavehost.journal")
+    /// How long a batch may gather before it is committed, and the size that commits at once.
+    private let gatherWindow = 0.002
+    private let fullBatch = 2000
 
     init(store: Store, owner: String, lease: Duration, committed: @escaping Committed) {
         self.store = store
@@ -43,8 +46,10 @@ final class Journal: @unchecked Sendable {
 
     private func enqueue(_ change: (inout JournalBatch) -> Void) {
         condition.lock()
+        let wasEmpty = pending.isEmpty
         change(&pending)
-        condition.signal()
+        // Wake the writer for the first record of a batch and for a full one, not for each.
+        if wasEmpty || pending.finishes.count + pending.starts.count >= fullBatch { condition.signal() }
         condition.unlock()
     }
 
@@ -64,6 +69,12 @@ final class Journal: @unchecked Sendable {
             condition.lock()
             while pending.isEmpty && !stopping && clock.now < nextRenewal {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05))
+            }
+            // Let a batch gather for a moment: one commit per interaction would cost more
+            // in commits than the work itself. A full batch goes at once.
+            let gatherUntil = Date(timeIntervalSinceNow: gatherWindow)
+            while !stopping && pending.finishes.count + pending.starts.count < fullBatch && Date() < gatherUntil {
+                _ = condition.wait(until: gatherUntil)
             }
             var batch = pending
             pending = JournalBatch(id: "")

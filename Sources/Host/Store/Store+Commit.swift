@@ -160,14 +160,15 @@ extension Store {
         }
     }
 
+    /// Started and ended events. Payloads are small and printed directly: the journal
+    /// writes two per interaction, and the interaction row holds the input and output.
     private func lifecycleEvents(_ starts: [InteractionStart], _ finishes: [InteractionFinish]) -> [EventRecord] {
         var events: [EventRecord] = []
         events.reserveCapacity(starts.count + finishes.count)
         for start in starts {
-            events.append(EventRecord(kind: "interaction_started", cause: start.cause, interactionID: start.id, payload: JSON.object([
-                ("run", .integer(start.runID)), ("step", .integer(start.stepID)), ("attempt", .integer(start.attempt)),
-                ("actor_sha256", start.actorSHA256.map(JSON.string) ?? .null), ("input_sha256", .string(ContentHash.sha256(of: start.input))),
-            ]).text))
+            let actor = start.actorSHA256.map { "\"\($0)\"" } ?? "null"
+            events.append(EventRecord(kind: "interaction_started", cause: start.cause, interactionID: start.id, payload:
+                #"{"run":\#(start.runID),"step":\#(start.stepID),"attempt":\#(start.attempt),"actor_sha256":\#(actor),"input_bytes":\#(start.input.count)}"#))
         }
         for finish in finishes {
             let kind = switch finish.status {
@@ -175,11 +176,13 @@ extension Store {
             case .timedOut: "interaction_timed_out"
             default: "interaction_failed"
             }
-            events.append(EventRecord(kind: kind, cause: finish.error ?? "the actor answered", interactionID: finish.id, payload: JSON.object([
-                ("status", .string(finish.status.rawValue)), ("latency_us", .integer(finish.latencyMicroseconds)),
-                ("output_sha256", finish.output.map { .string(ContentHash.sha256(of: $0)) } ?? .null),
-                ("error", finish.error.map(JSON.string) ?? .null),
-            ]).text))
+            var payload: [UInt8] = []
+            payload.reserveCapacity(96)
+            payload += #"{"status":"\#(finish.status.rawValue)","latency_us":\#(finish.latencyMicroseconds),"output_bytes":\#(finish.output?.count ?? 0),"error":"#.utf8
+            if let error = finish.error { JSON.writeString(error, to: &payload) } else { payload += "null".utf8 }
+            payload.append(UInt8(ascii: "}"))
+            events.append(EventRecord(kind: kind, cause: finish.error ?? "the actor answered", interactionID: finish.id,
+                                      payload: String(decoding: payload, as: UTF8.self)))
         }
         return events
     }
