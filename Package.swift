@@ -24,6 +24,7 @@ let plugins = [
     actorPlugin("StagingValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("JSONTransform", swift: true),
     actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
+    actorPlugin("LLMGrader", swift: true, dependencies: ["CCurl"]),
 ]
 
 let package = Package(

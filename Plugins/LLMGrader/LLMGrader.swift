@@ -1,0 +1,311 @@
+import ActorKit
+import CCurl
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Grades a JSON record with a language model behind an OpenAI-compatible
+/// `POST {endpoint}/chat/completions` (a local llama-server from `tools/llm start`, or a
+/// hosted one). The prompt is a template over the input; the model's answer must be JSON,
+/// constrained by `schema` when one is given.
+///
+/// Config: `{"endpoint": "http://127.0.0.1:8088/v1", "model": "gemma-3-270m", "system": "You grade job postings.",
+///           "prompt": "Grade {{title}} at {{company.name}}", "schema": {"type": "object", ...},
+///           "max_tokens": 256, "temperature": 0, "timeout_ms": 60000, "api_key_env": "OPENAI_API_KEY"}`
+/// Input:  a JSON object the prompt's `{{dotted.paths}}` read.
+/// Output: `{"answer": <the model's JSON answer>, "model": "<as the server reports>", "usage": {...}}`.
+final class LLMGrader: JSONActor {
+    static let info = ActorInfo(
+        name: "llm-grader",
+        version: "1.0.0",
+        kind: .grader,
+        capabilities: [.network, .threadSafe],
+        description: "Grades a JSON record with a language model (OpenAI-compatible chat completions); answers the model's JSON.",
+        configSchema: [
+            "type": "object", "required": ["prompt"], "additionalProperties": false,
+            "properties": [
+                "endpoint": ["type": "string"], "model": ["type": "string"], "system": ["type": "string"],
+                "prompt": ["type": "string"], "schema": ["type": "object"],
+                "max_tokens": ["type": "integer", "minimum": 1], "temperature": ["type": "number", "minimum": 0, "maximum": 2],
+                "timeout_ms": ["type": "integer", "minimum": 1], "api_key_env": ["type": "string"],
+            ],
+        ],
+        inputSchema: ["type": "object"],
+        outputSchema: ["type": "object", "required": ["answer", "model"]],
+        examples: [
+            // Fails on the missing field before any request, so the check needs no network.
+            .init("a field the prompt needs is missing",
+                  config: ["endpoint": "http://127.0.0.1:1/v1", "prompt": "Grade this posting: {{posting.title}}"],
+                  input: ["posting": ["company": "Acme"]], expectsError: true),
+        ]
+    )
+
+    static let defaultEndpoint = "http://127.0.0.1:8088/v1"
+    private static let options: Set = ["endpoint", "model", "system", "prompt", "schema", "max_tokens",
+                                       "temperature", "timeout_ms", "api_key_env"]
+    /// A chat reply is small; anything bigger is not one.
+    private static let maxResponseBytes = 4 << 20
+
+    private let url: String
+    private let endpoint: String
+    private let model: String?
+    private let system: String?
+    private let prompt: Template
+    private let schema: JSON?
+    private let maxTokens: Int
+    private let temperature: JSON
+    private let timeoutMilliseconds: Int
+    private let authorization: String?
+
+    init(config: JSON, host: HostServices) throws(ActorError) {
+        guard let members = config.objectValue else { throw .invalidConfig("config must be a JSON object") }
+        if let unknown = members.first(where: { !Self.options.contains($0.key) }) {
+            throw .invalidConfig("unknown option \"\(unknown.key)\" (known: \(Self.options.sorted().joined(separator: ", ")))")
+        }
+        func string(_ key: String) throws(ActorError) -> String? {
+            guard let value = config[key], value != .null else { return nil }
+            guard let text = value.stringValue else { throw .invalidConfig("\"\(key)\" must be a string, not \(value.typeName)") }
+            return text
+        }
+        func integer(_ key: String, default fallback: Int) throws(ActorError) -> Int {
+            guard let value = config[key] else { return fallback }
+            guard let number = value.intValue, number > 0 else { throw .invalidConfig("\"\(key)\" must be a positive integer") }
+            return number
+        }
+
+        // The environment overrides the default only: an explicit "endpoint" always wins.
+        let configured = try string("endpoint") ?? Self.environment("WAVEHOST_LLM_ENDPOINT") ?? Self.defaultEndpoint
+        guard configured.hasPrefix("http://") || configured.hasPrefix("https://") else {
+            throw .invalidConfig("\"endpoint\" must be an http:// or https:// base URL such as \(Self.defaultEndpoint), not \"\(configured)\"")
+        }
+        endpoint = configured.hasSuffix("/") ? String(configured.dropLast()) : configured
+        url = endpoint + "/chat/completions"
+        model = try string("model")
+        system = try string("system")
+        guard let text = try string("prompt"), !text.isEmpty else {
+            throw .invalidConfig("\"prompt\" is required: a template such as \"Grade {{title}}\"")
+        }
+        do { prompt = try Template(text) } catch { throw .invalidConfig("\"prompt\": \(error.reason)") }
+        if let value = config["schema"], value != .null {
+            guard value.objectValue != nil else { throw .invalidConfig("\"schema\" must be a JSON Schema object, not \(value.typeName)") }
+            schema = value
+        } else {
+            schema = nil
+        }
+        maxTokens = try integer("max_tokens", default: 256)
+        timeoutMilliseconds = try integer("timeout_ms", default: 60_000)
+        let heat = config["temperature"] ?? 0
+        guard let degrees = heat.doubleValue, (0...2).contains(degrees) else {
+            throw .invalidConfig("\"temperature\" must be a number from 0 to 2")
+        }
+        temperature = heat
+        if let variable = try string("api_key_env") {
+            guard let key = Self.environment(variable) else {
+                throw .invalidConfig("\"api_key_env\" names $\(variable), which is not set")
+            }
+            authorization = "Authorization: Bearer \(key)"
+        } else {
+            authorization = nil
+        }
+        Self.initializeCurl
+    }
+
+    func handle(_ input: JSON) throws(ActorError) -> JSON {
+        guard input.objectValue != nil else { throw .invalidInput("input must be a JSON object, not \(input.typeName)") }
+        let reply = try post(request(for: try prompt.render(input)))
+        return try answer(from: reply)
+    }
+
+    private func request(for text: String) -> JSON {
+        var messages: [JSON] = []
+        if let system { messages.append(["role": "system", "content": .string(system)]) }
+        messages.append(["role": "user", "content": .string(text)])
+        // llama-server turns either form into a grammar the model cannot leave.
+        let format: JSON = schema.map { ["type": "json_schema", "json_schema": ["name": "answer", "schema": $0]] }
+            ?? ["type": "json_object"]
+        var members: [(key: String, value: JSON)] = []
+        if let model { members.append(("model", .string(model))) }
+        members += [("messages", .array(messages)), ("max_tokens", .integer(maxTokens)), ("temperature", temperature),
+                    ("stream", false), ("response_format", format)]
+        return .object(members)
+    }
+
+    /// Reads the model's message as JSON; never makes one up.
+    private func answer(from reply: JSON) throws(ActorError) -> JSON {
+        guard let choice = reply["choices"]?.arrayValue?.first, let message = choice["message"] else {
+            throw .failed("\(url): the reply has no choices[0].message: \(Self.quote(reply.text))")
+        }
+        guard let content = message["content"]?.stringValue else {
+            let refusal = message["refusal"]?.stringValue.map { ": the model refused: \(Self.quote($0))" } ?? ""
+            throw .failed("\(url): the reply's message has no text content\(refusal)")
+        }
+        let value: JSON
+        do { value = try JSON.parse(content) } catch {
+            let cut = choice["finish_reason"]?.stringValue == "length" ? " (cut off at max_tokens \(maxTokens))" : ""
+            throw .failed("the model's answer is not JSON\(cut): \(Self.quote(content))")
+        }
+        if let schema { try Self.check(value, against: schema, content: content) }
+        var output: [(key: String, value: JSON)] = [("answer", value), ("model", reply["model"] ?? .null)]
+        if let usage = reply["usage"] { output.append(("usage", usage)) }
+        return .object(output)
+    }
+
+    /// The top level only (type and required members): the server's grammar does the rest.
+    private static func check(_ value: JSON, against schema: JSON, content: String) throws(ActorError) {
+        if let type = schema["type"]?.stringValue {
+            let matches = switch (type, value) {
+            case ("integer", .number): value.intValue != nil
+            case ("number", .number), ("string", .string), ("boolean", .bool), ("object", .object), ("array", .array),
+                 ("null", .null): true
+            default: false
+            }
+            guard matches else { throw .failed("the model's answer is \(value.typeName), the schema wants \(type): \(quote(content))") }
+        }
+        for case .string(let key) in schema["required"]?.arrayValue ?? [] where value[key] == nil {
+            throw .failed("the model's answer lacks \"\(key)\", which the schema requires: \(quote(content))")
+        }
+    }
+
+    /// Posts `body`; a refused or dropped connection, a timeout, 429 or 5xx is `unavailable`
+    /// (worth retrying), other 4xx is `failed` with the server's own words.
+    private func post(_ body: JSON) throws(ActorError) -> JSON {
+        guard let handle = curl_easy_init() else { throw .internalError("curl_easy_init failed") }
+        defer { curl_easy_cleanup(handle) }
+        let sink = ReplySink(limit: Self.maxResponseBytes)
+        var list: UnsafeMutablePointer<curl_slist>?
+        // "Expect:" stops curl waiting a second for 100-continue on bodies over 1 KiB.
+        for header in ["Content-Type: application/json", "Accept: application/json", "Expect:"] + (authorization.map { [$0] } ?? []) {
+            list = curl_slist_append(list, header)
+        }
+        defer { curl_slist_free_all(list) }
+        _ = ccurl_set_string(handle, CURLOPT_URL, url)
+        _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)  // no SIGALRM in a multithreaded host
+        _ = ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
+        _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost-llm-grader/1.0")
+        _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
+        _ = ccurl_set_string(handle, CURLOPT_COPYPOSTFIELDS, body.text)  // printed JSON holds no NUL byte
+        _ = ccurl_set_writer(handle, collectReply, Unmanaged.passUnretained(sink).toOpaque())
+        let result = curl_easy_perform(handle)
+        if sink.overflowed { throw .failed("\(url): the reply is larger than \(Self.maxResponseBytes) bytes") }
+        let start = "start a local model with `tools/llm start` or set \"endpoint\""
+        guard result == CURLE_OK else {
+            let reason = String(cString: curl_easy_strerror(result))
+            switch result {
+            case CURLE_OPERATION_TIMEDOUT: throw .unavailable("\(url): timed out after \(timeoutMilliseconds) ms")
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST:
+                throw .unavailable("no model server at \(endpoint) (\(reason)): \(start)")
+            case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING: throw .unavailable("\(url): \(reason)")
+            default: throw .failed("\(url): \(reason)")
+            }
+        }
+        let status = ccurl_response_code(handle)
+        let text = String(decoding: sink.bytes, as: UTF8.self)
+        let reply = try? JSON.parse(sink.bytes)
+        let said = reply?["error"]?["message"]?.stringValue ?? reply?["error"]?.stringValue ?? Self.quote(text)
+        if status >= 500 || status == 429 { throw .unavailable("\(url): the server answered \(status): \(said)") }
+        if status >= 400 { throw .failed("\(url): the server answered \(status): \(said)") }
+        guard let reply else { throw .failed("\(url): the reply (\(status)) is not JSON: \(Self.quote(text))") }
+        return reply
+    }
+
+    /// curl_global_init is not thread-safe: run it once, before any handle exists.
+    private static let initializeCurl: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    private static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
+    /// The first 200 characters, quoted, for error messages.
+    static func quote(_ text: String) -> String {
+        let cut = text.count > 200 ? String(text.prefix(200)) + "…" : text
+        return JSON.string(cut).text
+    }
+}
+
+/// A prompt with `{{dotted.path}}` placeholders, split once at create.
+struct Template {
+    struct Fault: Error { let reason: String }
+
+    private enum Piece { case text(String), field(String) }
+    private let pieces: [Piece]
+
+    init(_ text: String) throws(Fault) {
+        var pieces: [Piece] = []
+        var rest = text[...]
+        while let open = rest.firstRange(of: "{{") {
+            pieces.append(.text(String(rest[..<open.lowerBound])))
+            guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
+                throw Fault(reason: "a \"{{\" is never closed by \"}}\"")
+            }
+            let path = rest[open.upperBound..<close.lowerBound].trimmingSpaces
+            guard !path.isEmpty, !path.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
+                throw Fault(reason: "\"{{\(rest[open.upperBound..<close.lowerBound])}}\" is not a dotted path such as {{subject.title}}")
+            }
+            pieces.append(.field(path))
+            rest = rest[close.upperBound...]
+        }
+        pieces.append(.text(String(rest)))
+        self.pieces = pieces
+    }
+
+    /// Strings go in as they are, other values as compact JSON.
+    func render(_ input: JSON) throws(ActorError) -> String {
+        var out = ""
+        for piece in pieces {
+            switch piece {
+            case .text(let text): out += text
+            case .field(let path):
+                var value: JSON? = input
+                for key in path.split(separator: ".") {
+                    if case .array(let items)? = value, let index = Int(key) {
+                        value = items.indices.contains(index) ? items[index] : nil
+                    } else {
+                        value = value?[String(key)]
+                    }
+                }
+                guard let value else { throw .invalidInput("the input has no \"\(path)\", which the prompt uses ({{\(path)}})") }
+                out += value.stringValue ?? value.text
+            }
+        }
+        return out
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}
+
+/// Collects a reply body, refusing more than `limit` bytes.
+private final class ReplySink {
+    let limit: Int
+    var bytes: [UInt8] = []
+    var overflowed = false
+
+    init(limit: Int) { self.limit = limit }
+}
+
+private func collectReply(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let sink = Unmanaged<ReplySink>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    guard sink.bytes.count + length <= sink.limit else {
+        sink.overflowed = true
+        return 0  // makes curl stop with a write error
+    }
+    sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+@_cdecl("wavehost_actor_entry")
+public func wavehostActorEntry(_ abiVersion: UInt32, _ speaks: UnsafeMutablePointer<wh_abi_range>?)
+    -> UnsafePointer<wh_actor_descriptor>? { ActorExport.entry(LLMGrader.self, abiVersion, speaks) }
+
+// `@_cdecl` does not check the prototype; this line makes a mismatch a build error.
+private let entryMatchesABI: wh_actor_entry_fn = wavehostActorEntry
