@@ -1,0 +1,116 @@
+import Foundation
+
+/// The real local model server for tests: llama-server with Gemma 3 270M, installed by
+/// `tools/llm install` (slow once, then a no-op) and started here on a free loopback port
+/// (never the user's 8088), shared by every test of the process and killed at exit.
+final class LLMServer: @unchecked Sendable {
+    let pid: pid_t
+    let port: Int
+    let log: String
+    var endpoint: String { "http://127.0.0.1:\(port)/v1" }
+
+    static let shared: Result<LLMServer, TestSetupError> = {
+        do {
+            let server = try LLMServer()
+            // SIGKILL: the test runner's ignored SIGTERM is inherited across exec.
+            atexit { if case .success(let server) = LLMServer.shared { kill(server.pid, SIGKILL) } }
+            return .success(server)
+        } catch let error as TestSetupError { return .failure(error) } catch {
+            return .failure(TestSetupError("\(error)"))
+        }
+    }()
+
+    private init() throws {
+        let tool = TestPlugins.repositoryRoot + "/tools/llm"
+        let install = try TestPlugins.run("/usr/bin/env", ["bash", tool, "install"])
+        guard install.status == 0 else { throw TestSetupError("tools/llm install failed (\(install.status)):\n\(install.error)") }
+        let listed = try TestPlugins.run("/usr/bin/env", ["bash", tool, "paths"])
+        var paths: [String: String] = [:]
+        for line in listed.output.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            paths[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        guard let server = paths["SERVER"], let model = paths["MODEL"] else {
+            throw TestSetupError("tools/llm paths gave no SERVER and MODEL:\n\(listed.output)\(listed.error)")
+        }
+        port = try Self.freePort()
+        log = try TestPlugins.temporaryDirectory() + "/llama-server.log"
+        // The same server as `tools/llm start` (see there why one thread and the gemma template).
+        pid = try Self.spawn(server, ["--model", model, "--host", "127.0.0.1", "--port", String(port), "--ctx-size", "2048",
+                                      "--threads", "1", "--threads-batch", "1", "--parallel", "1",
+                                      "--no-webui", "--no-jinja", "--chat-template", "gemma", "--alias", "gemma-3-270m"], log: log)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !Self.healthy(port) {
+            var status: Int32 = 0
+            let exited = waitpid(pid, &status, WNOHANG) == pid
+            if exited || ContinuousClock.now > deadline {
+                if !exited { kill(pid, SIGKILL) }
+                throw TestSetupError("llama-server \(exited ? "exited while starting" : "did not answer /health in 120 s") "
+                                     + "on port \(port); log tail:\n\(Self.tail(log))")
+            }
+            usleep(100_000)
+        }
+    }
+
+    /// Starts `executable` with stdout and stderr into `log`.
+    private static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw TestSetupError("cannot run \(executable): \(String(cString: strerror(spawned)))") }
+        return pid
+    }
+
+    /// `GET /health` answers 200 once the model is loaded (503 while it loads).
+    private static func healthy(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = loopback(port)
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { return false }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = "GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+        guard send(fd, request, request.utf8.count, Int32(MSG_NOSIGNAL)) == request.utf8.count else { return false }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 && String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("HTTP/1.1 200")
+    }
+
+    private static func tail(_ path: String) -> String {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no log)"
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(20).joined(separator: "\n")
+    }
+
+    private static func loopback(_ port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return address
+    }
+
+    /// A loopback port nobody listens on now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = loopback(0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw TestSetupError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
