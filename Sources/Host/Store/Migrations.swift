@@ -160,6 +160,20 @@ enum Migrations {
             CREATE TABLE commits (id TEXT PRIMARY KEY, committed_at {int} NOT NULL);
             {host_assigned interactions.id}
             """)),
+        // The journal writes thousands of interactions and events a second. Only `running`
+        // rows are ever looked up by status (stale work), so only they are indexed; and
+        // PostgreSQL checks each foreign key with a query per row, costing more than the
+        // rows themselves, on ids the host has just read or assigned.
+        Migration(version: 3, name: "lighter indexes and checks on interactions and events", sql: """
+            DROP INDEX interactions_by_status;
+            CREATE INDEX interactions_running ON interactions (started_at) WHERE status = 'running';
+            """ + (dialect == .sqlite ? "" : """
+            ALTER TABLE interactions DROP CONSTRAINT interactions_run_id_fkey;
+            ALTER TABLE interactions DROP CONSTRAINT interactions_step_id_fkey;
+            ALTER TABLE interactions DROP CONSTRAINT interactions_variant_id_fkey;
+            ALTER TABLE interactions DROP CONSTRAINT interactions_parent_id_fkey;
+            ALTER TABLE events DROP CONSTRAINT events_interaction_id_fkey;
+            """)),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the
