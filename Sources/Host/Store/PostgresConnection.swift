@@ -61,6 +61,10 @@ final class PostgresConnection: SQLConnection {
     /// for hundreds of rows instead of one each.
     func insertRows(_ prefix: String, _ rows: [[SQLValue]], suffix: String) throws(StoreError) {
         guard let width = rows.first?.count, width > 0 else { return }
+        // A plain insert of many rows goes through COPY: no statement to parse and plan.
+        if suffix.isEmpty, rows.count >= 8, prefix.hasPrefix("INSERT INTO ") {
+            return try copy(into: String(prefix.dropFirst("INSERT INTO ".count)), rows)
+        }
         let rowsPerStatement = max(1, min(1000, 32_000 / width))
         var start = 0
         while start < rows.count {
@@ -73,6 +77,62 @@ final class PostgresConnection: SQLConnection {
             }
             try query("\(prefix) VALUES \(tuples.joined(separator: ", ")) \(suffix)", chunk.flatMap { $0 })
             start += chunk.count
+        }
+    }
+
+    /// `COPY target FROM STDIN` in text format; `target` is `table (column, …)`.
+    private func copy(into target: String, _ rows: [[SQLValue]]) throws(StoreError) {
+        let sql = "COPY \(target) FROM STDIN"
+        let started = PQexec(handle, sql)
+        defer { PQclear(started) }
+        guard PQresultStatus(started) == PGRES_COPY_IN else {
+            try check(started, sql: sql)
+            throw StoreError(.statementFailed, database: database, "COPY did not start (in: \(sql))")
+        }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(rows.count * 128)
+        for row in rows {
+            for (index, value) in row.enumerated() {
+                if index > 0 { buffer.append(UInt8(ascii: "\t")) }
+                Self.appendCopyText(value, to: &buffer)
+            }
+            buffer.append(UInt8(ascii: "\n"))
+        }
+        let sent = buffer.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
+        }
+        _ = PQputCopyEnd(handle, sent == 1 ? nil : "the data could not be sent")
+        // The COPY's own result, then nothing: read both so the connection is ready again.
+        var failure: StoreError?
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            do { try check(result, sql: sql) } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// One value in COPY's text format: `\N` for null, backslash escapes, bytea as `\\x…`.
+    private static func appendCopyText(_ value: SQLValue, to buffer: inout [UInt8]) {
+        switch value {
+        case .null: buffer += [UInt8(ascii: "\\"), UInt8(ascii: "N")]
+        case .integer(let number): buffer += String(number).utf8
+        case .text(let text):
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+                case UInt8(ascii: "\t"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+                case UInt8(ascii: "\n"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                case UInt8(ascii: "\r"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+                default: buffer.append(byte)
+                }
+            }
+        case .blob(let bytes):
+            let digits = Array("0123456789abcdef".utf8)
+            buffer += [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "x")]
+            for byte in bytes {
+                buffer.append(digits[Int(byte >> 4)])
+                buffer.append(digits[Int(byte & 0x0f)])
+            }
         }
     }
 
