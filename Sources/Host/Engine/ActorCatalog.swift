@@ -20,6 +20,18 @@ public protocol ActorCall: Sendable {
     /// (the watchdog then abandons it).
     var runsInProcess: Bool { get }
     func call(_ input: [UInt8], timeout: Duration) -> CallOutcome
+    /// The version that serves the next call, held until `end`: the hash recorded on an
+    /// interaction is the hash of the version that answered it, even across a swap.
+    func begin() -> any ActorCall
+    func end(_ version: any ActorCall)
+    /// Releases what the version holds (its workers) once no call needs it.
+    func retire()
+}
+
+extension ActorCall {
+    public func begin() -> any ActorCall { self }
+    public func end(_ version: any ActorCall) {}
+    public func retire() {}
 }
 
 /// The actors a host can run, by name: plugins (shared libraries) and scripts.
@@ -58,10 +70,24 @@ public final class ActorCatalog: Sendable {
         if PluginImage.hasELFMagic(path) { try registry.register(path) } else { try add(script: path) }
     }
 
-    private func add(script path: String) throws(PluginError) {
+    @discardableResult
+    func add(script path: String) throws(PluginError) -> ScriptActor {
         let script = try ScriptActor(path: path, cache: registry.loader.cache, configuration: workerConfiguration)
         scripts.withLock { $0[script.name] = script }
+        return script
     }
+
+    public func script(named name: String) -> ScriptActor? { scripts.withLock { $0[name] } }
+
+    /// The file each actor was loaded from, standardized, by actor name.
+    public var paths: [String: String] {
+        var paths: [String: String] = [:]
+        for plugin in registry.all { paths[plugin.name] = Self.standardized(plugin.path) }
+        for script in scripts.withLock({ Array($0.values) }) { paths[script.name] = Self.standardized(script.path) }
+        return paths
+    }
+
+    static func standardized(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     public var names: Set<String> {
         Set(registry.all.map(\.name)).union(scripts.withLock { Set($0.keys) })
@@ -79,18 +105,27 @@ public final class ActorCatalog: Sendable {
 
     /// A callable for `variant`, with room for `concurrency` calls at once.
     public func makeCall(_ variant: WorkflowDefinition.Variant, concurrency: Int) throws(PluginError) -> any ActorCall {
+        if let script = scripts.withLock({ $0[variant.actor] }) { return makeCall(script) }
+        guard let plugin = registry.plugin(named: variant.actor) else {
+            throw PluginError(.notFound, path: variant.actor, "no actor named \(variant.actor) (known: \(names.sorted().joined(separator: ", ")))")
+        }
+        return try makeCall(variant, plugin: plugin, concurrency: concurrency)
+    }
+
+    /// A script actor's callable: a fresh sandboxed process per call.
+    public func makeCall(_ script: ScriptActor) -> any ActorCall {
+        SandboxedCall(actor: script.name, sha256: script.sha256, retireWorkers: {}) { input, timeout throws(SandboxFailure) in
+            try script.invoke(input, timeout: timeout)
+        }
+    }
+
+    /// A callable for `variant` served by `plugin` (the current version, or a new one
+    /// being checked before a swap). Creating it creates the actor with the variant's config.
+    public func makeCall(_ variant: WorkflowDefinition.Variant, plugin: LoadedPlugin, concurrency: Int) throws(PluginError) -> any ActorCall {
         let config = variant.config.bytes
         var configuration = workerConfiguration
         configuration.size = concurrency
         if let limits = variant.limits, let parsed = try? SandboxLimits(json: limits) { configuration.limits = parsed }
-        if let script = scripts.withLock({ $0[variant.actor] }) {
-            return SandboxedCall(actor: script.name, sha256: script.sha256) { input, timeout throws(SandboxFailure) in
-                try script.invoke(input, timeout: timeout)
-            }
-        }
-        guard let plugin = registry.plugin(named: variant.actor) else {
-            throw PluginError(.notFound, path: variant.actor, "no actor named \(variant.actor) (known: \(names.sorted().joined(separator: ", ")))")
-        }
         switch variant.isolation {
         case .inprocess:
             return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config))
@@ -100,7 +135,7 @@ public final class ActorCatalog: Sendable {
             do { try pool.warm(1) } catch {
                 throw PluginError(.createFailed, path: plugin.path, error.message)
             }
-            return SandboxedCall(actor: plugin.name, sha256: plugin.sha256) { input, timeout throws(SandboxFailure) in
+            return SandboxedCall(actor: plugin.name, sha256: plugin.sha256, retireWorkers: { pool.shutdown() }) { input, timeout throws(SandboxFailure) in
                 try pool.invoke(input, timeout: timeout)
             }
         }
@@ -129,8 +164,11 @@ struct InProcessCall: ActorCall {
 struct SandboxedCall: ActorCall {
     let actor: String
     let sha256: String
+    let retireWorkers: @Sendable () -> Void
     let invoke: @Sendable ([UInt8], Duration) throws(SandboxFailure) -> [UInt8]
     var runsInProcess: Bool { false }
+
+    func retire() { retireWorkers() }
 
     func call(_ input: [UInt8], timeout: Duration) -> CallOutcome {
         do {

@@ -114,22 +114,25 @@ extension Engine {
         let variant = choose(run, index)
         let id = nextID()
         lock.unlock()
+        // The version that answers is the one recorded, even if a reload swaps it meanwhile.
+        let version = variant.call.begin()
+        defer { variant.call.end(version) }
         var cause = state.failures == 0 ? "first attempt" : "retry \(state.failures + 1) of \(step.retry.attempts) after: \(state.lastError ?? "")"
         if step.paging != nil { cause += ", page \(state.pages + 1)" }
         let input = composeInput(run, step, dependencies: dependencies, cursor: state.cursor)
         let start = InteractionStart(
             id: id, runID: run.id, stepID: stepIDs[index], variantID: variant.variantID, parentID: state.parent,
-            actorSHA256: variant.call.sha256, attempt: state.failures + 1, input: input, startedAt: Store.now(),
+            actorSHA256: version.sha256, attempt: state.failures + 1, input: input, startedAt: Store.now(),
             owner: options.owner, cause: cause)
         let timeout = Duration.milliseconds(step.timeoutMilliseconds)
         lock.lock()
-        inFlight[id] = InFlight(run: run, step: index, deadline: .now + timeout + (variant.call.runsInProcess ? .zero : options.grace),
-                                inProcess: variant.call.runsInProcess, start: start)
+        inFlight[id] = InFlight(run: run, step: index, deadline: .now + timeout + (version.runsInProcess ? .zero : options.grace),
+                                inProcess: version.runsInProcess, start: start)
         lock.unlock()
         journal.record(start: start)
         let clock = ContinuousClock()
         let began = clock.now
-        let outcome = variant.call.call(input, timeout: timeout)
+        let outcome = version.call(input, timeout: timeout)
         let latency = clock.now - began
         lock.lock()
         guard inFlight.removeValue(forKey: id) != nil else {

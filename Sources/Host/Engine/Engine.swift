@@ -54,10 +54,14 @@ public final class Engine: @unchecked Sendable {
     var stopping = false
     var workers = 0
 
-    public init(store: Store, catalog: ActorCatalog, options: Options = Options()) {
+    /// Swaps actor versions under the running engine when their files change.
+    let reloader: HotReloader?
+
+    public init(store: Store, catalog: ActorCatalog, options: Options = Options(), reloader: HotReloader? = nil) {
         self.store = store
         self.catalog = catalog
         self.options = options
+        self.reloader = reloader
     }
 
     /// Runs `workflow` (the text of its file is `source`) until every run this host can
@@ -83,6 +87,7 @@ public final class Engine: @unchecked Sendable {
             lock.broadcast()
             lock.unlock()
             journal.stop()
+            reloader?.untrack(calls.flatMap { $0.compactMap { $0.call as? ReloadableCall } })
         }
         var lastReport = clock.now
         var drained = false
@@ -139,7 +144,9 @@ public final class Engine: @unchecked Sendable {
             return try step.variants.enumerated().compactMap { index, variant in
                 guard variant.mode == .live, variant.weight > 0 else { return nil }
                 let id = index < variantIDs.count ? variantIDs[index] : 0
-                return (id, variant.weight, try catalog.makeCall(variant, concurrency: options.concurrency))
+                let call = ReloadableCall(try catalog.makeCall(variant, concurrency: options.concurrency))
+                reloader?.track(call, variant: variant, concurrency: options.concurrency)
+                return (id, variant.weight, call)
             }
         }
         ready = Array(repeating: [], count: workflow.steps.count)

@@ -84,15 +84,23 @@ public struct ConformanceCheck {
         do { instance = try plugin.makeInstance(config: example.config.bytes) } catch {
             return (false, "create failed: \(error.message)")
         }
-        do {
-            let output = try instance.invoke(example.input.bytes)
+        do { return Self.judge(example, .success(try instance.invoke(example.input.bytes))) } catch {
+            return Self.judge(example, .failure(error))
+        }
+    }
+
+    /// Whether an example's outcome is the one it declares: its output, valid JSON, or a
+    /// refusal with a message.
+    public static func judge(_ example: ActorDescription.Example, _ outcome: Swift.Result<[UInt8], ActorFailure>) -> (Bool, String) {
+        switch outcome {
+        case .success(let output):
             if example.expectsError { return (false, "expected a refusal, got \(String(decoding: output, as: UTF8.self))") }
             guard let expected = example.output else { return (true, "answered valid JSON") }
             let actual = try? JSON.parse(output)
             return actual == expected
                 ? (true, "output matches")
                 : (false, "expected \(expected.text), got \(String(decoding: output, as: UTF8.self))")
-        } catch {
+        case .failure(let error):
             if example.expectsError {
                 return error.message.isEmpty ? (false, "refused without a message") : (true, "refused: \(error.message)")
             }

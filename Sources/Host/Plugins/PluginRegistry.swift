@@ -31,6 +31,11 @@ public final class PluginRegistry: Sendable {
         return try result.get()
     }
 
+    /// Makes `plugin` the version registered under its name (a hot reload's swap).
+    public func replace(with plugin: LoadedPlugin) {
+        plugins.withLock { $0[plugin.name] = plugin }
+    }
+
     public func plugin(named name: String) -> LoadedPlugin? {
         plugins.withLock { $0[name] }
     }

@@ -226,3 +226,25 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Appends events outside an engine run (a reload's swap or rejection).
+    public func appendEvents(_ events: [EventRecord]) throws(StoreError) {
+        try withConnection { connection throws(StoreError) in try insertEvents(events, now: Store.now(), connection) }
+    }
+
+    /// Records a version of `actor` that was refused, with why; the current one is untouched.
+    public func recordRejectedVersion(actor: String, kind: String, sha256: String, version: String, path: String, reason: String) throws(StoreError) {
+        try withConnection { connection throws(StoreError) in
+            try connection.transaction { () throws(StoreError) in
+                let p = connection.placeholder
+                try connection.query("INSERT INTO actors (name, kind, created_at) VALUES (\(p(1)), \(p(2)), \(p(3))) ON CONFLICT (name) DO NOTHING",
+                                     [.text(actor), .text(kind), .integer(Store.now())])
+                try connection.query("""
+                    INSERT INTO actor_versions (sha256, actor, version, path, state, reason, seen_at) VALUES (\(connection.placeholders(7))) \
+                    ON CONFLICT (sha256) DO UPDATE SET state = 'rejected', reason = excluded.reason
+                    """, [.text(sha256), .text(actor), .text(version), .text(path), .text("rejected"), .text(reason), .integer(Store.now())])
+            }
+        }
+    }
+}

@@ -33,6 +33,7 @@
  * misbehaving_outstanding() returns how many replies with data were handed out and not
  * yet released, so a test can check that the host released every one.
  */
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -110,6 +111,20 @@ static wh_status invoke(void *instance, const uint8_t *input, size_t input_lengt
 #endif
 #if defined(NULL_OUTPUT)
     return WH_OK; /* success, and reply->data stays NULL */
+#endif
+#if defined(OUTPUT_TAG)
+    /* Not a fault: {"build":OUTPUT_TAG,"input":<input>} tells which build answered. */
+    char head[96];
+    int head_length = snprintf(head, sizeof head, "{\"build\":\"%s\",\"input\":", OUTPUT_TAG);
+    size_t total = (size_t)head_length + input_length + 1;
+    char *tagged = malloc(total);
+    if (!tagged) return reply_copy(reply, WH_ERR_INTERNAL, "out of memory", 13);
+    memcpy(tagged, head, (size_t)head_length);
+    memcpy(tagged + head_length, input, input_length);
+    tagged[total - 1] = '}';
+    wh_status status = reply_copy(reply, WH_OK, tagged, total);
+    free(tagged);
+    return status;
 #endif
     return reply_copy(reply, WH_OK, input, input_length);
 }

@@ -1,0 +1,180 @@
+import ActorRuntime
+import Foundation
+import Logging
+import WavehostJSON
+
+/// Swaps an actor's version under a running engine when its file changes: loads the new
+/// file beside the old (each hash has its own cached copy), checks it — ABI, descriptor,
+/// create with every tracked variant's config, the plugin's own examples — and only then
+/// makes it current for every variant at once. Calls under way finish on the old version.
+/// A file that fails any check is rejected and the old version keeps serving.
+public final class HotReloader: @unchecked Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case swapped(actor: String, from: String, to: String)
+        case rejected(path: String, sha256: String?, reason: String)
+        /// Same content as the version serving (a touch, or a rewrite of the same bytes).
+        case unchanged(path: String)
+        /// Not a file any tracked actor was loaded from.
+        case ignored(path: String)
+        /// The file went away; the version in memory keeps serving until a new one comes.
+        case removed(path: String)
+    }
+
+    private struct Tracked {
+        let call: ReloadableCall
+        let variant: WorkflowDefinition.Variant
+        let concurrency: Int
+    }
+
+    public let catalog: ActorCatalog
+    private let store: Store?
+    private let isApproved: @Sendable (String) -> Bool
+    private let lock = NSLock()
+    private let reloading = NSLock()  // one reload at a time
+    private var tracked: [Tracked] = []
+    private let logger = Logger(label: "wavehost.reload")
+
+    /// `isApproved` says whether a hash may serve (production pinning); every hash by default.
+    public init(catalog: ActorCatalog, store: Store?, isApproved: @escaping @Sendable (String) -> Bool = { _ in true }) {
+        self.catalog = catalog
+        self.store = store
+        self.isApproved = isApproved
+    }
+
+    func track(_ call: ReloadableCall, variant: WorkflowDefinition.Variant, concurrency: Int) {
+        lock.withLock { tracked.append(Tracked(call: call, variant: variant, concurrency: concurrency)) }
+    }
+
+    func untrack(_ calls: [ReloadableCall]) {
+        let gone = Set(calls.map(ObjectIdentifier.init))
+        lock.withLock { tracked.removeAll { gone.contains(ObjectIdentifier($0.call)) } }
+    }
+
+    /// Handles a change of the file at `path` (from the watcher); records the outcome.
+    @discardableResult
+    public func handle(path: String, removed: Bool = false) -> Outcome {
+        reloading.lock()
+        defer { reloading.unlock() }
+        let file = ActorCatalog.standardized(path)
+        guard let actor = catalog.paths.first(where: { $0.value == file })?.key else { return .ignored(path: path) }
+        if removed {
+            logger.notice("actor file removed; the loaded version keeps serving", metadata: ["actor": "\(actor)", "path": "\(path)"])
+            return .removed(path: path)
+        }
+        let outcome: Outcome
+        if catalog.script(named: actor) != nil {
+            outcome = reloadScript(actor, path: path)
+        } else {
+            outcome = reloadPlugin(actor, path: path)
+        }
+        record(outcome, actor: actor)
+        return outcome
+    }
+
+    private func reloadPlugin(_ actor: String, path: String) -> Outcome {
+        let sha = ContentHash.sha256(ofFile: path)
+        guard let current = catalog.registry.plugin(named: actor) else { return .ignored(path: path) }
+        if sha == current.sha256 { return .unchanged(path: path) }
+        if let sha, !isApproved(sha) { return .rejected(path: path, sha256: sha, reason: "hash \(sha) is not approved for production (wavehost plugins approve)") }
+        let targets = lock.withLock { tracked.filter { $0.variant.actor == actor } }
+        // Load it in a sandboxed worker first: a truncated or hostile file can crash the
+        // dynamic loader itself, and that must not be this process.
+        let probed: String
+        do { probed = try probe(path, actor: actor, configs: targets.map(\.variant.config.bytes)) } catch {
+            return .rejected(path: path, sha256: sha, reason: error.message)
+        }
+        let next: LoadedPlugin
+        do { next = try catalog.registry.loader.load(path) } catch {
+            return .rejected(path: path, sha256: sha, reason: error.description)
+        }
+        guard next.sha256 == probed else {
+            return .rejected(path: path, sha256: next.sha256, reason: "the file changed again while it was checked; the next change is checked anew")
+        }
+        guard next.name == actor else {
+            return .rejected(path: path, sha256: next.sha256, reason: "the file now declares actor \(next.name), not \(actor)")
+        }
+        if let failure = exampleFailure(next) { return .rejected(path: path, sha256: next.sha256, reason: failure) }
+        var calls: [any ActorCall] = []
+        for target in targets {
+            do { calls.append(try catalog.makeCall(target.variant, plugin: next, concurrency: target.concurrency)) } catch {
+                calls.forEach { $0.retire() }
+                return .rejected(path: path, sha256: next.sha256, reason: error.description)
+            }
+        }
+        catalog.registry.replace(with: next)
+        for (target, call) in zip(targets, calls) { target.call.swap(to: call) }
+        return .swapped(actor: actor, from: current.sha256, to: next.sha256)
+    }
+
+    private func reloadScript(_ actor: String, path: String) -> Outcome {
+        guard let current = catalog.script(named: actor) else { return .ignored(path: path) }
+        let sha = ContentHash.sha256(ofFile: path)
+        if sha == current.sha256 { return .unchanged(path: path) }
+        if let sha, !isApproved(sha) { return .rejected(path: path, sha256: sha, reason: "hash \(sha) is not approved for production (wavehost plugins approve)") }
+        let next: ScriptActor
+        do { next = try catalog.add(script: path) } catch { return .rejected(path: path, sha256: sha, reason: error.description) }
+        for target in lock.withLock({ tracked.filter { $0.variant.actor == actor } }) { target.call.swap(to: catalog.makeCall(next)) }
+        return .swapped(actor: actor, from: current.sha256, to: next.sha256)
+    }
+
+    /// Copies `path` into the cache and starts a worker on the copy with each config (`{}`
+    /// when none): load, ABI negotiation, descriptor and create, out of this process.
+    /// Returns the copy's hash.
+    private func probe(_ path: String, actor: String, configs: [[UInt8]]) throws(PluginError) -> String {
+        let (sha, cached) = try catalog.registry.loader.cache.store(path)
+        for config in configs.isEmpty ? [Array("{}".utf8)] : configs {
+            var configuration = catalog.workerConfiguration
+            configuration.size = 1
+            let pool = WorkerPool(pluginPath: cached, actor: actor, config: config, configuration: configuration)
+            defer { pool.shutdown() }
+            do { try pool.warm(1) } catch { throw PluginError(.loadFailed, path: path, error.message) }
+        }
+        return sha
+    }
+
+    /// Runs the plugin's own examples, each in a sandboxed worker; nil when all pass.
+    private func exampleFailure(_ plugin: LoadedPlugin) -> String? {
+        for example in plugin.description.examples {
+            let pool = WorkerPool(plugin: plugin, config: example.config.bytes, configuration: catalog.workerConfiguration)
+            defer { pool.shutdown() }
+            let verdict: (Bool, String)
+            do throws(SandboxFailure) {
+                let output = try pool.invoke(example.input.bytes, timeout: .seconds(10))
+                verdict = ConformanceCheck.judge(example, .success(output))
+            } catch {
+                guard case .actorFailed(let status) = error.code else { return "example \"\(example.name)\": \(error.message)" }
+                verdict = ConformanceCheck.judge(example, .failure(ActorFailure(status, actor: plugin.name, message: error.message)))
+            }
+            if !verdict.0 { return "example \"\(example.name)\": \(verdict.1)" }
+        }
+        return nil
+    }
+
+    private func record(_ outcome: Outcome, actor: String) {
+        let event: EventRecord
+        switch outcome {
+        case .swapped(let actor, let from, let to):
+            logger.notice("actor swapped", metadata: ["actor": "\(actor)", "from": "\(from.prefix(12))", "to": "\(to.prefix(12))"])
+            if let plugin = catalog.registry.plugin(named: actor) {
+                try? store?.registerActorVersion(name: actor, kind: "\(plugin.description.kind)", sha256: to,
+                                                 version: plugin.description.version, path: plugin.path)
+            } else if let script = catalog.script(named: actor) {
+                try? store?.registerActorVersion(name: actor, kind: "script", sha256: to, version: "script", path: script.path)
+            }
+            event = EventRecord(kind: "actor_version_swapped", cause: "its file changed and the new version passed its checks", interactionID: nil,
+                                payload: JSON.object([("actor", .string(actor)), ("from", .string(from)), ("to", .string(to))]).text)
+        case .rejected(let path, let sha, let reason):
+            logger.warning("actor version rejected; the current one keeps serving", metadata: ["actor": "\(actor)", "path": "\(path)", "reason": "\(reason)"])
+            if let sha {
+                try? store?.recordRejectedVersion(actor: actor, kind: "unknown", sha256: sha, version: "unknown", path: path, reason: reason)
+            }
+            event = EventRecord(kind: "actor_version_rejected", cause: reason, interactionID: nil, payload: JSON.object([
+                ("actor", .string(actor)), ("path", .string(path)), ("sha256", sha.map(JSON.string) ?? .null),
+                ("current", (catalog.registry.plugin(named: actor)?.sha256 ?? catalog.script(named: actor)?.sha256).map(JSON.string) ?? .null),
+            ]).text)
+        default:
+            return
+        }
+        do { try store?.appendEvents([event]) } catch { logger.error("cannot record the reload", metadata: ["error": "\(error)"]) }
+    }
+}
