@@ -17,6 +17,7 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
             case duplicateActor = "duplicate actor"
             case cacheFailed = "cache failed"
             case noInterpreter = "no interpreter"
+            case notApproved = "not approved"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -32,6 +33,8 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
         public static let duplicateActor = Code(.duplicateActor)
         public static let cacheFailed = Code(.cacheFailed)
         public static let noInterpreter = Code(.noInterpreter)
+        /// Production pinning: the file's hash is not on the allowlist.
+        public static let notApproved = Code(.notApproved)
 
         public var description: String { value.rawValue }
     }

@@ -103,3 +103,80 @@ import WavehostJSON
         #expect(reloader.handle(path: script) == .unchanged(path: script))
     }
 }
+
+/// Production pinning and `wavehost serve`, with real plugins and a real host process.
+@Suite struct PinningAndServeTests {
+    static let echo = """
+        workflow: pinned
+        approved_hashes: [%@]
+        steps:
+          only: {actor: echo-c, isolation: inprocess, input: subject}
+        """
+
+    @Test func aProductionWorkflowRunsOnlyApprovedHashes() throws {
+        let store = try EngineFixtures.store(.sqlite)
+        let catalog = try EngineFixtures.catalog(["EchoC"])
+        let sha = try #require(catalog.versions(of: ["echo-c"]).first?.sha256)
+        let other = String(repeating: "0", count: 64)
+        #expect {
+            try EngineFixtures.run(Self.echo.replacingOccurrences(of: "%@", with: other), EngineFixtures.subjects(1), store: store, catalog: catalog)
+        } throws: { error in
+            (error as? PluginError)?.code == .notApproved && "\(error)".contains("wavehost plugins approve \(sha)")
+        }
+        #expect(try store.count("SELECT COUNT(*) FROM interactions") == 0, "nothing ran")
+        let approvedInFile = try EngineFixtures.run(Self.echo.replacingOccurrences(of: "%@", with: sha), EngineFixtures.subjects(1), store: store, catalog: catalog)
+        #expect(approvedInFile.runsCompleted == 1)
+        // An approval in the store counts as well as the file's list.
+        try store.approve(sha, note: "reviewed")
+        let viaStore = try EngineFixtures.run(Self.echo.replacingOccurrences(of: "%@", with: other).replacingOccurrences(of: "pinned", with: "pinned-2"),
+                                              EngineFixtures.subjects(1), store: store, catalog: catalog)
+        #expect(viaStore.runsCompleted == 1)
+    }
+
+    @Test func serveReloadsAChangedPluginWhileItRuns() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        let plugins = folder + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        let buildA = try TestPlugins.misbehaving(#"OUTPUT_TAG="a""#, file: "libA.so")
+        let buildB = try TestPlugins.misbehaving(#"OUTPUT_TAG="b""#, file: "libB.so")
+        let live = plugins + "/libtagged.so"
+        try HotReloadTests.install(buildA, at: live)
+        func writeSubjects(_ count: Int) throws {
+            let lines = (0..<count).map { #"{"id":"s\#($0)"}"# }.joined(separator: "\n")
+            try lines.write(toFile: folder + "/subjects.jsonl", atomically: true, encoding: .utf8)
+        }
+        try writeSubjects(5)
+        try """
+            workflow: serve
+            subjects: {file: subjects.jsonl, key: id}
+            steps:
+              only: {actor: misbehaving, input: subject}
+            """.write(toFile: folder + "/serve.yaml", atomically: true, encoding: .utf8)
+        let database = folder + "/wavehost.db"
+        let host = try TestPlugins.start(TestPlugins.cli, ["serve", folder + "/serve.yaml", "--plugins", plugins, "--database", database,
+                                                           "--every", "0.2", "--cache-dir", folder + "/cache"])
+        defer {
+            kill(host, SIGKILL)
+            var status: Int32 = 0
+            waitpid(host, &status, 0)
+        }
+        func waitFor(_ sql: String, _ expected: Int) throws {
+            for _ in 0..<1000 {
+                if FileManager.default.fileExists(atPath: database), let store = try? Store(location: database),
+                   (try? store.count(sql)) == expected { return }
+                usleep(20_000)
+            }
+            throw TestSetupError("timed out waiting for \(sql) = \(expected)")
+        }
+        try waitFor("SELECT COUNT(*) FROM runs WHERE status = 'completed'", 5)
+        try HotReloadTests.install(buildB, at: live)
+        let shaB = try #require(ContentHash.sha256(ofFile: buildB))
+        try waitFor("SELECT COUNT(*) FROM events WHERE kind = 'actor_version_swapped'", 1)
+        try writeSubjects(10)
+        try waitFor("SELECT COUNT(*) FROM runs WHERE status = 'completed'", 10)
+        let store = try Store(location: database)
+        #expect(try store.count("SELECT COUNT(*) FROM interactions WHERE actor_sha256 = '\(shaB)'") == 5, "the new subjects met build b")
+        #expect(try store.count("SELECT COUNT(*) FROM actor_versions WHERE state = 'current' AND sha256 = '\(shaB)'") == 1)
+        #expect(try store.count("SELECT COUNT(*) FROM actor_versions WHERE state = 'previous'") == 1)
+    }
+}

@@ -134,6 +134,12 @@ public final class Engine: @unchecked Sendable {
         self.workflow = workflow
         stored = try store.registerWorkflow(workflow, source: source)
         let actors = Set(workflow.steps.flatMap { $0.variants.map(\.actor) })
+        if let approved = try Engine.approvedHashes(for: workflow, store: store) {
+            for version in catalog.versions(of: actors) where !approved.contains(version.sha256) {
+                throw PluginError(.notApproved, path: version.path, "actor \(version.name) (sha256 \(version.sha256)) is not approved "
+                    + "for production workflow \(workflow.name): approve it with `wavehost plugins approve \(version.sha256)` or list it in approved_hashes")
+            }
+        }
         for version in catalog.versions(of: actors) {
             try store.registerActorVersion(name: version.name, kind: version.kind, sha256: version.sha256,
                                            version: version.version, path: version.path)
@@ -166,6 +172,14 @@ public final class Engine: @unchecked Sendable {
             schedule(run)
         }
         lock.broadcast()
+    }
+
+    /// The hashes a production workflow may run, when it pins its actors (its own
+    /// `approved_hashes` or any approval in the store); nil when it does not pin.
+    public static func approvedHashes(for workflow: WorkflowDefinition, store: Store) throws(StoreError) -> Set<String>? {
+        guard workflow.environment == .prod else { return nil }
+        let approved = Set(workflow.approvedHashes).union(try store.approvedHashes())
+        return approved.isEmpty ? nil : approved
     }
 
     /// `hostname:pid:random`, so a restarted host on the same machine can tell its dead

@@ -174,6 +174,9 @@ enum Migrations {
             ALTER TABLE interactions DROP CONSTRAINT interactions_parent_id_fkey;
             ALTER TABLE events DROP CONSTRAINT events_interaction_id_fkey;
             """)),
+        Migration(version: 4, name: "approved actor hashes (production pinning)", sql: dialect.render("""
+            CREATE TABLE approvals (sha256 TEXT PRIMARY KEY, note TEXT, approved_at {int} NOT NULL);
+            """)),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the
