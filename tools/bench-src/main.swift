@@ -9,6 +9,7 @@ import Glibc
 let groups: [String: (BenchContext) throws -> Void] = [
     "engine": benchEngine,
     "invoke": benchInvoke,
+    "reload": benchReload,
     "sandbox": benchSandbox,
 ]
 

@@ -42,3 +42,15 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// When the first interaction served by `actorSHA256` at or after `notBefore` started
+    /// (Unix ms): how soon a swapped-in version took traffic.
+    public func firstStart(actorSHA256: String, notBefore: Int64) throws(StoreError) -> Int64? {
+        try withConnection { connection throws(StoreError) in
+            let p = connection.placeholder
+            return try connection.query("SELECT MIN(started_at) FROM interactions WHERE actor_sha256 = \(p(1)) AND started_at >= \(p(2))",
+                                        [.text(actorSHA256), .integer(notBefore)]).first?.first?.integer
+        }
+    }
+}
