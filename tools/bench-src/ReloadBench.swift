@@ -66,15 +66,18 @@ func benchReload(_ context: BenchContext) throws {
     while finished.withLock({ $0 == nil }) { usleep(10_000) }
     let progress = try finished.withLock { $0! }.get()
 
-    var latencies: [Double] = []
+    var lags: [Int64: Double] = [:]
     for swap in swaps {
         let first = try store.firstStart(actorSHA256: swap.sha, notBefore: swap.renamedAt)
         guard let first else { throw BenchError("no interaction ran on \(swap.sha.prefix(12)) after its rename") }
-        latencies.append(Double(first - swap.renamedAt))
+        lags[swap.renamedAt] = Double(first - swap.renamedAt)
     }
-    latencies.sort()
+    func lag(_ swap: (renamedAt: Int64, sha: String)) -> Double { lags[swap.renamedAt] ?? 0 }
+    let latencies = swaps.map(lag).sorted()
     report("reload.rename_to_first_call_on_new_version_p50", latencies[latencies.count / 2], "ms")
+    report("reload.rename_to_first_call_on_new_version_p95", latencies[latencies.count * 95 / 100], "ms")
     report("reload.rename_to_first_call_on_new_version_max", latencies.last!, "ms")
+    report("reload.slowest_swap_index", Double(swaps.indices.max { lag(swaps[$0]) < lag(swaps[$1]) } ?? -1), "")
     report("reload.calls_lost_in_100_swaps", Double(progress.interactionsFailed + (subjects.count - progress.runsCompleted)), "calls")
     report("reload.interactions_during_swaps", Double(progress.interactionsCompleted), "interactions")
 }
