@@ -23,8 +23,8 @@ let plugins = [
     actorPlugin("FieldValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("StagingValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("JSONTransform", swift: true),
-    actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
-    actorPlugin("LLMGrader", swift: true, dependencies: ["CCurl"]),
+    actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl", "CurlBody"]),
+    actorPlugin("LLMGrader", swift: true, dependencies: ["CCurl", "CurlBody"]),
 ]
 
 let package = Package(
@@ -49,7 +49,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WavehostJSON", swiftSettings: swiftSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
-        // Field rules shared by two example validators: a plain static library they embed.
+        // Code shared by two example actors each (field rules; an HTTP body sink): static libraries they embed.
+        .target(name: "CurlBody", dependencies: ["CCurl"], path: "Plugins/CurlBody", swiftSettings: swiftSettings),
         .target(name: "FieldRules", dependencies: ["ActorKit"], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
         .target(

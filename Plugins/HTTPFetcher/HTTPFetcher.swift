@@ -1,5 +1,6 @@
 import ActorKit
 import CCurl
+import CurlBody
 
 /// Fetches one page of a paged JSON API (http, https or file) and answers its items
 /// and the link to the next page, so the engine can walk the pages and resume from
@@ -73,8 +74,7 @@ final class HTTPFetcher: JSONActor {
     private func fetch(_ url: String) throws(ActorError) -> [UInt8] {
         guard let handle = curl_easy_init() else { throw .internalError("curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
-        let sink = Sink(limit: maxBytes)
-        let context = Unmanaged.passUnretained(sink).toOpaque()
+        let sink = BodySink(limit: maxBytes)
         var list: UnsafeMutablePointer<curl_slist>?
         for header in headers { list = curl_slist_append(list, header) }
         defer { curl_slist_free_all(list) }
@@ -85,7 +85,7 @@ final class HTTPFetcher: JSONActor {
         _ = ccurl_set_long(handle, CURLOPT_MAXREDIRS, 5)
         _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost-http-fetcher/1.0")
         _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
-        _ = ccurl_set_writer(handle, collect, context)
+        sink.install(on: handle)
         let result = curl_easy_perform(handle)
         if sink.overflowed { throw .failed("page \(url) is larger than max_bytes (\(maxBytes))") }
         guard result == CURLE_OK else {
@@ -126,27 +126,6 @@ final class HTTPFetcher: JSONActor {
         let folder = base.lastIndex(of: "/").map { base[...$0] } ?? base[...]
         return folder + link
     }
-}
-
-/// Collects a response body, refusing more than `limit` bytes.
-private final class Sink {
-    let limit: Int
-    var bytes: [UInt8] = []
-    var overflowed = false
-
-    init(limit: Int) { self.limit = limit }
-}
-
-private func collect(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
-    guard let data, let context else { return 0 }
-    let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
-    let length = size * count
-    guard sink.bytes.count + length <= sink.limit else {
-        sink.overflowed = true
-        return 0  // makes curl stop with a write error
-    }
-    sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
-    return length
 }
 
 @_cdecl("wavehost_actor_entry")

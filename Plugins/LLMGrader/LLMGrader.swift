@@ -1,5 +1,6 @@
 import ActorKit
 import CCurl
+import CurlBody
 
 #if canImport(Glibc)
 import Glibc
@@ -174,7 +175,7 @@ final class LLMGrader: JSONActor {
     private func post(_ body: JSON) throws(ActorError) -> JSON {
         guard let handle = curl_easy_init() else { throw .internalError("curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
-        let sink = ReplySink(limit: Self.maxResponseBytes)
+        let sink = BodySink(limit: Self.maxResponseBytes)
         var list: UnsafeMutablePointer<curl_slist>?
         // "Expect:" stops curl waiting a second for 100-continue on bodies over 1 KiB.
         for header in ["Content-Type: application/json", "Accept: application/json", "Expect:"] + (authorization.map { [$0] } ?? []) {
@@ -187,7 +188,7 @@ final class LLMGrader: JSONActor {
         _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost-llm-grader/1.0")
         _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
         _ = ccurl_set_string(handle, CURLOPT_COPYPOSTFIELDS, body.text)  // printed JSON holds no NUL byte
-        _ = ccurl_set_writer(handle, collectReply, Unmanaged.passUnretained(sink).toOpaque())
+        sink.install(on: handle)
         let result = curl_easy_perform(handle)
         if sink.overflowed { throw .failed("\(url): the reply is larger than \(Self.maxResponseBytes) bytes") }
         let start = "start a local model with `tools/llm start` or set \"endpoint\""
@@ -280,27 +281,6 @@ extension Substring {
     fileprivate var trimmingSpaces: String {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
-}
-
-/// Collects a reply body, refusing more than `limit` bytes.
-private final class ReplySink {
-    let limit: Int
-    var bytes: [UInt8] = []
-    var overflowed = false
-
-    init(limit: Int) { self.limit = limit }
-}
-
-private func collectReply(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
-    guard let data, let context else { return 0 }
-    let sink = Unmanaged<ReplySink>.fromOpaque(context).takeUnretainedValue()
-    let length = size * count
-    guard sink.bytes.count + length <= sink.limit else {
-        sink.overflowed = true
-        return 0  // makes curl stop with a write error
-    }
-    sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
-    return length
 }
 
 @_cdecl("wavehost_actor_entry")

@@ -48,8 +48,9 @@ import Testing
     }
 
     /// Open, write half, pause, write the rest, close: only the complete file is reported.
-    /// Polling needs an interval longer than the writer's pause.
-    @Test(arguments: [PluginWatcher.Mode.inotify, .polling(interval: .milliseconds(600))])
+    /// inotify only: polling can promise this only for writers that pause less than its
+    /// interval, which a loaded machine does not keep (the docs tell writers to rename).
+    @Test(arguments: [PluginWatcher.Mode.inotify])
     func aFileWrittenInPlaceIsReportedOnceComplete(mode: PluginWatcher.Mode) async throws {
         let folder = try TestPlugins.temporaryDirectory()
         let collector = Collector()
