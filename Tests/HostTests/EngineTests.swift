@@ -184,4 +184,27 @@ import WavehostJSON
         // Each interaction's parent is the one before it: the previous page or the failed try.
         #expect(try store.count("SELECT COUNT(*) FROM interactions i WHERE i.parent_id IS NULL") == 1)
     }
+
+    @Test func eachSubjectMeetsOneWeightedVariantAndTheRecordSaysWhich() throws {
+        let store = try EngineFixtures.store(.sqlite)
+        let catalog = try EngineFixtures.catalog(["EchoC"])
+        try EngineFixtures.run("""
+            workflow: two-variants
+            steps:
+              only:
+                variants:
+                  - {actor: echo-c, config: {wrap: champion}, weight: 75, isolation: inprocess}
+                  - {actor: echo-c, config: {wrap: challenger}, role: challenger, weight: 25, isolation: inprocess}
+            """, EngineFixtures.subjects(4000), store: store, catalog: catalog)
+        let rows = try store.rows("SELECT v.config, i.output FROM interactions i JOIN variants v ON v.id = i.variant_id")
+        #expect(rows.count == 4000)
+        var champion = 0
+        for row in rows {
+            guard case .blob(let output) = row[1], let config = row[0].text else { continue }
+            let wrap = try JSON.parse(Array(config.utf8))["wrap"]?.stringValue ?? "?"
+            #expect(try JSON.parse(output)[wrap] != nil, "the recorded variant is the one that answered")
+            if wrap == "champion" { champion += 1 }
+        }
+        #expect(abs(Double(champion) / 4000 - 0.75) < 0.03, "\(champion) of 4000 met the champion")
+    }
 }

@@ -10,6 +10,7 @@ let groups: [String: (BenchContext) throws -> Void] = [
     "engine": benchEngine,
     "invoke": benchInvoke,
     "reload": benchReload,
+    "routing": benchRouting,
     "sandbox": benchSandbox,
 ]
 

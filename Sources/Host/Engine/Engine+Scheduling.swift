@@ -144,18 +144,12 @@ extension Engine {
         return false
     }
 
-    /// Weighted choice among live variants, stable per subject and step.
+    /// The live variant this run's subject meets at this step: sticky and weighted.
     private func choose(_ run: RunState, _ index: Int) -> (variantID: Int64, weight: Int, call: any ActorCall) {
         let choices = calls[index]
-        guard choices.count > 1 else { return choices[0] }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (run.subject.key + "\u{0}" + workflow.steps[index].name).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        var point = Int(hash % UInt64(choices.reduce(0) { $0 + $1.weight }))
-        for choice in choices {
-            if point < choice.weight { return choice }
-            point -= choice.weight
-        }
-        return choices[0]
+        guard choices.count > 1, let router = routers[index] else { return choices[0] }
+        let chosen = router.choose(run.subject.key).id
+        return choices.first { $0.variantID == chosen } ?? choices[0]
     }
 
     private func nextID() -> Int64 {

@@ -43,6 +43,7 @@ public final class Engine: @unchecked Sendable {
     var stored: StoredWorkflow!
     var stepIDs: [Int64] = []
     var calls: [[(variantID: Int64, weight: Int, call: any ActorCall)]] = []
+    var routers: [StickyRouter?] = []
     var journal: Journal!
     var active: [Int64: RunState] = [:]
     var ready: [[RunState]] = []
@@ -154,6 +155,9 @@ public final class Engine: @unchecked Sendable {
                 reloader?.track(call, variant: variant, concurrency: options.concurrency)
                 return (id, variant.weight, call)
             }
+        }
+        routers = zip(workflow.steps, calls).map { step, choices in
+            choices.count > 1 ? StickyRouter(step: step.name, variants: choices.map { .init(id: $0.variantID, weight: $0.weight) }) : nil
         }
         ready = Array(repeating: [], count: workflow.steps.count)
     }
