@@ -77,6 +77,7 @@ public final class HotReloader: @unchecked Sendable {
         if sha == current.sha256 { return .unchanged(path: path) }
         if let sha, !isApproved(sha) { return .rejected(path: path, sha256: sha, reason: "hash \(sha) is not approved for production (wavehost plugins approve)") }
         let targets = lock.withLock { tracked.filter { $0.variant.actor == actor } }
+        if let sha { try? store?.recordVersion(actor: actor, sha256: sha, path: path, state: "pending") }
         // Load it in a sandboxed worker first: a truncated or hostile file can crash the
         // dynamic loader itself, and that must not be this process.
         let probed: String
@@ -166,7 +167,7 @@ public final class HotReloader: @unchecked Sendable {
         case .rejected(let path, let sha, let reason):
             logger.warning("actor version rejected; the current one keeps serving", metadata: ["actor": "\(actor)", "path": "\(path)", "reason": "\(reason)"])
             if let sha {
-                try? store?.recordRejectedVersion(actor: actor, kind: "unknown", sha256: sha, version: "unknown", path: path, reason: reason)
+                try? store?.recordVersion(actor: actor, sha256: sha, path: path, state: "rejected", reason: reason)
             }
             event = EventRecord(kind: "actor_version_rejected", cause: reason, interactionID: nil, payload: JSON.object([
                 ("actor", .string(actor)), ("path", .string(path)), ("sha256", sha.map(JSON.string) ?? .null),

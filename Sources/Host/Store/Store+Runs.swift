@@ -64,7 +64,7 @@ extension Store {
                                      [.text(name), .text(sha256)])
                 try connection.query("""
                     INSERT INTO actor_versions (sha256, actor, version, path, state, seen_at) VALUES (\(connection.placeholders(6))) \
-                    ON CONFLICT (sha256) DO UPDATE SET state = 'current', path = excluded.path
+                    ON CONFLICT (sha256) DO UPDATE SET state = 'current', path = excluded.path, version = excluded.version, reason = NULL
                     """, [.text(sha256), .text(name), .text(version), .text(path), .text("current"), .integer(now)])
             }
         }
@@ -233,17 +233,19 @@ extension Store {
         try withConnection { connection throws(StoreError) in try insertEvents(events, now: Store.now(), connection) }
     }
 
-    /// Records a version of `actor` that was refused, with why; the current one is untouched.
-    public func recordRejectedVersion(actor: String, kind: String, sha256: String, version: String, path: String, reason: String) throws(StoreError) {
+    /// Records a version of `actor` that is being checked (`pending`) or was refused
+    /// (`rejected`, with why); the current version is untouched.
+    public func recordVersion(actor: String, sha256: String, path: String, state: String, reason: String? = nil) throws(StoreError) {
         try withConnection { connection throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
                 let p = connection.placeholder
-                try connection.query("INSERT INTO actors (name, kind, created_at) VALUES (\(p(1)), \(p(2)), \(p(3))) ON CONFLICT (name) DO NOTHING",
-                                     [.text(actor), .text(kind), .integer(Store.now())])
+                try connection.query("INSERT INTO actors (name, kind, created_at) VALUES (\(p(1)), 'unknown', \(p(2))) ON CONFLICT (name) DO NOTHING",
+                                     [.text(actor), .integer(Store.now())])
                 try connection.query("""
                     INSERT INTO actor_versions (sha256, actor, version, path, state, reason, seen_at) VALUES (\(connection.placeholders(7))) \
-                    ON CONFLICT (sha256) DO UPDATE SET state = 'rejected', reason = excluded.reason
-                    """, [.text(sha256), .text(actor), .text(version), .text(path), .text("rejected"), .text(reason), .integer(Store.now())])
+                    ON CONFLICT (sha256) DO UPDATE SET state = excluded.state, reason = excluded.reason
+                    """, [.text(sha256), .text(actor), .text("unknown"), .text(path), .text(state), reason.map(SQLValue.text) ?? .null,
+                          .integer(Store.now())])
             }
         }
     }
