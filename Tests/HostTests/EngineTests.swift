@@ -207,4 +207,36 @@ import WavehostJSON
         }
         #expect(abs(Double(champion) / 4000 - 0.75) < 0.03, "\(champion) of 4000 met the champion")
     }
+
+    @Test(arguments: Backend.allCases)
+    func shadowVariantsAreRecordedButNeverFeedOnOrWrite(_ backend: Backend) throws {
+        let store = try EngineFixtures.store(backend)
+        let catalog = try EngineFixtures.catalog(["StagingValidator", "EchoC"])
+        let progress = try EngineFixtures.run("""
+            workflow: shadowed
+            writable_tables: [postings, shadow_postings]
+            steps:
+              validate:
+                variants:
+                  - {actor: staging-validator, isolation: inprocess, config: {key: external_id, target: postings}}
+                  - {actor: staging-validator, mode: shadow, isolation: inprocess, config: {key: external_id, target: postings, min_length: {title: 100}}}
+                  - {actor: staging-validator, mode: shadow, isolation: inprocess, config: {key: external_id, target: shadow_postings}}
+              next: {actor: echo-c, isolation: inprocess, after: [validate], input: validate}
+            """, (0..<20).map { Subject(key: "p\($0)", payload: ["external_id": .string("p\($0)"), "title": "Nurse"]) },
+            store: store, catalog: catalog)
+        #expect(progress.runsCompleted == 20)
+        // Downstream saw only the live verdicts (the first shadow says invalid to everything).
+        for row in try store.rows("SELECT i.output FROM interactions i JOIN steps s ON s.id = i.step_id WHERE s.name = 'next'") {
+            guard case .blob(let output) = row[0] else { continue }
+            #expect(try JSON.parse(output)["echo"]?["valid"] == true)
+        }
+        #expect(try store.count("""
+            SELECT COUNT(*) FROM interactions s JOIN variants v ON v.id = s.variant_id AND v.mode = 'shadow'
+            JOIN interactions l ON l.id = s.parent_id JOIN variants lv ON lv.id = l.variant_id AND lv.mode = 'live'
+            WHERE s.input = l.input
+            """) == 40, "each shadow ran on its live interaction's input and names it as parent")
+        #expect(try store.effectRows(table: "postings").count == 20)
+        #expect(try store.effectRows(table: "shadow_postings").isEmpty, "a shadow's effects are never applied")
+        #expect(try store.count("SELECT COUNT(*) FROM events WHERE kind = 'effects_skipped'") == 20)
+    }
 }

@@ -4,7 +4,7 @@ import WavehostJSON
 /// From an actor's answer to a durable result: checks, effects, retries, the watchdog.
 extension Engine {
     /// Turns a call's outcome into the interaction's end and hands it to the journal.
-    func finish(_ start: InteractionStart, run: RunState, step index: Int, outcome: CallOutcome, latency: Duration) {
+    func finish(_ start: InteractionStart, run: RunState, step index: Int, outcome: CallOutcome, latency: Duration, shadow: Bool = false) {
         let step = workflow.steps[index]
         var status = InteractionStatus.completed
         var output: [UInt8]?
@@ -37,10 +37,12 @@ extension Engine {
         if status != .completed { output = nil }
         let finish = InteractionFinish(
             id: start.id, status: status, output: output, error: reason, completedAt: Store.now(),
-            latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod)
-        lock.lock()
-        awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable)
-        lock.unlock()
+            latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod && !shadow)
+        if !shadow {
+            lock.lock()
+            awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable)
+            lock.unlock()
+        }
         journal.record(finish: finish)
     }
 
@@ -114,7 +116,8 @@ extension Engine {
                 let step = workflow.steps[call.step]
                 lock.unlock()
                 let outcome = CallOutcome.timedOut("no answer within \(step.timeoutMilliseconds) ms; the watchdog failed the interaction")
-                finish(call.start, run: call.run, step: call.step, outcome: outcome, latency: now - call.deadline + .milliseconds(step.timeoutMilliseconds))
+                finish(call.start, run: call.run, step: call.step, outcome: outcome,
+                       latency: now - call.deadline + .milliseconds(step.timeoutMilliseconds), shadow: call.shadow)
                 lock.lock()
             }
         }

@@ -10,6 +10,8 @@ extension Engine {
         let deadline: ContinuousClock.Instant
         let inProcess: Bool
         let start: InteractionStart
+        /// A shadow run: recorded, never fed on.
+        var shadow = false
     }
 
     /// An ended call waiting for its commit.
@@ -141,6 +143,42 @@ extension Engine {
         }
         lock.unlock()
         finish(start, run: run, step: index, outcome: outcome, latency: latency)
+        for shadow in shadows[index] where shadowCall(shadow, of: start, run: run, step: index, input: input, timeout: timeout) {
+            return true
+        }
+        return false
+    }
+
+    /// Runs a shadow variant on the live call's input: its interaction names the live one
+    /// as parent, its effects are recorded as skipped, and its output feeds nothing.
+    /// Returns true when the watchdog gave up on it meanwhile.
+    private func shadowCall(_ shadow: (variantID: Int64, weight: Int, call: any ActorCall), of live: InteractionStart,
+                            run: RunState, step index: Int, input: [UInt8], timeout: Duration) -> Bool {
+        lock.lock()
+        let id = nextID()
+        lock.unlock()
+        let version = shadow.call.begin()
+        defer { shadow.call.end(version) }
+        let start = InteractionStart(
+            id: id, runID: run.id, stepID: stepIDs[index], variantID: shadow.variantID, parentID: live.id,
+            actorSHA256: version.sha256, attempt: 1, input: input, startedAt: Store.now(), owner: options.owner,
+            cause: "shadow of interaction \(live.id)")
+        lock.lock()
+        inFlight[id] = InFlight(run: run, step: index, deadline: .now + timeout + (version.runsInProcess ? .zero : options.grace),
+                                inProcess: version.runsInProcess, start: start, shadow: true)
+        lock.unlock()
+        journal.record(start: start)
+        let clock = ContinuousClock()
+        let began = clock.now
+        let outcome = version.call(input, timeout: timeout)
+        let latency = clock.now - began
+        lock.lock()
+        guard inFlight.removeValue(forKey: id) != nil else {
+            lock.unlock()
+            return true
+        }
+        lock.unlock()
+        finish(start, run: run, step: index, outcome: outcome, latency: latency, shadow: true)
         return false
     }
 

@@ -44,6 +44,8 @@ public final class Engine: @unchecked Sendable {
     var stepIDs: [Int64] = []
     var calls: [[(variantID: Int64, weight: Int, call: any ActorCall)]] = []
     var routers: [StickyRouter?] = []
+    /// Per step, the shadow variants that also run on each live input (never feeding on).
+    var shadows: [[(variantID: Int64, weight: Int, call: any ActorCall)]] = []
     var journal: Journal!
     var active: [Int64: RunState] = [:]
     var ready: [[RunState]] = []
@@ -88,7 +90,7 @@ public final class Engine: @unchecked Sendable {
             lock.broadcast()
             lock.unlock()
             journal.stop()
-            reloader?.untrack(calls.flatMap { $0.compactMap { $0.call as? ReloadableCall } })
+            reloader?.untrack((calls + shadows).flatMap { $0.compactMap { $0.call as? ReloadableCall } })
         }
         var lastReport = clock.now
         var drained = false
@@ -146,16 +148,20 @@ public final class Engine: @unchecked Sendable {
                                            version: version.version, path: version.path)
         }
         stepIDs = workflow.steps.map { stored.stepIDs[$0.name] ?? 0 }
-        calls = try workflow.steps.map { step in
-            let variantIDs = stored.variantIDs[step.name] ?? []
-            return try step.variants.enumerated().compactMap { index, variant in
-                guard variant.mode == .live, variant.weight > 0 else { return nil }
-                let id = index < variantIDs.count ? variantIDs[index] : 0
-                let call = ReloadableCall(try catalog.makeCall(variant, concurrency: options.concurrency))
-                reloader?.track(call, variant: variant, concurrency: options.concurrency)
-                return (id, variant.weight, call)
+        func callsOf(_ mode: WorkflowDefinition.Variant.Mode) throws -> [[(variantID: Int64, weight: Int, call: any ActorCall)]] {
+            try workflow.steps.map { step in
+                let variantIDs = stored.variantIDs[step.name] ?? []
+                return try step.variants.enumerated().compactMap { index, variant in
+                    guard variant.mode == mode, mode == .shadow || variant.weight > 0 else { return nil }
+                    let id = index < variantIDs.count ? variantIDs[index] : 0
+                    let call = ReloadableCall(try catalog.makeCall(variant, concurrency: options.concurrency))
+                    reloader?.track(call, variant: variant, concurrency: options.concurrency)
+                    return (id, variant.weight, call)
+                }
             }
         }
+        calls = try callsOf(.live)
+        shadows = try callsOf(.shadow)
         routers = zip(workflow.steps, calls).map { step, choices in
             choices.count > 1 ? StickyRouter(step: step.name, variants: choices.map { .init(id: $0.variantID, weight: $0.weight) }) : nil
         }
