@@ -127,25 +127,33 @@ extension Engine {
             actorSHA256: version.sha256, attempt: state.failures + 1, input: input, startedAt: Store.now(),
             owner: options.owner, cause: cause)
         let timeout = Duration.milliseconds(step.timeoutMilliseconds)
+        if perform(start, on: version, run: run, step: index, timeout: timeout, shadow: false) { return true }
+        for shadow in shadows[index] where shadowCall(shadow, of: start, run: run, step: index, timeout: timeout) {
+            return true
+        }
+        return false
+    }
+
+    /// Records `start`, calls `version` under the watchdog's eye, and hands the outcome on.
+    /// Returns true when the watchdog gave up on the call meanwhile (it recorded the end).
+    private func perform(_ start: InteractionStart, on version: any ActorCall, run: RunState, step index: Int,
+                         timeout: Duration, shadow: Bool) -> Bool {
         lock.lock()
-        inFlight[id] = InFlight(run: run, step: index, deadline: .now + timeout + (version.runsInProcess ? .zero : options.grace),
-                                inProcess: version.runsInProcess, start: start)
+        inFlight[start.id] = InFlight(run: run, step: index, deadline: .now + timeout + (version.runsInProcess ? .zero : options.grace),
+                                      inProcess: version.runsInProcess, start: start, shadow: shadow)
         lock.unlock()
         journal.record(start: start)
         let clock = ContinuousClock()
         let began = clock.now
-        let outcome = version.call(input, timeout: timeout)
+        let outcome = version.call(start.input, timeout: timeout)
         let latency = clock.now - began
         lock.lock()
-        guard inFlight.removeValue(forKey: id) != nil else {
+        guard inFlight.removeValue(forKey: start.id) != nil else {
             lock.unlock()
             return true
         }
         lock.unlock()
-        finish(start, run: run, step: index, outcome: outcome, latency: latency)
-        for shadow in shadows[index] where shadowCall(shadow, of: start, run: run, step: index, input: input, timeout: timeout) {
-            return true
-        }
+        finish(start, run: run, step: index, outcome: outcome, latency: latency, shadow: shadow)
         return false
     }
 
@@ -153,7 +161,7 @@ extension Engine {
     /// as parent, its effects are recorded as skipped, and its output feeds nothing.
     /// Returns true when the watchdog gave up on it meanwhile.
     private func shadowCall(_ shadow: (variantID: Int64, weight: Int, call: any ActorCall), of live: InteractionStart,
-                            run: RunState, step index: Int, input: [UInt8], timeout: Duration) -> Bool {
+                            run: RunState, step index: Int, timeout: Duration) -> Bool {
         lock.lock()
         let id = nextID()
         lock.unlock()
@@ -161,25 +169,9 @@ extension Engine {
         defer { shadow.call.end(version) }
         let start = InteractionStart(
             id: id, runID: run.id, stepID: stepIDs[index], variantID: shadow.variantID, parentID: live.id,
-            actorSHA256: version.sha256, attempt: 1, input: input, startedAt: Store.now(), owner: options.owner,
+            actorSHA256: version.sha256, attempt: 1, input: live.input, startedAt: Store.now(), owner: options.owner,
             cause: "shadow of interaction \(live.id)")
-        lock.lock()
-        inFlight[id] = InFlight(run: run, step: index, deadline: .now + timeout + (version.runsInProcess ? .zero : options.grace),
-                                inProcess: version.runsInProcess, start: start, shadow: true)
-        lock.unlock()
-        journal.record(start: start)
-        let clock = ContinuousClock()
-        let began = clock.now
-        let outcome = version.call(input, timeout: timeout)
-        let latency = clock.now - began
-        lock.lock()
-        guard inFlight.removeValue(forKey: id) != nil else {
-            lock.unlock()
-            return true
-        }
-        lock.unlock()
-        finish(start, run: run, step: index, outcome: outcome, latency: latency, shadow: true)
-        return false
+        return perform(start, on: version, run: run, step: index, timeout: timeout, shadow: true)
     }
 
     /// The live variant this run's subject meets at this step: sticky and weighted.
