@@ -51,8 +51,9 @@ extension WorkflowDefinition {
     }
 
     /// `save: {table: postings_staging, rows: items, key: external_id}`: each element of
-    /// the output's `rows` list (or the output itself when absent) is upserted into `table`,
-    /// keyed by its `key` field, or by subject, page and position when no key is given.
+    /// the output's `rows` list (or the object there, or the output itself when absent) is
+    /// upserted into `table`, keyed by its `key` field; without one, a single row is keyed by
+    /// the subject and a list's rows by subject, page and position.
     public struct Save: Sendable {
         public var table: String
         public var rows: [String]?
