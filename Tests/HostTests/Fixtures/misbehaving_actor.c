@@ -112,6 +112,13 @@ static wh_status invoke(void *instance, const uint8_t *input, size_t input_lengt
 #if defined(NULL_OUTPUT)
     return WH_OK; /* success, and reply->data stays NULL */
 #endif
+#if defined(FAIL_PERCENT)
+    /* Not a fault of the ABI: refuses FAIL_PERCENT of inputs, chosen by their bytes, so a
+     * challenger with a known failure rate can be measured. */
+    unsigned sum = 0;
+    for (size_t i = 0; i < input_length; i++) sum = sum * 31 + input[i];
+    if (sum % 100 < FAIL_PERCENT) return reply_copy(reply, WH_ERR_FAILED, "refused on purpose", 18);
+#endif
 #if defined(OUTPUT_TAG)
     /* Not a fault: {"build":OUTPUT_TAG,"input":<input>} tells which build answered. */
     char head[96];
