@@ -46,6 +46,9 @@ public final class Engine: @unchecked Sendable {
     var routers: [StickyRouter?] = []
     /// Per step, the shadow variants that also run on each live input (never feeding on).
     var shadows: [[(variantID: Int64, weight: Int, call: any ActorCall)]] = []
+    /// The variants as last read from the store, and a call for each one in use so far.
+    var knownVariants: [Store.StoredVariant] = []
+    var callCache: [Int64: any ActorCall] = [:]
     var journal: Journal!
     var active: [Int64: RunState] = [:]
     var ready: [[RunState]] = []
@@ -90,9 +93,10 @@ public final class Engine: @unchecked Sendable {
             lock.broadcast()
             lock.unlock()
             journal.stop()
-            reloader?.untrack((calls + shadows).flatMap { $0.compactMap { $0.call as? ReloadableCall } })
+            reloader?.untrack(callCache.values.compactMap { $0 as? ReloadableCall })
         }
         var lastReport = clock.now
+        var lastRefresh = clock.now
         var drained = false
         while true {
             lock.lock()
@@ -112,6 +116,10 @@ public final class Engine: @unchecked Sendable {
                 }
                 if !claimed.isEmpty { drained = false }
                 adopt(claimed)
+            }
+            if clock.now - lastRefresh >= .seconds(1) {
+                lastRefresh = clock.now
+                do { try refreshVariants() } catch { logger.warning("cannot read variant changes", metadata: ["error": "\(error)"]) }
             }
             lock.lock()
             _ = lock.wait(until: Date(timeIntervalSinceNow: 0.1))
@@ -148,23 +156,7 @@ public final class Engine: @unchecked Sendable {
                                            version: version.version, path: version.path)
         }
         stepIDs = workflow.steps.map { stored.stepIDs[$0.name] ?? 0 }
-        func callsOf(_ mode: WorkflowDefinition.Variant.Mode) throws -> [[(variantID: Int64, weight: Int, call: any ActorCall)]] {
-            try workflow.steps.map { step in
-                let variantIDs = stored.variantIDs[step.name] ?? []
-                return try step.variants.enumerated().compactMap { index, variant in
-                    guard variant.mode == mode, mode == .shadow || variant.weight > 0 else { return nil }
-                    let id = index < variantIDs.count ? variantIDs[index] : 0
-                    let call = ReloadableCall(try catalog.makeCall(variant, concurrency: options.concurrency))
-                    reloader?.track(call, variant: variant, concurrency: options.concurrency)
-                    return (id, variant.weight, call)
-                }
-            }
-        }
-        calls = try callsOf(.live)
-        shadows = try callsOf(.shadow)
-        routers = zip(workflow.steps, calls).map { step, choices in
-            choices.count > 1 ? StickyRouter(step: step.name, variants: choices.map { .init(id: $0.variantID, weight: $0.weight) }) : nil
-        }
+        try refreshVariants(initial: true)
         ready = Array(repeating: [], count: workflow.steps.count)
     }
 
