@@ -1,6 +1,7 @@
 import Foundation
 @testable import Host
 import Testing
+import WavehostJSON
 
 /// The promotion policy on controlled numbers, then on real challengers measured by the
 /// engine: one better, one equal, one failing 20%.
@@ -29,6 +30,10 @@ import Testing
 
     /// A workflow whose one step has a champion and a challenger, run over 1,000 subjects.
     func measure(champion: String, challenger: String, files: [String]) throws -> PromotionPolicy.Verdict {
+        try duel(champion: champion, challenger: challenger, files: files).verdict
+    }
+
+    func duel(champion: String, challenger: String, files: [String]) throws -> (verdict: PromotionPolicy.Verdict, store: Store) {
         let store = try EngineFixtures.store(.sqlite)
         let catalog = try EngineFixtures.catalog(["EchoC"], files: files)
         try EngineFixtures.run("""
@@ -42,10 +47,14 @@ import Testing
             """, EngineFixtures.subjects(1000), store: store, catalog: catalog)
         let records = try store.variantRecords(workflow: "duel", step: "grade")
         #expect(records.map(\.finished).reduce(0, +) == 1000)
+        return (Self.policy.decide(champion: records[0], challenger: records[1]), store)
+    }
+
+    static let policy = {
         var policy = PromotionPolicy()
         policy.ambiguousAfter = 400
-        return policy.decide(champion: records[0], challenger: records[1])
-    }
+        return policy
+    }()
 
     @Test func realChallengersArePromotedHeldOrRolledBack() throws {
         let failing = try TestPlugins.misbehaving("FAIL_PERCENT=20", "ACTOR_NAME=\"flaky\"", file: "libflaky.so")
@@ -54,5 +63,27 @@ import Testing
         #expect(try measure(champion: "flaky", challenger: "echo-c", files: [failing]).decision == .promote)
         let equal = try measure(champion: "echo-c", challenger: "steady", files: [fine])
         #expect(equal.decision == .askAPerson && equal.z == 0, "equal records: no evidence either way")
+    }
+
+    @Test func promoteAutoActsOnTheVerdictAndRecordsTheNumbers() throws {
+        let failing = try TestPlugins.misbehaving("FAIL_PERCENT=20", "ACTOR_NAME=\"flaky\"", file: "libflaky.so")
+        let fine = try TestPlugins.misbehaving("ACTOR_NAME=\"steady\"", file: "libsteady.so")
+
+        let worse = try duel(champion: "echo-c", challenger: "flaky", files: [failing]).store
+        #expect(try Promotion.run(store: worse, workflow: "duel", step: "grade", policy: Self.policy).map(\.action) == ["rolled back"])
+        #expect(try worse.variants(workflow: "duel", step: "grade").map(\.weight) == [50, 0])
+
+        let better = try duel(champion: "flaky", challenger: "echo-c", files: [failing]).store
+        #expect(try Promotion.run(store: better, workflow: "duel", step: "grade", policy: Self.policy).map(\.action) == ["promoted"])
+        let roles = try better.variants(workflow: "duel", step: "grade").map { "\($0.actor) \($0.role) \($0.weight)" }
+        #expect(roles == ["flaky challenger 0", "echo-c champion 50"])
+        let event = try #require(try better.rows("SELECT payload FROM events WHERE kind = 'promotion_decided'").first?.first?.text)
+        let numbers = try JSON.parse(Array(event.utf8))
+        #expect(numbers["decision"] == "promote" && numbers["z"]?.doubleValue ?? 0 > 1.96 && numbers["challenger"]?["finished"] != nil)
+
+        let same = try duel(champion: "echo-c", challenger: "steady", files: [fine]).store
+        #expect(try Promotion.run(store: same, workflow: "duel", step: "grade", policy: Self.policy).map(\.action) == ["review requested"])
+        #expect(try same.openReviews(workflow: "duel").count == 1)
+        #expect(try same.variants(workflow: "duel", step: "grade").map(\.weight) == [50, 50], "a person decides; nothing moved")
     }
 }

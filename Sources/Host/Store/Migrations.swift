@@ -177,6 +177,17 @@ enum Migrations {
         Migration(version: 4, name: "approved actor hashes (production pinning)", sql: dialect.render("""
             CREATE TABLE approvals (sha256 TEXT PRIMARY KEY, note TEXT, approved_at {int} NOT NULL);
             """)),
+        Migration(version: 5, name: "human-review items for ambiguous promotions", sql: dialect.render("""
+            CREATE TABLE reviews (
+                id {id},
+                workflow TEXT NOT NULL,
+                step TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                created_at {int} NOT NULL,
+                resolved_at {int}
+            );
+            """)),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the

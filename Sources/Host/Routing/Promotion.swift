@@ -1,0 +1,79 @@
+import WavehostJSON
+
+/// Acting on a promotion decision: weights and roles change in the store (a running engine
+/// applies them within a second), and the decision is an event carrying its numbers.
+public enum Promotion {
+    public struct Applied: Sendable {
+        public let challenger: VariantRecord
+        public let verdict: PromotionPolicy.Verdict
+        /// What was done: "promoted", "rolled back", "review requested", or "nothing yet".
+        public let action: String
+    }
+
+    /// Decides each challenger of `step` against its champion and acts: a promoted
+    /// challenger becomes champion with the champion's weight (the old champion keeps
+    /// running at weight 0, ready for a rollback); a rolled-back one drops to weight 0; an
+    /// ambiguous one gets a human-review item. `force` promotes whatever the verdict says.
+    public static func run(store: Store, workflow: String, step: String, policy: PromotionPolicy,
+                           force: Bool = false) throws(StoreError) -> [Applied] {
+        let records = try store.variantRecords(workflow: workflow, step: step)
+        guard let champion = records.first(where: { $0.role == "champion" && $0.weight > 0 }) ?? records.first(where: { $0.role == "champion" })
+        else { return [] }
+        var applied: [Applied] = []
+        for challenger in records where challenger.role == "challenger" {
+            let verdict = policy.decide(champion: champion, challenger: challenger)
+            let decision = force ? .promote : verdict.decision
+            let action: String
+            switch decision {
+            case .promote:
+                try store.changeVariant(challenger.variantID, weight: max(champion.weight, challenger.weight), role: "champion",
+                                        cause: force ? "wavehost promote (by hand)" : "promotion policy: \(verdict.reason)")
+                try store.changeVariant(champion.variantID, weight: 0, role: "challenger", cause: "replaced by variant \(challenger.variantID)")
+                action = "promoted"
+            case .rollBack:
+                try store.changeVariant(challenger.variantID, weight: 0, cause: "promotion policy: \(verdict.reason)")
+                action = "rolled back"
+            case .askAPerson:
+                try store.requestReview(workflow: workflow, step: step, reason: verdict.reason, evidence: evidence(champion, challenger, verdict))
+                action = "review requested"
+            case .continue:
+                action = "nothing yet"
+            }
+            try store.appendEvents([EventRecord(kind: "promotion_decided", cause: "\(action): \(verdict.reason)", interactionID: nil,
+                                                payload: evidence(champion, challenger, verdict).text)])
+            applied.append(Applied(challenger: challenger, verdict: verdict, action: action))
+            if decision == .promote { break }  // one champion at a time; the rest are judged against it next time
+        }
+        return applied
+    }
+
+    static func evidence(_ champion: VariantRecord, _ challenger: VariantRecord, _ verdict: PromotionPolicy.Verdict) -> JSON {
+        func record(_ r: VariantRecord) -> JSON {
+            ["variant": .integer(r.variantID), "finished": .integer(r.finished), "completed": .integer(r.completed),
+             "success_rate": .double(r.successRate), "p50_ms": r.p50Milliseconds.map(JSON.double) ?? .null,
+             "p95_ms": r.p95Milliseconds.map(JSON.double) ?? .null]
+        }
+        return ["decision": .string(verdict.decision.rawValue), "z": verdict.z.map(JSON.double) ?? .null,
+                "p_value": verdict.pValue.map(JSON.double) ?? .null, "test": "two-sided two-proportion z-test, alpha 0.05",
+                "champion": record(champion), "challenger": record(challenger)]
+    }
+}
+
+extension Store {
+    /// Opens a human-review item: a person decides between champion and challenger.
+    public func requestReview(workflow: String, step: String, reason: String, evidence: JSON) throws(StoreError) {
+        try withConnection { connection throws(StoreError) in
+            try connection.query("""
+                INSERT INTO reviews (workflow, step, reason, evidence, created_at) VALUES (\(connection.placeholders(5)))
+                """, [.text(workflow), .text(step), .text(reason), .text(evidence.text), .integer(Store.now())])
+        }
+    }
+
+    /// Open review items of `workflow`: (step, reason).
+    public func openReviews(workflow: String) throws(StoreError) -> [(step: String, reason: String)] {
+        try withConnection { connection throws(StoreError) in
+            try connection.query("SELECT step, reason FROM reviews WHERE workflow = \(connection.placeholder(1)) AND resolved_at IS NULL ORDER BY id",
+                                 [.text(workflow)]).map { ($0[0].text ?? "", $0[1].text ?? "") }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Host
+
+/// `wavehost promote STEP [--auto]`.
+struct PromoteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "promote",
+        abstract: "Promote a step's challenger, or with --auto act on the promotion policy's verdict.",
+        discussion: """
+            --auto judges each challenger as `wavehost compare` does and acts: promote, roll back \
+            (weight 0), or open a human-review item when the evidence is ambiguous. Without \
+            --auto the challenger is promoted now. Every decision is an event with its numbers; \
+            a running host applies the new weights within a second.
+            """)
+
+    @Argument(help: "The step's name.")
+    var step: String
+
+    @Option(help: "The workflow's name.")
+    var workflow: String
+
+    @Flag(help: "Act on the policy's verdict instead of promoting outright.")
+    var auto = false
+
+    @Option(help: "Finished interactions each variant needs before the policy decides.")
+    var minimum = 200
+
+    @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
+    var database: String?
+
+    func run() throws {
+        var policy = PromotionPolicy()
+        policy.minimumSample = minimum
+        let applied = try Promotion.run(store: try openStore(database), workflow: workflow, step: step, policy: policy, force: !auto)
+        guard !applied.isEmpty else {
+            printError("error: \(workflow).\(step) has no champion and challenger to compare")
+            throw ExitCode(2)
+        }
+        for entry in applied {
+            print("variant \(entry.challenger.variantID): \(entry.action) — \(entry.verdict.reason)")
+        }
+    }
+}
