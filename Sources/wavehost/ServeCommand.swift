@@ -100,6 +100,13 @@ struct ServeCommand: ParsableCommand {
                 } catch {
                     printError("error: \(workflow.name): \(error)")
                 }
+                // Canary ramps advance (or roll back) on what this pass measured.
+                for step in workflow.steps {
+                    for status in (try? Canary.tick(store: store, workflow: workflow.name, step: step.name, policy: PromotionPolicy())) ?? []
+                    where status.changed {
+                        print("canary \(workflow.name).\(step.name) variant \(status.variantID): \(status.state) at \(status.percent)%")
+                    }
+                }
             }
             var waited = 0.0
             while waited < every && !stopRequested.load(ordering: .relaxed) {

@@ -160,10 +160,13 @@ import WavehostJSON
             var status: Int32 = 0
             waitpid(host, &status, 0)
         }
+        var reader: Store?
         func waitFor(_ sql: String, _ expected: Int) throws {
-            for _ in 0..<1000 {
-                if FileManager.default.fileExists(atPath: database), let store = try? Store(location: database),
-                   (try? store.count(sql)) == expected { return }
+            for _ in 0..<1500 {
+                // One reading connection, opened once the host made the file: opening runs
+                // the migrations check, which takes the write lock the host needs.
+                if reader == nil, FileManager.default.fileExists(atPath: database) { reader = try? Store(location: database) }
+                if let reader, (try? reader.count(sql)) == expected { return }
                 usleep(20_000)
             }
             throw TestSetupError("timed out waiting for \(sql) = \(expected)")

@@ -188,6 +188,16 @@ enum Migrations {
                 resolved_at {int}
             );
             """)),
+        Migration(version: 6, name: "canary ramps", sql: dialect.render("""
+            CREATE TABLE canaries (
+                id {id},
+                variant_id {int} NOT NULL REFERENCES variants(id),
+                schedule TEXT NOT NULL,
+                stage {int} NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('ramping', 'done', 'rolled_back')),
+                stage_started_at {int} NOT NULL
+            );
+            """)),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the

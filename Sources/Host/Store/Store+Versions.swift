@@ -56,8 +56,9 @@ extension Store {
 }
 
 extension Store {
-    /// Each live variant's record at `step` of the newest version of `workflow`.
-    public func variantRecords(workflow: String, step: String) throws(StoreError) -> [VariantRecord] {
+    /// Each live variant's record at `step` of the newest version of `workflow`, counting
+    /// interactions started at or after `since` (Unix ms; all by default).
+    public func variantRecords(workflow: String, step: String, since: Int64 = 0) throws(StoreError) -> [VariantRecord] {
         try withConnection { connection throws(StoreError) in
             let p = connection.placeholder
             let rows = try connection.query("""
@@ -65,15 +66,16 @@ extension Store {
                 COALESCE(SUM(CASE WHEN i.status IN ('completed', 'failed', 'timed_out') THEN 1 ELSE 0 END), 0), \
                 COALESCE(SUM(CASE WHEN i.status = 'completed' THEN 1 ELSE 0 END), 0) \
                 FROM variants v JOIN steps s ON s.id = v.step_id \
-                LEFT JOIN interactions i ON i.variant_id = v.id \
+                LEFT JOIN interactions i ON i.variant_id = v.id AND i.started_at >= \(p(3)) \
                 WHERE s.name = \(p(1)) AND v.mode = 'live' AND s.workflow_id = \
                 (SELECT MAX(id) FROM workflows WHERE name = \(p(2))) GROUP BY v.id, v.actor, v.role, v.weight ORDER BY v.id
-                """, [.text(step), .text(workflow)])
+                """, [.text(step), .text(workflow), .integer(since)])
             return try rows.map { row throws(StoreError) in
                 let id = row[0].integer ?? 0
                 let latencies = try connection.query("""
-                    SELECT latency_us FROM interactions WHERE variant_id = \(p(1)) AND status = 'completed' ORDER BY latency_us
-                    """, [.integer(id)]).compactMap { $0[0].integer }
+                    SELECT latency_us FROM interactions WHERE variant_id = \(p(1)) AND status = 'completed' AND started_at >= \(p(2)) \
+                    ORDER BY latency_us
+                    """, [.integer(id), .integer(since)]).compactMap { $0[0].integer }
                 func percentile(_ percent: Int) -> Double? {
                     guard !latencies.isEmpty else { return nil }
                     let rank = max(1, Int((Double(percent) / 100 * Double(latencies.count)).rounded(.up)))
