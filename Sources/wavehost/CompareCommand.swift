@@ -23,11 +23,22 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Finished interactions each variant needs before a decision.")
     var minimum = 200
 
+    @Option(help: ArgumentHelp("A grader step's score of this step's outputs, as STEP.FIELD (e.g. quality.answer.grade), compared by Welch's t.",
+                               valueName: "step.field"))
+    var quality: String?
+
     @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
     var database: String?
 
+    var qualityPath: (step: String, field: [String])? {
+        guard let parts = quality?.split(separator: ".").map(String.init), parts.count >= 2 else { return nil }
+        return (parts[0], Array(parts.dropFirst()))
+    }
+
     func run() throws {
-        let records = try openStore(database).variantRecords(workflow: workflow, step: step)
+        let store = try openStore(database)
+        let records = try store.variantRecords(workflow: workflow, step: step)
+        let scores = try qualityPath.map { try store.qualityScores(workflow: workflow, step: step, graderStep: $0.step, field: $0.field) }
         guard !records.isEmpty else {
             printError("error: workflow \(workflow) has no step \(step) with live variants in this store")
             throw ExitCode(2)
@@ -43,7 +54,9 @@ struct CompareCommand: ParsableCommand {
         var policy = PromotionPolicy()
         policy.minimumSample = minimum
         for challenger in records where challenger.role == "challenger" {
-            let verdict = policy.decide(champion: champion, challenger: challenger)
+            let verdict = policy.decide(champion: champion, challenger: challenger, quality: scores.map {
+                (champion: $0[champion.variantID] ?? [], challenger: $0[challenger.variantID] ?? [])
+            })
             print("\nvariant \(challenger.variantID) against champion \(champion.variantID): \(verdict.decision.rawValue) — \(verdict.reason)")
         }
     }

@@ -25,13 +25,23 @@ struct PromoteCommand: ParsableCommand {
     @Option(help: "Finished interactions each variant needs before the policy decides.")
     var minimum = 200
 
+    @Option(help: ArgumentHelp("A grader step's score of this step's outputs, as STEP.FIELD (e.g. quality.answer.grade), compared by Welch's t.",
+                               valueName: "step.field"))
+    var quality: String?
+
     @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
     var database: String?
+
+    var qualityPath: (step: String, field: [String])? {
+        guard let parts = quality?.split(separator: ".").map(String.init), parts.count >= 2 else { return nil }
+        return (parts[0], Array(parts.dropFirst()))
+    }
 
     func run() throws {
         var policy = PromotionPolicy()
         policy.minimumSample = minimum
-        let applied = try Promotion.run(store: try openStore(database), workflow: workflow, step: step, policy: policy, force: !auto)
+        let applied = try Promotion.run(store: try openStore(database), workflow: workflow, step: step, policy: policy,
+                                         quality: qualityPath, force: !auto)
         guard !applied.isEmpty else {
             printError("error: \(workflow).\(step) has no champion and challenger to compare")
             throw ExitCode(2)

@@ -86,4 +86,35 @@ import WavehostJSON
         #expect(try same.openReviews(workflow: "duel").count == 1)
         #expect(try same.variants(workflow: "duel", step: "grade").map(\.weight) == [50, 50], "a person decides; nothing moved")
     }
+
+    @Test func aGraderStepsScoresWeighInTheVerdict() throws {
+        // Numbers: equal success, better quality promotes; better success with worse quality asks a person.
+        let policy = PromotionPolicy()
+        let champion = record(1, "champion", finished: 500, completed: 450)
+        let low = (0..<500).map { Double(3 + $0 % 3) }, high = (0..<500).map { Double(4 + $0 % 3) }
+        #expect(policy.decide(champion: champion, challenger: record(2, "challenger", finished: 500, completed: 450),
+                              quality: (low, high)).decision == .promote)
+        #expect(policy.decide(champion: champion, challenger: record(2, "challenger", finished: 500, completed: 490),
+                              quality: (high, low)).decision == .askAPerson)
+
+        // Real scores: a later step grades each variant's output (here, by its size, which
+        // the challenger's longer wrap key raises by two bytes).
+        let store = try EngineFixtures.store(.sqlite)
+        let catalog = try EngineFixtures.catalog(["EchoC"])
+        try EngineFixtures.run("""
+            workflow: graded
+            steps:
+              draft:
+                input: subject
+                variants:
+                  - {actor: echo-c, config: {wrap: champion}, weight: 50, isolation: inprocess}
+                  - {actor: echo-c, config: {wrap: challenger}, role: challenger, weight: 50, isolation: inprocess}
+              quality: {actor: echo-c, isolation: inprocess, after: [draft], input: draft}
+            """, EngineFixtures.subjects(1000), store: store, catalog: catalog)
+        let scores = try store.qualityScores(workflow: "graded", step: "draft", graderStep: "quality", field: ["bytes"])
+        #expect(scores.values.map(\.count).reduce(0, +) == 1000)
+        let applied = try Promotion.run(store: store, workflow: "graded", step: "draft", policy: policy, quality: ("quality", ["bytes"]))
+        #expect(applied.map(\.action) == ["promoted"], "\(applied.map(\.verdict.reason))")
+        #expect(applied.first?.verdict.reason.contains("quality") == true)
+    }
 }

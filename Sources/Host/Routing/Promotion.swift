@@ -15,13 +15,18 @@ public enum Promotion {
     /// running at weight 0, ready for a rollback); a rolled-back one drops to weight 0; an
     /// ambiguous one gets a human-review item. `force` promotes whatever the verdict says.
     public static func run(store: Store, workflow: String, step: String, policy: PromotionPolicy,
-                           force: Bool = false) throws(StoreError) -> [Applied] {
+                           quality: (step: String, field: [String])? = nil, force: Bool = false) throws(StoreError) -> [Applied] {
         let records = try store.variantRecords(workflow: workflow, step: step)
+        let scores = try quality.map { quality throws(StoreError) in
+            try store.qualityScores(workflow: workflow, step: step, graderStep: quality.step, field: quality.field)
+        }
         guard let champion = records.first(where: { $0.role == "champion" && $0.weight > 0 }) ?? records.first(where: { $0.role == "champion" })
         else { return [] }
         var applied: [Applied] = []
         for challenger in records where challenger.role == "challenger" {
-            let verdict = policy.decide(champion: champion, challenger: challenger)
+            let verdict = policy.decide(champion: champion, challenger: challenger, quality: scores.map {
+                (champion: $0[champion.variantID] ?? [], challenger: $0[challenger.variantID] ?? [])
+            })
             let decision = force ? .promote : verdict.decision
             let action: String
             switch decision {

@@ -16,8 +16,9 @@ public struct VariantRecord: Sendable {
 }
 
 /// Decides between a champion and a challenger on their measured records, not on raw
-/// averages: success rates are compared with a two-sided two-proportion z-test at 5%, and
-/// nothing is decided before both have `minimumSample` finished interactions.
+/// averages: success rates are compared with a two-sided two-proportion z-test at 5%,
+/// grader scores (when given) with Welch's t at 5%, and nothing is decided before both
+/// have `minimumSample` finished interactions.
 public struct PromotionPolicy: Sendable {
     public enum Decision: String, Sendable {
         case promote, `continue`, rollBack = "roll back", askAPerson = "ask a person"
@@ -41,30 +42,59 @@ public struct PromotionPolicy: Sendable {
 
     public init() {}
 
-    public func decide(champion: VariantRecord, challenger: VariantRecord) -> Verdict {
+    /// Judges success rates and, when a grader step scores the variants' outputs, their
+    /// mean quality (Welch's t, read against the normal distribution: every sample holds
+    /// at least `minimumSample`). Better on one and worse on the other asks a person.
+    public func decide(champion: VariantRecord, challenger: VariantRecord,
+                       quality: (champion: [Double], challenger: [Double])? = nil) -> Verdict {
         guard champion.finished >= minimumSample, challenger.finished >= minimumSample else {
             let missing = max(minimumSample - champion.finished, minimumSample - challenger.finished)
             return Verdict(decision: .continue, z: nil, pValue: nil, reason: "\(missing) more finished interactions needed before deciding")
         }
         let z = Self.twoProportionZ(champion.completed, champion.finished, challenger.completed, challenger.finished)
         let p = erfc(abs(z) / 2.squareRoot())  // two-sided
-        let rates = String(format: "success %.1f%% vs %.1f%%, z = %.2f, p = %.3f",
-                           challenger.successRate * 100, champion.successRate * 100, z, p)
-        if p < 0.05 && z < 0 {
-            return Verdict(decision: .rollBack, z: z, pValue: p, reason: "the challenger fails more often: \(rates)")
+        var evidence = String(format: "success %.1f%% vs %.1f%%, z = %.2f, p = %.3f",
+                              challenger.successRate * 100, champion.successRate * 100, z, p)
+        var worse = p < 0.05 && z < 0, better = p < 0.05 && z > 0
+        if let quality, quality.champion.count >= minimumSample, quality.challenger.count >= minimumSample {
+            let t = Self.welchT(quality.champion, quality.challenger)
+            let qualityP = erfc(abs(t) / 2.squareRoot())
+            evidence += String(format: "; quality %.2f vs %.2f, t = %.2f, p = %.3f",
+                               Self.mean(quality.challenger), Self.mean(quality.champion), t, qualityP)
+            worse = worse || (qualityP < 0.05 && t < 0)
+            better = better || (qualityP < 0.05 && t > 0)
         }
-        if p < 0.05 && z > 0 {
+        switch (worse, better) {
+        case (true, true):
+            return Verdict(decision: .askAPerson, z: z, pValue: p, reason: "the challenger is better on one measure and worse on another: \(evidence)")
+        case (true, false):
+            return Verdict(decision: .rollBack, z: z, pValue: p, reason: "the challenger is worse: \(evidence)")
+        case (false, true):
             if let slow = challenger.p95Milliseconds, let fast = champion.p95Milliseconds,
                slow > fast * latencyTolerance && slow - fast > latencySlackMilliseconds {
                 return Verdict(decision: .askAPerson, z: z, pValue: p,
-                               reason: "the challenger succeeds more often but is slower (p95 \(Int(slow)) vs \(Int(fast)) ms): \(rates)")
+                               reason: "the challenger is better but slower (p95 \(Int(slow)) vs \(Int(fast)) ms): \(evidence)")
             }
-            return Verdict(decision: .promote, z: z, pValue: p, reason: "the challenger succeeds more often: \(rates)")
+            return Verdict(decision: .promote, z: z, pValue: p, reason: "the challenger is better: \(evidence)")
+        case (false, false):
+            if champion.finished >= ambiguousAfter && challenger.finished >= ambiguousAfter {
+                return Verdict(decision: .askAPerson, z: z, pValue: p, reason: "no significant difference after \(ambiguousAfter) each: \(evidence)")
+            }
+            return Verdict(decision: .continue, z: z, pValue: p, reason: "no significant difference yet: \(evidence)")
         }
-        if champion.finished >= ambiguousAfter && challenger.finished >= ambiguousAfter {
-            return Verdict(decision: .askAPerson, z: z, pValue: p, reason: "no significant difference after \(ambiguousAfter) each: \(rates)")
+    }
+
+    static func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+
+    /// Welch's t for the challenger's mean minus the champion's; 0 without variance.
+    static func welchT(_ champion: [Double], _ challenger: [Double]) -> Double {
+        func variance(_ values: [Double]) -> Double {
+            let m = mean(values)
+            return values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(max(values.count - 1, 1))
         }
-        return Verdict(decision: .continue, z: z, pValue: p, reason: "no significant difference yet: \(rates)")
+        let error = (variance(champion) / Double(champion.count) + variance(challenger) / Double(challenger.count)).squareRoot()
+        guard error > 0 else { return 0 }
+        return (mean(challenger) - mean(champion)) / error
     }
 
     /// z for the challenger's success rate minus the champion's, pooled; 0 when both are

@@ -1,3 +1,5 @@
+import WavehostJSON
+
 /// Actor versions as hot reload and pinning see them.
 extension Store {
     /// One version of an actor the store has seen.
@@ -85,6 +87,33 @@ extension Store {
                                      finished: Int(row[4].integer ?? 0), completed: Int(row[5].integer ?? 0),
                                      p50Milliseconds: percentile(50), p95Milliseconds: percentile(95))
             }
+        }
+    }
+}
+
+extension Store {
+    /// Scores a grader step gave, by the live variant of `step` that served the same run:
+    /// the number at `field` (a dotted path) in each completed output of `graderStep`.
+    public func qualityScores(workflow: String, step: String, graderStep: String, field: [String]) throws(StoreError) -> [Int64: [Double]] {
+        try withConnection { connection throws(StoreError) in
+            let p = connection.placeholder
+            let rows = try connection.query("""
+                SELECT i.variant_id, g.output FROM interactions i \
+                JOIN steps s ON s.id = i.step_id AND s.name = \(p(1)) \
+                JOIN variants v ON v.id = i.variant_id AND v.mode = 'live' \
+                JOIN interactions g ON g.run_id = i.run_id AND g.status = 'completed' \
+                JOIN steps sg ON sg.id = g.step_id AND sg.name = \(p(2)) \
+                JOIN variants gv ON gv.id = g.variant_id AND gv.mode = 'live' \
+                WHERE i.status = 'completed' AND s.workflow_id = (SELECT MAX(id) FROM workflows WHERE name = \(p(3)))
+                """, [.text(step), .text(graderStep), .text(workflow)])
+            var scores: [Int64: [Double]] = [:]
+            for row in rows {
+                guard let variant = row[0].integer, case .blob(let bytes) = row[1], let output = try? JSON.parse(bytes) else { continue }
+                var value: JSON? = output
+                for key in field { value = value?[key] }
+                if let score = value?.doubleValue { scores[variant, default: []].append(score) }
+            }
+            return scores
         }
     }
 }
