@@ -30,6 +30,12 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
     var database: String?
 
+    @Option(help: "Judge only the last this many minutes (the window); all by default.")
+    var window: Double?
+
+    /// The window's start, in Unix ms (0: everything).
+    var since: Int64 { window.map { Int64(Date().timeIntervalSince1970 * 1000 - $0 * 60_000) } ?? 0 }
+
     var qualityPath: (step: String, field: [String])? {
         guard let parts = quality?.split(separator: ".").map(String.init), parts.count >= 2 else { return nil }
         return (parts[0], Array(parts.dropFirst()))
@@ -37,8 +43,10 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let store = try openStore(database)
-        let records = try store.variantRecords(workflow: workflow, step: step)
-        let scores = try qualityPath.map { try store.qualityScores(workflow: workflow, step: step, graderStep: $0.step, field: $0.field) }
+        let records = try store.variantRecords(workflow: workflow, step: step, since: since)
+        let scores = try qualityPath.map {
+            try store.qualityScores(workflow: workflow, step: step, graderStep: $0.step, field: $0.field, since: since)
+        }
         guard !records.isEmpty else {
             printError("error: workflow \(workflow) has no step \(step) with live variants in this store")
             throw ExitCode(2)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Host
 
 /// `wavehost promote STEP [--auto]`.
@@ -32,6 +33,12 @@ struct PromoteCommand: ParsableCommand {
     @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
     var database: String?
 
+    @Option(help: "Judge only the last this many minutes (the window); all by default.")
+    var window: Double?
+
+    /// The window's start, in Unix ms (0: everything).
+    var since: Int64 { window.map { Int64(Date().timeIntervalSince1970 * 1000 - $0 * 60_000) } ?? 0 }
+
     var qualityPath: (step: String, field: [String])? {
         guard let parts = quality?.split(separator: ".").map(String.init), parts.count >= 2 else { return nil }
         return (parts[0], Array(parts.dropFirst()))
@@ -41,7 +48,7 @@ struct PromoteCommand: ParsableCommand {
         var policy = PromotionPolicy()
         policy.minimumSample = minimum
         let applied = try Promotion.run(store: try openStore(database), workflow: workflow, step: step, policy: policy,
-                                         quality: qualityPath, force: !auto)
+                                         quality: qualityPath, since: since, force: !auto)
         guard !applied.isEmpty else {
             printError("error: \(workflow).\(step) has no champion and challenger to compare")
             throw ExitCode(2)

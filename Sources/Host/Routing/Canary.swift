@@ -21,6 +21,12 @@ public enum Canary {
     public static func start(store: Store, workflow: String, step: String, variantID: Int64,
                              schedule: [Int] = defaultSchedule) throws(StoreError) {
         guard let first = schedule.first else { return }
+        guard let variant = try store.variants(workflow: workflow, step: step).first(where: { $0.id == variantID && !$0.retired }) else {
+            throw StoreError(.statementFailed, database: store.database, "step \(step) of \(workflow) has no variant \(variantID) (wavehost variants list)")
+        }
+        guard variant.role == "challenger" else {
+            throw StoreError(.statementFailed, database: store.database, "variant \(variantID) is the champion; a canary ramps a challenger")
+        }
         try store.startCanary(variantID: variantID, schedule: schedule)
         try setShare(store: store, workflow: workflow, step: step, challenger: variantID, percent: first,
                      cause: "canary started at \(first)%")

@@ -13,12 +13,14 @@ public enum Promotion {
     /// Decides each challenger of `step` against its champion and acts: a promoted
     /// challenger becomes champion with the champion's weight (the old champion keeps
     /// running at weight 0, ready for a rollback); a rolled-back one drops to weight 0; an
-    /// ambiguous one gets a human-review item. `force` promotes whatever the verdict says.
+    /// ambiguous one gets a human-review item. Only interactions started at or after `since`
+    /// (Unix ms) count: the window. `force` promotes whatever the verdict says.
     public static func run(store: Store, workflow: String, step: String, policy: PromotionPolicy,
-                           quality: (step: String, field: [String])? = nil, force: Bool = false) throws(StoreError) -> [Applied] {
-        let records = try store.variantRecords(workflow: workflow, step: step)
+                           quality: (step: String, field: [String])? = nil, since: Int64 = 0,
+                           force: Bool = false) throws(StoreError) -> [Applied] {
+        let records = try store.variantRecords(workflow: workflow, step: step, since: since)
         let scores = try quality.map { quality throws(StoreError) in
-            try store.qualityScores(workflow: workflow, step: step, graderStep: quality.step, field: quality.field)
+            try store.qualityScores(workflow: workflow, step: step, graderStep: quality.step, field: quality.field, since: since)
         }
         guard let champion = records.first(where: { $0.role == "champion" && $0.weight > 0 }) ?? records.first(where: { $0.role == "champion" })
         else { return [] }

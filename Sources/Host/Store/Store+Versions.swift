@@ -94,7 +94,8 @@ extension Store {
 extension Store {
     /// Scores a grader step gave, by the live variant of `step` that served the same run:
     /// the number at `field` (a dotted path) in each completed output of `graderStep`.
-    public func qualityScores(workflow: String, step: String, graderStep: String, field: [String]) throws(StoreError) -> [Int64: [Double]] {
+    public func qualityScores(workflow: String, step: String, graderStep: String, field: [String],
+                              since: Int64 = 0) throws(StoreError) -> [Int64: [Double]] {
         try withConnection { connection throws(StoreError) in
             let p = connection.placeholder
             let rows = try connection.query("""
@@ -104,8 +105,8 @@ extension Store {
                 JOIN interactions g ON g.run_id = i.run_id AND g.status = 'completed' \
                 JOIN steps sg ON sg.id = g.step_id AND sg.name = \(p(2)) \
                 JOIN variants gv ON gv.id = g.variant_id AND gv.mode = 'live' \
-                WHERE i.status = 'completed' AND s.workflow_id = (SELECT MAX(id) FROM workflows WHERE name = \(p(3)))
-                """, [.text(step), .text(graderStep), .text(workflow)])
+                WHERE i.status = 'completed' AND i.started_at >= \(p(4)) AND s.workflow_id = (SELECT MAX(id) FROM workflows WHERE name = \(p(3)))
+                """, [.text(step), .text(graderStep), .text(workflow), .integer(since)])
             var scores: [Int64: [Double]] = [:]
             for row in rows {
                 guard let variant = row[0].integer, case .blob(let bytes) = row[1], let output = try? JSON.parse(bytes) else { continue }
