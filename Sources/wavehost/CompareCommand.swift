@@ -14,37 +14,13 @@ struct CompareCommand: ParsableCommand {
             no difference after many). Exit status 0 whatever the verdict.
             """)
 
-    @Argument(help: "The step's name.")
-    var step: String
-
-    @Option(help: "The workflow's name.")
-    var workflow: String
-
-    @Option(help: "Finished interactions each variant needs before a decision.")
-    var minimum = 200
-
-    @Option(help: ArgumentHelp("A grader step's score of this step's outputs, as STEP.FIELD (e.g. quality.answer.grade), compared by Welch's t.",
-                               valueName: "step.field"))
-    var quality: String?
-
-    @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
-    var database: String?
-
-    @Option(help: "Judge only the last this many minutes (the window); all by default.")
-    var window: Double?
-
-    /// The window's start, in Unix ms (0: everything).
-    var since: Int64 { window.map { Int64(Date().timeIntervalSince1970 * 1000 - $0 * 60_000) } ?? 0 }
-
-    var qualityPath: (step: String, field: [String])? {
-        guard let parts = quality?.split(separator: ".").map(String.init), parts.count >= 2 else { return nil }
-        return (parts[0], Array(parts.dropFirst()))
-    }
+    @OptionGroup var options: VerdictOptions
 
     func run() throws {
-        let store = try openStore(database)
+        let (workflow, step, since) = (options.workflow, options.step, options.since)
+        let store = try openStore(options.database)
         let records = try store.variantRecords(workflow: workflow, step: step, since: since)
-        let scores = try qualityPath.map {
+        let scores = try options.qualityPath.map {
             try store.qualityScores(workflow: workflow, step: step, graderStep: $0.step, field: $0.field, since: since)
         }
         guard !records.isEmpty else {
@@ -59,8 +35,7 @@ struct CompareCommand: ParsableCommand {
                    milliseconds(record.p50Milliseconds).padding(11), milliseconds(record.p95Milliseconds)].joined(separator: " "))
         }
         guard let champion = records.first(where: { $0.role == "champion" }) else { return }
-        var policy = PromotionPolicy()
-        policy.minimumSample = minimum
+        let policy = options.policy
         for challenger in records where challenger.role == "challenger" {
             let verdict = policy.decide(champion: champion, challenger: challenger, quality: scores.map {
                 (champion: $0[champion.variantID] ?? [], challenger: $0[challenger.variantID] ?? [])
