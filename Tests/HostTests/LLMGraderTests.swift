@@ -174,29 +174,9 @@ import WavehostJSON
 }
 
 /// The stand-in chat server (Fixtures/chat_server.py), started for one test and stopped after.
-private struct ChatServer {
-    let pid: pid_t
-    let base: String
+private typealias ChatServer = FixtureServer
 
-    init() throws {
-        let portFile = try TestPlugins.temporaryDirectory() + "/port"
-        let script = TestPlugins.repositoryRoot + "/Tests/HostTests/Fixtures/chat_server.py"
-        pid = try TestPlugins.start("/usr/bin/env", ["python3", script, portFile])
-        for _ in 0..<500 {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
-                base = "http://127.0.0.1:\(port)"
-                return
-            }
-            usleep(10_000)
-        }
-        kill(pid, SIGKILL)
-        throw TestSetupError("the fixture chat server did not start")
-    }
-
-    /// SIGKILL: the test runner's ignored SIGTERM is inherited across exec.
-    func stop() {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-    }
+private extension FixtureServer {
+    init() throws { try self.init("chat_server.py") { [$0] } }
+    var base: String { "http://127.0.0.1:\(port)" }
 }

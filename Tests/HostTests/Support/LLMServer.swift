@@ -36,7 +36,7 @@ final class LLMServer: @unchecked Sendable {
         port = try Self.freePort()
         log = try TestPlugins.temporaryDirectory() + "/llama-server.log"
         // The same server as `tools/llm start` (see there why one thread and the gemma template).
-        pid = try Self.spawn(server, ["--model", model, "--host", "127.0.0.1", "--port", String(port), "--ctx-size", "2048",
+        pid = try TestPlugins.start(server, ["--model", model, "--host", "127.0.0.1", "--port", String(port), "--ctx-size", "2048",
                                       "--threads", "1", "--threads-batch", "1", "--parallel", "1",
                                       "--no-webui", "--no-jinja", "--chat-template", "gemma", "--alias", "gemma-3-270m"], log: log)
         let deadline = ContinuousClock.now + .seconds(120)
@@ -50,22 +50,6 @@ final class LLMServer: @unchecked Sendable {
             }
             usleep(100_000)
         }
-    }
-
-    /// Starts `executable` with stdout and stderr into `log`.
-    private static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw TestSetupError("cannot run \(executable): \(String(cString: strerror(spawned)))") }
-        return pid
     }
 
     /// `GET /health` answers 200 once the model is loaded (503 while it loads).

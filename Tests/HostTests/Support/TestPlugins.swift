@@ -76,13 +76,19 @@ enum TestPlugins {
         var error: String
     }
 
-    /// Starts a program in the background (stdout and stderr to /dev/null); returns its pid.
-    static func start(_ executable: String, _ arguments: [String]) throws -> pid_t {
+    /// Starts a program in the background (stdout to /dev/null); returns its pid.
+    /// With `log`, stdout and stderr both go into that file instead.
+    static func start(_ executable: String, _ arguments: [String], log: String? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        if let log {
+            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
