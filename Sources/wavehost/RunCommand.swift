@@ -28,8 +28,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("actor"), help: "One plugin or script file to load; repeatable.")
     var actorFiles: [String] = []
 
-    @Option(help: "Interactions run at once.")
+    @Option(help: "Interactions run at once, of the steps that call no model endpoint.")
     var concurrency = 4
+
+    @Option(help: "Calls at once to each model endpoint (a variant config's `endpoint`): the model server's parallel slots. A step's own `concurrency` overrides it.")
+    var endpointConcurrency = 4
 
     @Option(help: "Subjects as JSON Lines, instead of the workflow's own `subjects:` (needs --key).")
     var subjects: String?
@@ -44,6 +47,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
+        guard endpointConcurrency >= 1 && endpointConcurrency <= 256 else { throw ValidationError("--endpoint-concurrency must be 1…256") }
         guard (subjects == nil) == (key == nil) else { throw ValidationError("--subjects and --key go together") }
     }
 
@@ -77,6 +81,7 @@ struct RunCommand: ParsableCommand {
         }
         var options = Engine.Options()
         options.concurrency = concurrency
+        options.endpointConcurrency = endpointConcurrency
         var failed = 0
         for (file, source, workflow) in parsed {
             let runSubjects: [Subject]

@@ -29,8 +29,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("plugins"), help: "A folder of plugins (.so) and scripts, loaded and watched; repeatable.")
     var pluginFolders: [String] = []
 
-    @Option(help: "Interactions run at once.")
+    @Option(help: "Interactions run at once, of the steps that call no model endpoint.")
     var concurrency = 4
+
+    @Option(help: "Calls at once to each model endpoint (a variant config's `endpoint`): the model server's parallel slots. A step's own `concurrency` overrides it.")
+    var endpointConcurrency = 4
 
     @Option(help: "Seconds between passes.")
     var every: Double = 2
@@ -43,6 +46,8 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         guard !pluginFolders.isEmpty else { throw ValidationError("give at least one --plugins folder to load and watch") }
         guard every > 0 else { throw ValidationError("--every must be above 0") }
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1…256") }
+        guard (1...256).contains(endpointConcurrency) else { throw ValidationError("--endpoint-concurrency must be 1…256") }
     }
 
     func run() throws {
@@ -87,6 +92,7 @@ struct ServeCommand: ParsableCommand {
 
         var options = Engine.Options()
         options.concurrency = concurrency
+        options.endpointConcurrency = endpointConcurrency
         while !stopRequested.load(ordering: .relaxed) {
             for (source, workflow) in parsed {
                 let subjects = (try? workflow.subjects.map { try Subjects.load($0, store: store) }) ?? []

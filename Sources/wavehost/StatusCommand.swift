@@ -59,7 +59,7 @@ func printDashboard(_ report: StatusReport) {
     print("Status of \(title)")
     let runs = report.runs
     section("Runs", [["total \(runs.total)", "completed \(runs.completed)", "failed \(runs.failed)",
-                      "running \(runs.running)", "pending \(runs.pending)"]])
+                      "running \(runs.running)", "pending \(runs.pending)", "through every step \(runs.throughEveryStep)"]])
     let calls = report.interactions
     section("Interactions", [["total \(calls.total)", "completed \(calls.completed)", "failed \(calls.failed)",
                               "timed out \(calls.timedOut)", "running \(calls.running)", "pending \(calls.pending)"]])
@@ -157,7 +157,7 @@ func statusJSON(_ report: StatusReport) -> JSON {
         "workflows": .array(report.workflows.map { .string($0) }),
         "now": .integer(report.now),
         "runs": ["total": .integer(runs.total), "pending": .integer(runs.pending), "running": .integer(runs.running),
-                 "completed": .integer(runs.completed), "failed": .integer(runs.failed)],
+                 "completed": .integer(runs.completed), "failed": .integer(runs.failed), "through_every_step": .integer(runs.throughEveryStep)],
         "interactions": ["total": .integer(calls.total), "pending": .integer(calls.pending), "running": .integer(calls.running),
                          "completed": .integer(calls.completed), "failed": .integer(calls.failed), "timed_out": .integer(calls.timedOut)],
         "steps": .array(report.steps.map { step in [

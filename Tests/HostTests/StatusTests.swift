@@ -42,6 +42,7 @@ import WavehostJSON
         let report = try store.status(workflow: "status-test")
         #expect(report.workflows == ["status-test"])
         #expect((report.runs.total, report.runs.completed, report.runs.failed, report.runs.running, report.runs.pending) == (20, 17, 3, 0, 0))
+        #expect(report.runs.throughEveryStep == 9, "completed runs that skipped no step")
         let calls = report.interactions
         #expect((calls.total, calls.completed, calls.failed, calls.timedOut, calls.running, calls.pending) == (29, 26, 3, 0, 0, 0))
 
@@ -111,12 +112,14 @@ import WavehostJSON
             #expect(text.output.contains("\n\(heading)\n"), "missing \(heading) in:\n\(text.output)")
         }
         #expect(text.output.contains("total 20   completed 17   failed 3"))
+        #expect(text.output.contains("through every step 9"), "9 runs completed both steps; 8 skipped the second")
         #expect(text.output.contains("echo-c"))
 
         let json = try TestPlugins.run(TestPlugins.cli, ["status", "--database", location, "--workflow", "status-test", "--json"])
         #expect(json.status == 0, "\(json.error)")
         let parsed = try JSON.parse(json.output)
         #expect(parsed["runs"]?["total"]?.intValue == 20 && parsed["interactions"]?["failed"]?.intValue == 3)
+        #expect(parsed["runs"]?["through_every_step"]?.intValue == 9)
         #expect(parsed["steps"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["first", "second"])
         #expect(parsed["recent_errors"]?.arrayValue?.count == 2)
 

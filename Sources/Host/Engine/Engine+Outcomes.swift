@@ -71,7 +71,7 @@ extension Engine {
                     if let next, next != .null {
                         run.steps[index].cursor = next
                         run.steps[index].phase = .queued
-                        ready[index].append(run)
+                        enqueue(run, index)
                         continue
                     }
                 }
@@ -112,7 +112,7 @@ extension Engine {
             let overdue = inFlight.filter { $0.value.deadline <= now }
             for (id, call) in overdue {
                 inFlight[id] = nil
-                if call.inProcess { startWorker() }
+                if call.inProcess { startWorker(lane: lane(ofStep: call.step)) }
                 let step = workflow.steps[call.step]
                 lock.unlock()
                 let outcome = CallOutcome.timedOut("no answer within \(step.timeoutMilliseconds) ms; the watchdog failed the interaction")

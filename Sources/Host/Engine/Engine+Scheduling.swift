@@ -38,7 +38,7 @@ extension Engine {
                 return
             } else {
                 run.steps[index].phase = .queued
-                ready[index].append(run)
+                enqueue(run, index)
             }
         }
         if run.isFinished {
@@ -66,27 +66,26 @@ extension Engine {
         journal.record(runID: run.id, failure: "step \(step.name) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(run.steps[index].lastError ?? "unknown error")")
     }
 
-    func startWorker() {
+    func startWorker(lane: Int) {
         workers += 1
-        let thread = Thread { [self] in work() }
+        let thread = Thread { [self] in work(in: lane) }
         thread.name = "wavehost-worker"
         thread.start()
     }
 
-    /// A worker's life: take the next ready step, run it, repeat. Prefers the step it ran
-    /// last, so an actor (and the model behind it) stays warm across subjects in waves.
-    private func work() {
-        var last = 0
+    /// A worker's life: take the next ready step of its lane (see `nextStep`), run it, repeat.
+    private func work(in laneIndex: Int) {
+        let lane = lanes[laneIndex]
+        var last = lane.steps[0]
         lock.lock()
         while !stopping {
             releaseDueRetries()
-            let next = ready[last].isEmpty ? ready.indices.max { ready[$0].count < ready[$1].count } : last
-            guard let step = next, !ready[step].isEmpty else {
+            guard let step = nextStep(in: lane, last: last, lastModel: models[last]) else {
                 _ = lock.wait(until: Date(timeIntervalSinceNow: delayed.isEmpty ? 0.5 : 0.01))
                 continue
             }
             last = step
-            let run = ready[step].removeFirst()
+            let run = ready[step].removeFirst().run
             run.steps[step].phase = .running
             lock.unlock()
             let abandoned = execute(run, step)
@@ -100,11 +99,11 @@ extension Engine {
     private func releaseDueRetries() {
         guard !delayed.isEmpty else { return }
         let now = ContinuousClock.now
-        delayed.removeAll { entry in
-            guard entry.due <= now else { return false }
-            ready[entry.step].append(entry.run)
-            return true
-        }
+        let due = delayed.filter { $0.due <= now }
+        guard !due.isEmpty else { return }
+        delayed.removeAll { $0.due <= now }
+        for entry in due { enqueue(entry.run, entry.step) }
+        lock.broadcast()  // a retry may belong to another lane's threads
     }
 
     /// Runs one interaction; returns true when the watchdog gave up on it meanwhile.

@@ -12,8 +12,10 @@ extension Engine {
         var made: [Int64: any ActorCall] = [:]
         for row in rows where !row.retired && callCache[row.id] == nil && (row.mode == "shadow" || row.weight > 0) {
             let variant = definition(of: row)
-            let call = ReloadableCall(try catalog.makeCall(variant, concurrency: options.concurrency))
-            reloader?.track(call, variant: variant, concurrency: options.concurrency)
+            // As many workers as the step's lane has threads: every thread can have a call under way.
+            let threads = index(of: row.step).map(threads(forStep:)) ?? options.concurrency
+            let call = ReloadableCall(try catalog.makeCall(variant, concurrency: threads))
+            reloader?.track(call, variant: variant, concurrency: threads)
             made[row.id] = call
         }
         lock.lock()

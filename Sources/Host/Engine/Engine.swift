@@ -8,8 +8,11 @@ import WavehostJSON
 /// durable, so a killed host loses nothing completed and repeats nothing applied.
 public final class Engine: @unchecked Sendable {
     public struct Options: Sendable {
-        /// Calls at once (worker threads).
+        /// Calls at once of the steps that call no model endpoint (worker threads).
         public var concurrency = 4
+        /// Calls at once to each model endpoint (a variant's `config.endpoint`): the server's
+        /// parallel slots (`tools/llm start` gives 4). A step's own `concurrency` overrides it.
+        public var endpointConcurrency = 4
         /// Runs held in memory at once; more are claimed as these finish.
         public var runsInFlight = 1000
         /// How long a claimed run stays this host's without renewal.
@@ -51,7 +54,11 @@ public final class Engine: @unchecked Sendable {
     var callCache: [Int64: any ActorCall] = [:]
     var journal: Journal!
     var active: [Int64: RunState] = [:]
-    var ready: [[RunState]] = []
+    var ready: [[QueuedStep]] = []
+    var queueOrder: UInt64 = 0
+    var lanes: [Lane] = []
+    /// Per step, the model it asks its endpoint for ("" for none): endpoint lanes group by it.
+    var models: [String] = []
     var delayed: [(due: ContinuousClock.Instant, run: RunState, step: Int)] = []
     var inFlight: [Int64: InFlight] = [:]
     var awaitingCommit: [Int64: Outcome] = [:]
@@ -84,7 +91,9 @@ public final class Engine: @unchecked Sendable {
             committed(finishes, refused)
         }
         journal.start()
-        for _ in 0..<options.concurrency { startWorker() }
+        for (index, lane) in lanes.enumerated() {
+            for _ in 0..<lane.threads { startWorker(lane: index) }
+        }
         let watchdog = Thread { [self] in watch() }
         watchdog.start()
         defer {
@@ -156,6 +165,8 @@ public final class Engine: @unchecked Sendable {
                                            version: version.version, path: version.path)
         }
         stepIDs = workflow.steps.map { stored.stepIDs[$0.name] ?? 0 }
+        lanes = Lane.plan(workflow, hostThreads: options.concurrency, endpointThreads: options.endpointConcurrency)
+        models = workflow.steps.map(Lane.model(of:))
         try refreshVariants(initial: true)
         ready = Array(repeating: [], count: workflow.steps.count)
     }

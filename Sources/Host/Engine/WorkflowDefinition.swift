@@ -26,6 +26,9 @@ extension WorkflowDefinition {
         public var variants: [Variant]
         public var timeoutMilliseconds: Int
         public var retry: Retry
+        /// Calls of this step at once, in a lane of its own; nil shares its endpoint's lane
+        /// (model steps) or the host's (the rest). See `Engine.Lanes`.
+        public var concurrency: Int?
         /// Run only when a dependency's output satisfies this.
         public var condition: Condition?
         /// A dotted path into the composed input (`subject`, `validate.row`…) to send

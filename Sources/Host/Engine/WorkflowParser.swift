@@ -71,7 +71,8 @@ public struct WorkflowParser {
     /// Reads one step; faults of the step as a whole point at its name (`key`).
     private func step(named name: String, _ node: Node, key: Node) throws(WorkflowError) -> WorkflowDefinition.Step {
         let fields = try mapping(node, "step \(name)", keys: ["after", "actor", "config", "isolation", "limits", "variants",
-                                                             "timeout", "retries", "when", "input", "paging", "save", "lookup"])
+                                                             "timeout", "retries", "when", "input", "paging", "save", "lookup",
+                                                             "concurrency"])
         var variants: [WorkflowDefinition.Variant] = []
         switch (fields["actor"], fields["variants"]) {
         case (.some, .some): throw fault(key, "step \(name): give either \"actor\" or \"variants\", not both")
@@ -89,6 +90,9 @@ public struct WorkflowParser {
             name: name, after: after, variants: variants,
             timeoutMilliseconds: try fields["timeout"].map { node throws(WorkflowError) in try duration(node, "step \(name): timeout") } ?? 30_000,
             retry: try fields["retries"].map { node throws(WorkflowError) in try retry(node, step: name) } ?? .none,
+            concurrency: try fields["concurrency"].map { node throws(WorkflowError) in
+                try integer(node, "step \(name): concurrency", range: 1...256)
+            },
             condition: try fields["when"].map { node throws(WorkflowError) in try condition(node, step: name, after: after) },
             input: try fields["input"].map { node throws(WorkflowError) in try path(node, "step \(name): input") },
             paging: try fields["paging"].map { node throws(WorkflowError) in try path(node, "step \(name): paging") },

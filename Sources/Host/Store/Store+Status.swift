@@ -3,6 +3,8 @@
 public struct StatusReport: Sendable {
     public struct Runs: Sendable {
         public var total = 0, pending = 0, running = 0, completed = 0, failed = 0
+        /// Completed runs that skipped no step: every step has a completed interaction.
+        public var throughEveryStep = 0
     }
 
     public struct Interactions: Sendable {
@@ -186,6 +188,14 @@ extension Store {
                 AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = r.id AND i.step_id = s.id) GROUP BY s.id
                 """, name) {
                 if let stepID = row[0].integer, let index = steps[stepID]?.index { report.steps[index].runsSkipped += Self.int(row[1]) }
+            }
+
+            for row in try connection.query("""
+                SELECT COUNT(*) FROM runs r WHERE r.workflow_id IN (\(workflowIDs)) AND r.status = 'completed' \
+                AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.workflow_id = r.workflow_id \
+                AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = r.id AND i.step_id = s.id AND i.status = 'completed'))
+                """, name) {
+                report.runs.throughEveryStep += Self.int(row[0])
             }
 
             // Latency percentiles, sorted by the database so Swift only picks ranks.

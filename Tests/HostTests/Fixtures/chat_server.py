@@ -7,12 +7,15 @@ POST /<mode>/v1/chat/completions answers by mode:
   400     400 with an OpenAI-style error body
   500     500
   slow    waits 3 s, then replies
-Writes its port to PORT_FILE once listening.
+  held    holds each request 300 ms, counting requests in flight per model; GET /stats
+          answers the most seen at once, per model: {"a": 4, "b": 2}
+Requests are served on threads of their own. Writes its port to PORT_FILE once listening.
 """
 import http.server
 import json
 import os
 import sys
+import threading
 import time
 
 port_file = sys.argv[1]
@@ -26,6 +29,10 @@ def chat(content):
     }
 
 
+in_flight, most = {}, {}
+counting = threading.Lock()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -37,6 +44,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/stats":
+            with counting:
+                return self.answer(200, dict(most))
+        return self.answer(404, {"error": {"code": 404, "message": "no such path " + self.path}})
+
+    def held(self, model):
+        with counting:
+            in_flight[model] = in_flight.get(model, 0) + 1
+            most[model] = max(most.get(model, 0), in_flight[model])
+        time.sleep(0.3)
+        with counting:
+            in_flight[model] -= 1
+        return self.answer(200, chat("{}"))
 
     def do_POST(self):
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
@@ -52,13 +74,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(400, {"error": {"code": 400, "message": "'messages' is malformed", "type": "invalid_request_error"}})
         if mode == "500":
             return self.answer(500, {"error": {"code": 500, "message": "the model crashed", "type": "server_error"}})
+        if mode == "held":
+            return self.held(request.get("model", ""))
         if mode == "slow":
             time.sleep(3)
             return self.answer(200, chat("{}"))
         return self.answer(404, {"error": {"code": 404, "message": "no such mode " + mode}})
 
 
-server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 with open(port_file + ".tmp", "w") as out:
     out.write(str(server.server_address[1]))
 os.rename(port_file + ".tmp", port_file)

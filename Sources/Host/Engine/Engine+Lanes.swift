@@ -1,0 +1,100 @@
+import WavehostJSON
+
+/// Which worker threads take which steps. A model call holds its thread for seconds: with one
+/// set of threads for everything, a slow model starves the other steps, the model gets as many
+/// requests as there are threads rather than as it has slots, and a posting's sibling steps wait
+/// for a free thread instead of starting together. So each step runs in a lane with threads of
+/// its own:
+/// - the host lane: steps without an endpoint, `Options.concurrency` threads;
+/// - one lane per model endpoint (a live variant's `config.endpoint`), `Options.endpointConcurrency`
+///   threads, so the server gets as many requests at once as it has slots, whatever else runs;
+/// - a step that sets `concurrency: N` has a lane of its own with N threads.
+struct Lane: Equatable {
+    enum Kind: Equatable {
+        case host
+        case endpoint(String)
+        case step(String)
+    }
+
+    let kind: Kind
+    let threads: Int
+    /// Indices of the workflow's steps this lane runs.
+    var steps: [Int]
+
+    /// The lanes of `workflow`'s steps: every step in exactly one.
+    static func plan(_ workflow: WorkflowDefinition, hostThreads: Int, endpointThreads: Int) -> [Lane] {
+        var lanes = [Lane(kind: .host, threads: hostThreads, steps: [])]
+        for (index, step) in workflow.steps.enumerated() {
+            let kind: Kind
+            let threads: Int
+            if let own = step.concurrency {
+                (kind, threads) = (.step(step.name), own)
+            } else if let endpoint = Self.endpoint(of: step) {
+                (kind, threads) = (.endpoint(endpoint), endpointThreads)
+            } else {
+                (kind, threads) = (.host, hostThreads)
+            }
+            if let lane = lanes.firstIndex(where: { $0.kind == kind }) {
+                lanes[lane].steps.append(index)
+            } else {
+                lanes.append(Lane(kind: kind, threads: threads, steps: [index]))
+            }
+        }
+        return lanes.filter { !$0.steps.isEmpty }
+    }
+
+    /// The endpoint a step's calls go to: its first live variant's `config.endpoint`, without a
+    /// trailing slash. Variants added later share the lane the step was given at start.
+    static func endpoint(of step: WorkflowDefinition.Step) -> String? {
+        let variant = step.variants.first { $0.mode == .live && $0.weight > 0 } ?? step.variants.first
+        guard let endpoint = variant?.config["endpoint"]?.stringValue, !endpoint.isEmpty else { return nil }
+        return endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+    }
+
+    /// The model a step asks its endpoint for (`config.model`), "" when it names none.
+    static func model(of step: WorkflowDefinition.Step) -> String {
+        let variant = step.variants.first { $0.mode == .live && $0.weight > 0 } ?? step.variants.first
+        return variant?.config["model"]?.stringValue ?? ""
+    }
+}
+
+/// A queued step of a run; `order` counts up as work is queued, across steps.
+struct QueuedStep {
+    let order: UInt64
+    let run: RunState
+}
+
+extension Engine {
+    /// Queues `run`'s step `index` behind everything queued before it. Called under `lock`.
+    func enqueue(_ run: RunState, _ index: Int) {
+        queueOrder += 1
+        ready[index].append(QueuedStep(order: queueOrder, run: run))
+    }
+
+    /// The step a thread of `lane` takes next, or nil when none of its steps has work.
+    /// In the host lane, the step the thread ran last while it has work, so an actor stays warm
+    /// across subjects, else the step with the most work. In an endpoint lane, the oldest work
+    /// (siblings, queued together, start together), preferring the model called last, so a
+    /// server that holds several models switches between them rarely. Called under `lock`.
+    func nextStep(in lane: Lane, last: Int, lastModel: String) -> Int? {
+        let waiting = lane.steps.filter { !ready[$0].isEmpty }
+        guard !waiting.isEmpty else { return nil }
+        switch lane.kind {
+        case .host, .step:
+            if waiting.contains(last) { return last }
+            return waiting.max { ready[$0].count < ready[$1].count }
+        case .endpoint:
+            let sameModel = waiting.filter { models[$0] == lastModel }
+            return (sameModel.isEmpty ? waiting : sameModel).min { ready[$0][0].order < ready[$1][0].order }
+        }
+    }
+
+    /// The threads of the lane that runs step `index`: its variants' worker pools are this big.
+    func threads(forStep index: Int) -> Int {
+        lanes.first { $0.steps.contains(index) }?.threads ?? options.concurrency
+    }
+
+    func lane(ofStep index: Int) -> Int {
+        lanes.firstIndex { $0.steps.contains(index) } ?? 0
+    }
+}
