@@ -158,14 +158,17 @@ final class WorkerProcess: @unchecked Sendable {
         var logs = LogBudget()
         defer { logs.reportDropped(to: log) }
         while true {
-            // On every frame, not only when the socket is quiet: a flood must not hold the call.
-            try checkDeadline(deadline, started: started)
             let frame: WireInbox.Frame?
-            do { frame = try inbox.next() } catch { throw violation(error.description, elapsed: monotonicNanoseconds() - started) }
-            guard let frame else {
-                try fill(deadline: deadline, started: started)
-                continue
+            do throws(SandboxFailure) {
+                // On every frame, not only when the socket is quiet: a flood must not hold the call.
+                try checkDeadline(deadline, started: started)
+                do { frame = try inbox.next() } catch { throw violation(error.description, elapsed: monotonicNanoseconds() - started) }
+                if frame == nil { try fill(deadline: deadline, started: started) }
+            } catch where error.code == .timedOut && logs.dropped > 0 {
+                throw SandboxFailure(.timedOut, actor: actor, "\(error.message) while it flooded the wire with log frames "
+                    + "(\(logs.dropped) over the limit of \(WorkerWire.logFramesPerCall) dropped)", elapsedNanoseconds: error.elapsedNanoseconds)
             }
+            guard let frame else { continue }
             switch frame.header.kind {
             case .log:
                 logs.pass(frame.header.status, frame.payload, to: log)
