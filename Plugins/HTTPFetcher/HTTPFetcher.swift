@@ -2,34 +2,47 @@ import ActorKit
 import CCurl
 import CurlBody
 
-/// Fetches one page of a paged JSON API (http, https or file) and answers its items
-/// and the link to the next page, so the engine can walk the pages and resume from
-/// the last good one after a failure.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Fetches one page of a paged JSON API (http or https; file only when the config opts
+/// in) and answers its items and the link to the next page, so the engine can walk the
+/// pages and resume from the last good one after a failure.
 ///
 /// Config: `{"url": "https://jobs.example/api?page=1", "items": "data", "next": "paging.next",
-///           "timeout_ms": 10000, "max_bytes": 8388608, "headers": {"Accept": "application/json"}}`
+///           "timeout_ms": 10000, "max_bytes": 8388608, "headers": {"Accept": "application/json"},
+///           "allowed_origins": ["https://cdn.jobs.example"], "allow_file": false, "file_root": "/srv/api"}`
 /// Input:  `{}` for the first page, or `{"cursor": "<url>"}` for a given page.
 /// Output: `{"url": "<fetched>", "items": [...], "next": "<absolute url>" | null}`.
+/// A cursor or redirect must stay within the URL's origin or `allowed_origins`; the
+/// headers (API keys) go to the URL's origin only; see ``URLPolicy``.
 final class HTTPFetcher: JSONActor {
     static let info = ActorInfo(
         name: "http-fetcher",
         version: "1.0.0",
         kind: .fetcher,
         capabilities: [.network, .threadSafe],
-        description: "Fetches one page of a paged JSON API (http, https, file) and returns its items and next link.",
+        description: "Fetches one page of a paged JSON API (http, https; file when allowed) and returns its items and next link.",
         configSchema: [
             "type": "object", "required": ["url"],
             "properties": [
                 "url": ["type": "string"], "items": ["type": "string"], "next": ["type": "string"],
                 "timeout_ms": ["type": "integer", "minimum": 1], "max_bytes": ["type": "integer", "minimum": 1],
                 "headers": ["type": "object", "additionalProperties": ["type": "string"]],
+                "allowed_origins": ["type": "array", "items": ["type": "string"]],
+                "allow_file": ["type": "boolean"], "file_root": ["type": "string"],
             ],
         ],
         inputSchema: ["type": "object", "properties": ["cursor": ["type": "string"]]],
         outputSchema: ["type": "object", "required": ["url", "items", "next"]],
         examples: [
-            .init("a missing file is a clear failure", config: ["url": "file:///nonexistent/wavehost/page-1.json"],
+            .init("a missing file is a clear failure",
+                  config: ["url": "file:///tmp/nonexistent-wavehost/page-1.json", "allow_file": true, "file_root": "/tmp"],
                   input: [:], expectsError: true),
+            .init("a cursor of another scheme is refused",
+                  config: ["url": "file:///tmp/nonexistent-wavehost/page-1.json", "allow_file": true, "file_root": "/tmp"],
+                  input: ["cursor": "gopher://127.0.0.1/1"], expectsError: true),
         ]
     )
 
@@ -39,12 +52,14 @@ final class HTTPFetcher: JSONActor {
     private let timeoutMilliseconds: Int
     private let maxBytes: Int
     private let headers: [String]
+    private let policy: URLPolicy
 
     init(config: JSON, host: HostServices) throws(ActorError) {
         guard let url = config["url"]?.stringValue, url.contains("://") else {
-            throw .invalidConfig("\"url\" must be an absolute URL (http://, https:// or file://)")
+            throw .invalidConfig("\"url\" must be an absolute URL (http:// or https://)")
         }
         firstURL = url
+        policy = try URLPolicy(config: config, url: url)
         itemsPath = Self.path(config["items"]?.stringValue ?? "data")
         nextPath = Self.path(config["next"]?.stringValue ?? "paging.next")
         timeoutMilliseconds = config["timeout_ms"]?.intValue ?? 10_000
@@ -56,7 +71,10 @@ final class HTTPFetcher: JSONActor {
 
     func handle(_ input: JSON) throws(ActorError) -> JSON {
         let url = input["cursor"]?.stringValue ?? firstURL
-        let body = try fetch(url)
+        let body = switch try policy.check(url) {
+        case .file(let path): try read(path, url: url)
+        case .remote(let sendHeaders): try fetch(url, sendHeaders: sendHeaders)
+        }
         let page: JSON
         // Retryable: a page cut short or a proxy's error page is usually gone on the next try.
         do { page = try JSON.parse(body) } catch {
@@ -65,24 +83,44 @@ final class HTTPFetcher: JSONActor {
         guard let items = Self.value(at: itemsPath, in: page)?.arrayValue else {
             throw .failed("page \(url) has no list at \"\(itemsPath.joined(separator: "."))\"")
         }
-        let next = Self.value(at: nextPath, in: page)?.stringValue.map { Self.resolve($0, against: url) }
+        // An empty link would resolve to this very page: it means there is no next one.
+        let next = Self.value(at: nextPath, in: page)?.stringValue.flatMap { $0.isEmpty ? nil : URLPolicy.resolve($0, against: url) ?? $0 }
         return ["url": .string(url), "items": .array(items), "next": next.map { .string($0) } ?? .null]
     }
 
-    /// Downloads `url`; a server error, timeout or refused connection is `unavailable`
-    /// (worth retrying), anything else that fails is `failed`.
-    private func fetch(_ url: String) throws(ActorError) -> [UInt8] {
+    /// Downloads `url`, following a redirect only where the policy lets a next link go;
+    /// a server error, timeout or refused connection is `unavailable` (worth retrying),
+    /// anything else that fails is `failed`.
+    private func fetch(_ url: String, sendHeaders: Bool) throws(ActorError) -> [UInt8] {
+        var current = url, headers = sendHeaders
+        for _ in 0...Self.maxRedirects {
+            let (body, redirect) = try transfer(current, sendHeaders: headers)
+            guard let redirect else { return body }
+            guard case .remote(let send) = try policy.check(redirect, from: current) else {
+                throw .failed("redirect from \(current) to \(redirect) is not followed")
+            }
+            (current, headers) = (redirect, send)
+        }
+        throw .failed("\(url): more than \(Self.maxRedirects) redirects")
+    }
+
+    private static let maxRedirects = 5
+
+    /// One request; answers the body, or where a redirect points.
+    private func transfer(_ url: String, sendHeaders: Bool) throws(ActorError) -> ([UInt8], redirect: String?) {
         guard let handle = curl_easy_init() else { throw .internalError("curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
         let sink = BodySink(limit: maxBytes)
         var list: UnsafeMutablePointer<curl_slist>?
-        for header in headers { list = curl_slist_append(list, header) }
+        if sendHeaders { for header in headers { list = curl_slist_append(list, header) } }
         defer { curl_slist_free_all(list) }
         _ = ccurl_set_string(handle, CURLOPT_URL, url)
+        // libcurl speaks many protocols; this actor needs two. Redirects are followed above, checked.
+        _ = ccurl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = ccurl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
         _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)  // no SIGALRM in a multithreaded host
         _ = ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
-        _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 1)
-        _ = ccurl_set_long(handle, CURLOPT_MAXREDIRS, 5)
         _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost-http-fetcher/1.0")
         _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
         sink.install(on: handle)
@@ -98,9 +136,27 @@ final class HTTPFetcher: JSONActor {
             }
         }
         let status = ccurl_response_code(handle)
-        if url.hasPrefix("http") && status >= 500 { throw .unavailable("\(url): the server answered \(status)") }
-        if url.hasPrefix("http") && status >= 400 { throw .failed("\(url): the server answered \(status)") }
-        return sink.bytes
+        if (300..<400).contains(status), let location = ccurl_redirect_url(handle) { return (sink.bytes, String(cString: location)) }
+        if status >= 500 { throw .unavailable("\(url): the server answered \(status)") }
+        if status >= 400 { throw .failed("\(url): the server answered \(status)") }
+        return (sink.bytes, nil)
+    }
+
+    /// Reads a file the policy allowed (`path` is its real path), up to max_bytes.
+    private func read(_ path: String, url: String) throws(ActorError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .failed("\(url): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw .failed("\(url): \(String(cString: strerror(errno)))") }
+            if count == 0 { return bytes }
+            guard bytes.count + count <= maxBytes else { throw .failed("page \(url) is larger than max_bytes (\(maxBytes))") }
+            bytes += chunk[..<count]
+        }
     }
 
     /// curl_global_init is not thread-safe: run it once, before any handle exists.
@@ -112,19 +168,6 @@ final class HTTPFetcher: JSONActor {
         var value: JSON? = json
         for key in path { value = value?[key] }
         return value
-    }
-
-    /// Resolves a next link: absolute, host-relative (`/jobs?page=2`) or relative to the page.
-    static func resolve(_ link: String, against base: String) -> String {
-        if link.contains("://") { return link }
-        guard let scheme = base.firstRange(of: "://") else { return link }
-        if link.hasPrefix("/") {
-            let afterScheme = base[scheme.upperBound...]
-            let host = afterScheme.firstIndex(of: "/").map { base[..<$0] } ?? base[...]
-            return host + link
-        }
-        let folder = base.lastIndex(of: "/").map { base[...$0] } ?? base[...]
-        return folder + link
     }
 }
 

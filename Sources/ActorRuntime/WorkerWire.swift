@@ -12,6 +12,9 @@ public enum WorkerWire {
     public static let version: UInt8 = 1
     public static let magic: UInt16 = 0x4857
     public static let headerSize = 16
+    /// Log frames the host passes on per call; it counts and drops the rest, and says
+    /// how many once, so an actor cannot flood the host's log.
+    public static let logFramesPerCall = 1_000
 
     public enum Kind: UInt8, Sendable {
         /// host → worker, first frame: payload is the actor's config (JSON).

@@ -26,3 +26,10 @@ static inline long ccurl_response_code(CURL *handle) {
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);
     return code;
 }
+
+/* Where a 3xx answer points (absolute), or NULL; owned by the handle. */
+static inline const char *ccurl_redirect_url(CURL *handle) {
+    char *url = NULL;
+    curl_easy_getinfo(handle, CURLINFO_REDIRECT_URL, &url);
+    return url;
+}

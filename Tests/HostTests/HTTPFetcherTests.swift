@@ -38,7 +38,8 @@ import WavehostJSON
 
     @Test func walksFilePagesByTheirNextLinks() throws {
         let folder = try pages()
-        #expect(try walk(fetcher(["url": .string("file://\(folder)/page-1.json")])) == [1, 2, 3, 4, 5])
+        #expect(try walk(fetcher(["url": .string("file://\(folder)/page-1.json"), "allow_file": true, "file_root": .string(folder)]))
+            == [1, 2, 3, 4, 5])
     }
 
     /// The bundled sample API: 50 postings over 5 pages; the field validator, with the
@@ -46,7 +47,8 @@ import WavehostJSON
     /// ids are a de-duplication matter, not a field one). See samples/api/README.md.
     @Test func bundledSamplePagesWalkToFiftyPostingsAndFiveFieldFaults() throws {
         let samples = TestPlugins.repositoryRoot + "/samples"
-        let fetcher = try fetcher(["url": .string("file://\(samples)/api/page-1.json")])
+        let fetcher = try fetcher(["url": .string("file://\(samples)/api/page-1.json"), "allow_file": true,
+                                   "file_root": .string(samples + "/api")])
         var postings: [JSON] = []
         var input: JSON = [:]
         while true {

@@ -19,6 +19,13 @@ func pollTimeout(until deadline: UInt64) -> Int32 {
     return Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
 }
 
+/// Sleeps `nanoseconds`, or less so as to wake by `deadline` (monotonic nanoseconds).
+func nap(atMost nanoseconds: UInt64, before deadline: UInt64) {
+    let now = monotonicNanoseconds()
+    guard deadline > now else { return }
+    usleep(useconds_t(min(nanoseconds, deadline - now) / 1000))
+}
+
 /// Spawns `executable` with posix_spawn (never fork: the host is multithreaded).
 /// `descriptors` maps parent descriptors onto the child's (e.g. a socket onto 3);
 /// every other descriptor of the host is close-on-exec and stays behind.
@@ -105,6 +112,18 @@ func reap(_ pid: pid_t, patience: UInt64 = 200_000_000) -> Int32 {
     return terminate(pid, grace: 0)
 }
 
+/// Whether `pid` ends within `patience`, left unreaped (WNOWAIT) for ``reap(_:patience:)``
+/// to collect: a zombie's pid cannot be reused, so killing it later is still safe.
+func hasExited(_ pid: pid_t, within patience: UInt64) -> Bool {
+    let giveUp = monotonicNanoseconds() + patience
+    while true {
+        var info = siginfo_t()
+        if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == pid { return true }
+        if monotonicNanoseconds() >= giveUp { return false }
+        usleep(1000)
+    }
+}
+
 /// "killed by signal 11 (Segmentation fault)" or "exited with status 3".
 func describeExit(_ status: Int32) -> String {
     let signal = wh_wait_signal(status)
@@ -122,10 +141,11 @@ struct OutputTail {
 
     init(capacity: Int = 4096) { self.capacity = capacity }
 
-    /// Reads whatever is available on non-blocking `fd`; false once it reached end of file.
+    /// Reads what is available on non-blocking `fd` (at most 64 KiB, so a child that
+    /// writes without pause cannot hold the caller here); false once it reached end of file.
     mutating func drain(_ fd: Int32) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
+        for _ in 0..<16 {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 bytes.append(contentsOf: chunk[..<count])
@@ -135,6 +155,7 @@ struct OutputTail {
             if count < 0 && errno == EINTR { continue }
             return count != 0
         }
+        return true
     }
 
     /// The captured text, trimmed, or nil when there is none.

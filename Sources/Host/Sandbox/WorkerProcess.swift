@@ -19,6 +19,9 @@ final class WorkerProcess: @unchecked Sendable {
     private let stderrPipe: Int32
     private let limits: SandboxLimits
     private var stderrTail = OutputTail()
+    private var inbox: WireInbox
+    /// Set once the worker's stderr reached end of file: it is exiting, or its actor closed its stdio.
+    private var stderrClosed = false
     private(set) var calls = 0
     private(set) var isAlive = true
     /// The worker's scratch folder, removed by whoever retires it.
@@ -31,6 +34,8 @@ final class WorkerProcess: @unchecked Sendable {
     {
         self.actor = actor
         self.limits = limits
+        // An answer over the limit was refused by the worker; anything bigger is a rogue write.
+        inbox = WireInbox(limit: limits.outputBytes + 65_536)
         var pair: [Int32] = [0, 0]
         var errorPipe: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0,
@@ -82,6 +87,7 @@ final class WorkerProcess: @unchecked Sendable {
         try send(.invoke, input, deadline: deadline, started: started)
         let (header, payload) = try receive(deadline: deadline, started: started, log: log)
         let elapsed = monotonicNanoseconds() - started
+        defer { retireIfStderrClosed() }
         guard header.kind == .result else { throw violation("expected a result, got \(header.kind)", elapsed: elapsed) }
         switch header.status {
         case WH_OK:
@@ -101,6 +107,11 @@ final class WorkerProcess: @unchecked Sendable {
             throw SandboxFailure(.actorFailed(status), actor: actor, "\(status)\(message.isEmpty ? "" : ": \(message)")",
                                  elapsedNanoseconds: elapsed)
         }
+    }
+
+    /// A worker whose stderr is gone answers no more calls: the next would fail on the hang-up.
+    private func retireIfStderrClosed() {
+        if stderrClosed { retire() }
     }
 
     /// Closes the channel and reaps the worker (it exits when its socket closes).
@@ -144,39 +155,43 @@ final class WorkerProcess: @unchecked Sendable {
     private func receive(deadline: UInt64, started: UInt64, log: HostServicesTable.LogSink) throws(SandboxFailure)
         -> (WorkerWire.Header, [UInt8])
     {
+        var logs = LogBudget()
+        defer { logs.reportDropped(to: log) }
         while true {
-            var raw = try read(WorkerWire.headerSize, deadline: deadline, started: started)
-            let header: WorkerWire.Header
-            do { header = try raw.withUnsafeBytes { bytes in Result { () throws(WorkerWire.WireError) in try WorkerWire.Header(bytes) } }.get() } catch {
-                throw violation(error.description, elapsed: monotonicNanoseconds() - started)
+            let frame: WireInbox.Frame?
+            do throws(SandboxFailure) {
+                // On every frame, not only when the socket is quiet: a flood must not hold the call.
+                try checkDeadline(deadline, started: started)
+                do { frame = try inbox.next() } catch { throw violation(error.description, elapsed: monotonicNanoseconds() - started) }
+                if frame == nil { try fill(deadline: deadline, started: started) }
+            } catch where error.code == .timedOut && logs.dropped > 0 {
+                throw SandboxFailure(.timedOut, actor: actor, "\(error.message) while it flooded the wire with log frames "
+                    + "(\(logs.dropped) over the limit of \(WorkerWire.logFramesPerCall) dropped)", elapsedNanoseconds: error.elapsedNanoseconds)
             }
-            // An answer over the limit was refused by the worker; anything bigger is a rogue write.
-            let limit = limits.outputBytes + 65_536
-            guard header.length <= limit else {
-                throw violation("a frame of \(header.length) bytes exceeds the limit of \(limit)", elapsed: monotonicNanoseconds() - started)
-            }
-            raw = try read(Int(header.length), deadline: deadline, started: started)
-            switch header.kind {
-            case .log: log(header.status, String(decoding: raw, as: UTF8.self))
+            guard let frame else { continue }
+            switch frame.header.kind {
+            case .log:
+                logs.pass(frame.header.status, frame.payload, to: log)
+                // Past its budget, an actor's frames are taken slowly, so a flood costs the host little.
+                if logs.dropped > 0 && logs.dropped % 50 == 0 { nap(atMost: 1_000_000, before: deadline) }
             case .fatal:
                 // The worker exits after a fatal frame: never hand it out again.
-                let reason = WorkerWire.FatalReason(rawValue: header.status)
+                let reason = WorkerWire.FatalReason(rawValue: frame.header.status)
                 let starting = reason == .loadFailed || reason == .createFailed
                 let elapsed = monotonicNanoseconds() - started
                 retire()
                 throw SandboxFailure(starting ? .startFailed : .protocolViolation, actor: actor,
-                                     String(decoding: raw, as: UTF8.self), elapsedNanoseconds: elapsed)
-            default: return (header, raw)
+                                     String(decoding: frame.payload, as: UTF8.self), elapsedNanoseconds: elapsed)
+            default: return (frame.header, frame.payload)
             }
         }
     }
 
-    private func read(_ count: Int, deadline: UInt64, started: UInt64) throws(SandboxFailure) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var offset = 0
-        while offset < count {
-            let got = buffer.withUnsafeMutableBytes { Glibc.read(socket, $0.baseAddress! + offset, count - offset) }
-            if got > 0 { offset += got; continue }
+    /// Reads what the socket has, waiting for it until the deadline.
+    private func fill(deadline: UInt64, started: UInt64) throws(SandboxFailure) {
+        while true {
+            let got = inbox.fill(from: socket)
+            if got > 0 { return }
             if got < 0 && errno == EINTR { continue }
             if got < 0 && errno == EAGAIN {
                 try wait(for: Int16(POLLIN), deadline: deadline, started: started)
@@ -184,33 +199,46 @@ final class WorkerProcess: @unchecked Sendable {
             }
             throw died(started: started)
         }
-        return buffer
     }
 
     /// Polls the socket (and drains stderr) until it is ready or the deadline passes.
+    /// A hang-up is ready too: the read that follows sees the end of the stream.
     private func wait(for events: Int16, deadline: UInt64, started: UInt64) throws(SandboxFailure) {
         while true {
-            var fds = [pollfd(fd: socket, events: events, revents: 0), pollfd(fd: stderrPipe, events: Int16(POLLIN), revents: 0)]
+            // A closed stderr is left out, or poll would report its hang-up forever.
+            var fds = [pollfd(fd: socket, events: events, revents: 0),
+                       pollfd(fd: stderrClosed ? -1 : stderrPipe, events: Int16(POLLIN), revents: 0)]
             let ready = poll(&fds, 2, pollTimeout(until: deadline))
             if ready < 0 && errno == EINTR { continue }
-            if fds[1].revents != 0 { _ = stderrTail.drain(stderrPipe) }
+            if fds[1].revents != 0 && !stderrTail.drain(stderrPipe) { stderrClosed = true }
             if fds[0].revents != 0 { return }
-            if monotonicNanoseconds() >= deadline {
-                let elapsed = monotonicNanoseconds() - started
-                shutDown(killing: true)
-                throw SandboxFailure(.timedOut, actor: actor,
-                                     "timed out after \(elapsed / 1_000_000) ms; the worker was killed",
-                                     elapsedNanoseconds: elapsed)
-            }
+            if stderrClosed { throw hungUp(started: started) }
+            try checkDeadline(deadline, started: started)
         }
     }
 
-    /// The worker closed its end: reap it and say how it ended.
-    private func died(started: UInt64) -> SandboxFailure {
+    /// Past the deadline, kills the worker and fails the call as timed out.
+    private func checkDeadline(_ deadline: UInt64, started: UInt64) throws(SandboxFailure) {
+        guard monotonicNanoseconds() >= deadline else { return }
         let elapsed = monotonicNanoseconds() - started
-        let status = shutDown(killing: false)
+        shutDown(killing: true)
+        throw SandboxFailure(.timedOut, actor: actor, "timed out after \(elapsed / 1_000_000) ms; the worker was killed",
+                             elapsedNanoseconds: elapsed)
+    }
+
+    /// The worker's stderr closed while its socket is quiet: it is exiting, or its actor
+    /// closed its stdio. Either way this call is over.
+    private func hungUp(started: UInt64) -> SandboxFailure { died(started: started, closing: "its stderr") }
+
+    /// The worker closed `closing`: say how it ended. One that is exiting does so at once;
+    /// one still running after 200 ms hung up on purpose, and is killed.
+    private func died(started: UInt64, closing: String = "its socket") -> SandboxFailure {
+        let elapsed = monotonicNanoseconds() - started
+        let exited = hasExited(pid, within: 200_000_000)
+        let status = shutDown(killing: !exited)
+        let how = exited ? describeExit(status) : "closed \(closing) while still running, and was killed"
         let stderr = stderrTail.text.map { "; stderr: \($0)" } ?? ""
-        return SandboxFailure(.crashed, actor: actor, "worker \(describeExit(status))\(stderr)", elapsedNanoseconds: elapsed)
+        return SandboxFailure(.crashed, actor: actor, "worker \(how)\(stderr)", elapsedNanoseconds: elapsed)
     }
 
     private func violation(_ message: String, elapsed: UInt64 = 0) -> SandboxFailure {

@@ -41,7 +41,7 @@ final class PostgresConnection: SQLConnection {
             switch value {
             case .null: nil
             case .integer(let number): Array(String(number).utf8) + [0]
-            case .text(let text): Array(text.utf8) + [0]
+            case .text(let text): Array(text.storable.utf8) + [0]
             case .blob(let bytes): bytes
             }
         }
@@ -123,6 +123,8 @@ final class PostgresConnection: SQLConnection {
                 case UInt8(ascii: "\t"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
                 case UInt8(ascii: "\n"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
                 case UInt8(ascii: "\r"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+                // COPY refuses NUL: store `\u0000` as text, its backslash escaped for COPY.
+                case 0: buffer += [UInt8(ascii: "\\")] + String.nulEscape
                 default: buffer.append(byte)
                 }
             }

@@ -53,3 +53,21 @@ enum SQLValue: Equatable, Sendable {
     var integer: Int64? { if case .integer(let number) = self { number } else { nil } }
     var text: String? { if case .text(let text) = self { text } else { nil } }
 }
+
+extension String {
+    /// This text as both backends store it whole: NUL, which PostgreSQL refuses in text
+    /// (COPY fails, a parameter is cut short) and SQLite's C strings end at, becomes the
+    /// visible `\u0000`. Invalid UTF-8 cannot be in a String: text from an actor is
+    /// decoded with U+FFFD in place of each invalid sequence.
+    var storable: String {
+        guard utf8.contains(0) else { return self }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count + 8)
+        for byte in utf8 {
+            if byte == 0 { bytes += Self.nulEscape } else { bytes.append(byte) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static let nulEscape = Array(#"\u0000"#.utf8)
+}

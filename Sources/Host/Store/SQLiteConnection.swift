@@ -111,7 +111,7 @@ final class SQLiteConnection: SQLConnection {
         case .null: sqlite3_bind_null(statement, index)
         case .integer(let number): sqlite3_bind_int64(statement, index, number)
         case .text(let text):
-            var text = text
+            var text = text.storable
             text.withUTF8 { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { _ = csqlite_bind_text(statement, index, $0.baseAddress, Int32($0.count)) }
             }

@@ -190,7 +190,7 @@ extension Store {
     func insertEvents(_ events: [EventRecord], now: Int64, _ connection: any SQLConnection) throws(StoreError) {
         try connection.insertRows("INSERT INTO events (kind, cause, interaction_id, payload, payload_sha256, created_at)", events.map {
             [.text($0.kind), .text($0.cause), $0.interactionID.map(SQLValue.integer) ?? .null, .text($0.payload),
-             .text(ContentHash.sha256(of: Array($0.payload.utf8))), .integer(now)]
+             .text(ContentHash.sha256(of: Array($0.payload.storable.utf8))), .integer(now)]  // the hash of the text as stored
         }, suffix: "")
     }
 

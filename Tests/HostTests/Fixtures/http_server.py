@@ -3,15 +3,22 @@
 Serves /pages/<file> from PAGES_DIR, and misbehaves on request: /status/500 answers 500,
 /slow waits 3 s, /malformed sends a page that is not JSON. FAULTS ("page-2.json=500,
 page-3.json=slow") makes the first request for each named page under /faulty/<file> fail
-that way; later requests get the page. Writes its port to PORT_FILE once listening.
+that way; later requests get the page. For the fetcher's boundary: /link?next=URL is a page
+whose next link is URL, /redirect?to=URL answers 302 to URL, and /requests is a page whose
+items are the requests served so far (path and headers, lower-cased). Writes its port to
+PORT_FILE once listening.
 """
 import http.server
+import json
 import os
 import sys
+import threading
 import time
+import urllib.parse
 
 pages, port_file = sys.argv[1], sys.argv[2]
 faults = dict(item.split("=", 1) for item in sys.argv[3].split(",") if item) if len(sys.argv) > 3 else {}
+served, served_lock = [], threading.Lock()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -26,6 +33,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        if url.path == "/requests":
+            with served_lock:
+                page = {"data": list(served), "paging": {"next": None}}
+            return self.answer(200, json.dumps(page).encode())
+        with served_lock:
+            served.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}})
+        if url.path == "/link":
+            return self.answer(200, json.dumps({"data": [{"id": 1}], "paging": {"next": query.get("next") or None}}).encode())
+        if url.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", query["to"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path.startswith("/faulty/"):
             fault = faults.pop(os.path.basename(self.path), None)
             if fault == "500":
