@@ -1,8 +1,8 @@
 import Foundation
 
 /// The real local model server for tests: llama-server with Gemma 3 270M, installed by
-/// `tools/llm install` (slow once, then a no-op) and started here on a free loopback port
-/// (never the user's 8088), shared by every test of the process and killed at exit.
+/// `tools/llm install` (slow once, then a no-op) and started by `tools/llm run` on a free
+/// loopback port (never the user's 8088), shared by every test of the process and killed at exit.
 final class LLMServer: @unchecked Sendable {
     let pid: pid_t
     let port: Int
@@ -20,25 +20,28 @@ final class LLMServer: @unchecked Sendable {
         }
     }()
 
+    /// The install's record (`tools/llm paths`): SERVER, MODEL, BUILD and PACKAGES.
+    let install: [String: String]
+
     private init() throws {
         let tool = TestPlugins.repositoryRoot + "/tools/llm"
-        let install = try TestPlugins.run("/usr/bin/env", ["bash", tool, "install"])
-        guard install.status == 0 else { throw TestSetupError("tools/llm install failed (\(install.status)):\n\(install.error)") }
+        let installed = try TestPlugins.run("/usr/bin/env", ["bash", tool, "install"])
+        guard installed.status == 0 else { throw TestSetupError("tools/llm install failed (\(installed.status)):\n\(installed.error)") }
         let listed = try TestPlugins.run("/usr/bin/env", ["bash", tool, "paths"])
-        var paths: [String: String] = [:]
+        var record: [String: String] = [:]
         for line in listed.output.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }
-            paths[String(line[..<equals])] = String(line[line.index(after: equals)...])
+            record[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
-        guard let server = paths["SERVER"], let model = paths["MODEL"] else {
+        guard record["SERVER"] != nil, record["MODEL"] != nil else {
             throw TestSetupError("tools/llm paths gave no SERVER and MODEL:\n\(listed.output)\(listed.error)")
         }
+        install = record
         port = try Self.freePort()
         log = try TestPlugins.temporaryDirectory() + "/llama-server.log"
-        // The same server as `tools/llm start` (see there why one thread and the gemma template).
-        pid = try TestPlugins.start(server, ["--model", model, "--host", "127.0.0.1", "--port", String(port), "--ctx-size", "2048",
-                                      "--threads", "1", "--threads-batch", "1", "--parallel", "1",
-                                      "--no-webui", "--no-jinja", "--chat-template", "gemma", "--alias", "gemma-3-270m"], log: log)
+        // `tools/llm run` execs the very server `tools/llm start` runs, with the same flags; one
+        // thread, as other suites want the CPU at the same time (see tools/llm on spinning threads).
+        pid = try TestPlugins.start("/usr/bin/env", ["bash", tool, "run", "--port", String(port), "--threads", "1"], log: log)
         let deadline = ContinuousClock.now + .seconds(120)
         while !Self.healthy(port) {
             var status: Int32 = 0
