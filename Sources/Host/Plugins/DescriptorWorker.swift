@@ -35,6 +35,10 @@ public struct DescriptorWorker: Sendable {
     }
 
     private static let answers = Mutex<[String: Answer]>([:])
+    private static let started = Atomic(0)
+
+    /// Workers started to read descriptors in this process so far (each version pays once).
+    public static var workersStarted: Int { started.load(ordering: .relaxed) }
 
     /// The description of the cached copy at `cachedPath`, which holds the bytes of
     /// `sha256` (the caller has just verified it); errors name `path`.
@@ -78,7 +82,9 @@ public struct DescriptorWorker: Sendable {
         close(childOut); close(childErr); close(nothing)
         let pid: pid_t
         switch spawned {
-        case .success(let started): pid = started
+        case .success(let child):
+            pid = child
+            Self.started.add(1, ordering: .relaxed)
         case .failure(let error):
             close(output[0]); close(errors[0])
             throw startFailure(path, error.description)
@@ -124,8 +130,8 @@ public struct DescriptorWorker: Sendable {
         let stderr = stderrTail.text.map { "; stderr: \($0)" } ?? ""
         guard let reply = try? JSON.parse(answer), reply.objectValue != nil else {
             let how = wh_wait_signal(status) != 0 || wh_wait_exit_code(status) != 0 ? describeExit(status) : "answered no descriptor"
-            throw PluginError(.loadFailed, path: path, "the worker reading its descriptor \(how) while loading the library "
-                + "(its code crashed or exited when loaded?)\(stderr)")
+            throw PluginError(.loadFailed, path: path, "the worker reading its descriptor ended while loading the library "
+                + "(\(how)): its code crashed or exited when loaded\(stderr)")
         }
         if let refusal = reply["error"] {
             let message = refusal["message"]?.stringValue ?? "no message"
