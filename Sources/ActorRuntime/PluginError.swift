@@ -18,6 +18,7 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
             case cacheFailed = "cache failed"
             case noInterpreter = "no interpreter"
             case notApproved = "not approved"
+            case notTrusted = "not trusted"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -35,6 +36,14 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
         public static let noInterpreter = Code(.noInterpreter)
         /// Production pinning: the file's hash is not on the allowlist.
         public static let notApproved = Code(.notApproved)
+        /// In-process use of a version the operator has not trusted (approve it, or `--trust` its hash).
+        public static let notTrusted = Code(.notTrusted)
+
+        /// The code whose description is `name` (as a worker reports it), if there is one.
+        public init?(named name: String) {
+            guard let value = Value(rawValue: name) else { return nil }
+            self.value = value
+        }
 
         public var description: String { value.rawValue }
     }

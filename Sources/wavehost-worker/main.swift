@@ -54,6 +54,9 @@ case "exec":
     die("cannot run \(program): \(String(cString: strerror(errno)))", status: 127)
 case "probe":
     print(layers.json.text)
+case "describe":
+    guard let plugin = option("--plugin") else { die("describe needs --plugin PATH") }
+    Describe.run(pluginPath: plugin)
 default:
     die("unknown mode \(mode); expected serve, exec or probe")
 }

@@ -5,11 +5,48 @@ import Host
 struct CacheOptions: ParsableArguments {
     @Option(name: .customLong("cache-dir"), help: ArgumentHelp(
         "Folder of content-addressed plugin copies.",
-        discussion: "Defaults to $WAVEHOST_CACHE_DIR, else ~/.cache/wavehost/plugins."))
+        discussion: "Defaults to $WAVEHOST_CACHE_DIR, else ~/.cache/wavehost/plugins. It must be yours and writable by no one else."))
     var directory: String?
 
-    var loader: PluginLoader {
-        PluginLoader(cache: PluginCache(directory: directory ?? PluginCache.defaultDirectory))
+    @Option(name: .customLong("describe-timeout"), help: ArgumentHelp(
+        "Seconds a sandboxed worker may take to load a plugin and read its descriptor.", valueName: "seconds"))
+    var describeTimeout: Double = 5
+
+    var loader: PluginLoader { loader(trust: PluginTrust()) }
+
+    func loader(trust: PluginTrust) -> PluginLoader {
+        PluginLoader(cache: PluginCache(directory: directory ?? PluginCache.defaultDirectory), trust: trust,
+                     describer: DescriptorWorker(timeout: .milliseconds(Int64(max(describeTimeout, 0.01) * 1000))))
+    }
+}
+
+/// Which plugin versions may run in the host process: never one by default.
+struct TrustOptions: ParsableArguments {
+    @Option(name: .customLong("trust"), help: ArgumentHelp(
+        "Trust the plugin build with this SHA-256 to run in this process (isolation: inprocess); repeatable.",
+        discussion: "Hashes approved with `wavehost plugins approve` are trusted too. `wavehost plugins inspect FILE` shows a file's hash.",
+        valueName: "sha256"))
+    var hashes: [String] = []
+
+    func validate() throws {
+        for hash in hashes where !(hash.count == 64 && hash.allSatisfy(\.isHexDigit)) {
+            throw ValidationError("--trust \(hash): not a SHA-256 (64 hex digits)")
+        }
+    }
+
+    /// The hashes given, plus the approvals of the store at `database`, read when a
+    /// version asks to run in this process (only if that database exists: none is created).
+    func trust(database: String?) -> PluginTrust {
+        let location = Store.defaultLocation(database)
+        let exists = location.hasPrefix("postgres") || access(location, F_OK) == 0
+        guard exists else { return PluginTrust(hashes) }
+        let approvals: PluginTrust.Approvals = { try Store(location: location).approvedHashes() }
+        return PluginTrust(hashes, approvals: approvals)
+    }
+
+    /// The hashes given, plus `store`'s approvals.
+    func trust(store: Store) -> PluginTrust {
+        PluginTrust(hashes, approvals: { try store.approvedHashes() })
     }
 }
 

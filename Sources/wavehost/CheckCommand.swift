@@ -9,31 +9,52 @@ struct CheckCommand: ParsableCommand {
         discussion: """
             Loads the plugin, creates it with its example config, runs its declared \
             examples, feeds it hostile inputs (empty, invalid JSON, non-UTF-8, 1 MiB, \
-            deep nesting), checks every output is valid JSON and released, and calls a \
-            thread-safe actor from several threads. The checks run in a child process, \
-            so a plugin that crashes fails the check instead of ending it. Prints a line \
-            per check; exits 4 if any check fails.
+            deep nesting) and checks every output is valid JSON. An untrusted plugin is \
+            checked in sandboxed workers, so a crash or a hang fails a check and nothing \
+            else. A trusted build (--trust HASH, or approved with `wavehost plugins approve`) \
+            is checked in a child process that maps it, which also checks that every output \
+            is released and that a thread-safe actor is. Prints a line per check; exits 4 if \
+            any check fails.
             """
     )
 
     @Argument(help: "The plugin's shared library (.so).")
     var path: String
 
-    @Flag(help: "Run the checks in this process (to debug a plugin under gdb); a crash then ends the check.")
+    @Flag(help: "Run the checks in this process (to debug a trusted plugin under gdb); a crash then ends the check.")
     var inProcess = false
 
+    @Option(help: "The store whose approved hashes count as trusted. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db if it exists.")
+    var database: String?
+
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var trust: TrustOptions
 
     func run() throws {
-        let passed = inProcess ? runChecks() : try runChecksInChild()
+        let loader = cache.loader(trust: trust.trust(database: database))
+        let passed: Bool
+        if inProcess {
+            passed = runChecks(loader, mode: .inProcess)
+        } else {
+            // Trust decides where the plugin's code runs: a child that maps it, or workers.
+            let sha = ContentHash.sha256(ofFile: path)
+            let trusted: Bool
+            do { trusted = try sha.map(loader.trust.trusts) ?? false } catch { throw fail(error) }
+            passed = trusted ? try runChecksInChild(trusting: sha!) : runChecks(loader, mode: .workers)
+        }
         if !passed { throw ExitStatus.checkFailed }
     }
 
     /// Runs the suite here, printing a line per check and a closing count.
-    private func runChecks() -> Bool {
+    private func runChecks(_ loader: PluginLoader, mode: ConformanceCheck.Mode) -> Bool {
         var failures = 0
         var total = 0
-        let passed = ConformanceCheck(path: path, loader: cache.loader).run { result in
+        let passed = ConformanceCheck(path: path, loader: loader, mode: mode).run { result in
+            if result.skipped {
+                print("SKIP  \(result.name): \(result.detail)")
+                fflush(nil)
+                return
+            }
             total += 1
             if !result.passed { failures += 1 }
             print(Self.line(result.passed, result.name, result.detail))
@@ -45,10 +66,11 @@ struct CheckCommand: ParsableCommand {
 
     /// Runs the suite in a child `wavehost plugins check --in-process`, relaying its lines;
     /// if the child dies, reports the crash as a failed check after the last one it finished.
-    private func runChecksInChild() throws -> Bool {
+    private func runChecksInChild(trusting sha: String) throws -> Bool {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["plugins", "check", "--in-process", path] + (cache.directory.map { ["--cache-dir", $0] } ?? [])
+        child.arguments = ["plugins", "check", "--in-process", path, "--trust", sha,
+                           "--describe-timeout", String(cache.describeTimeout)] + (cache.directory.map { ["--cache-dir", $0] } ?? [])
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"  // the crash is the plugin's; skip the host's backtrace
         child.environment = environment

@@ -9,8 +9,9 @@ struct InvokeCommand: ParsableCommand {
         commandName: "invoke",
         abstract: "Run an actor (a plugin or a script) once on one input.",
         discussion: """
-            Plugins run in a sandboxed worker process unless --isolation inprocess is given; \
-            scripts always do. Prints the actor's output on stdout; a refusal, failure, crash \
+            Plugins run in a sandboxed worker process unless --isolation inprocess is given, \
+            which only a trusted build may use (--trust HASH, or a hash approved with \
+            `wavehost plugins approve`); scripts always run sandboxed. Prints the actor's output on stdout; a refusal, failure, crash \
             or timeout goes to stderr with exit status 1.
             """
     )
@@ -38,7 +39,11 @@ struct InvokeCommand: ParsableCommand {
     @Flag(help: "Indent the output.")
     var pretty = false
 
+    @Option(help: "The store whose approved hashes count as trusted. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db if it exists.")
+    var database: String?
+
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var trust: TrustOptions
 
     enum Isolation: String, ExpressibleByArgument, CaseIterable {
         case process, inprocess
@@ -83,11 +88,13 @@ struct InvokeCommand: ParsableCommand {
             guard isolation == .process else { throw ValidationError("scripts always run in a sandboxed process") }
             return try ScriptActor(path: path, cache: cache.loader.cache, configuration: configuration).invoke(input, timeout: limit)
         }
-        let plugin = try cache.loader.load(path)
+        // The descriptor is read in a sandboxed worker: nothing of the plugin runs here yet.
+        let plugin = try cache.loader(trust: trust.trust(database: database)).load(path)
         switch isolation {
         case .inprocess:
-            return try plugin.makeInstance(config: config).invoke(input)
+            return try plugin.makeInstance(config: config).invoke(input)  // refused unless trusted
         case .process:
+            try plugin.verifyCachedCopy()
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration) { level, message in
                 if level >= WH_LOG_INFO { printError("[\(plugin.name)] \(message)") }
             }

@@ -44,6 +44,7 @@ struct RunCommand: ParsableCommand {
     var quiet = false
 
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var trust: TrustOptions
 
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
@@ -52,9 +53,13 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader))
+        // In-process use needs trust: --trust hashes, and the store's approvals once it is open.
+        let trusted = PluginTrust(trust.hashes)
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)))
         do {
-            for folder in pluginFolders { try catalog.addFolder(folder) }
+            for folder in pluginFolders {
+                for (path, reason) in try catalog.addFolder(folder) { printError("skipped \(path): \(reason)") }
+            }
             for file in actorFiles { try catalog.add(file) }
         } catch {
             throw fail(error)
@@ -79,6 +84,7 @@ struct RunCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(6)
         }
+        trusted.use(approvals: { try store.approvedHashes() })
         var options = Engine.Options()
         options.concurrency = concurrency
         options.endpointConcurrency = endpointConcurrency

@@ -42,6 +42,7 @@ struct ServeCommand: ParsableCommand {
     var poll = false
 
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var trust: TrustOptions
 
     func validate() throws {
         guard !pluginFolders.isEmpty else { throw ValidationError("give at least one --plugins folder to load and watch") }
@@ -51,8 +52,14 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader))
-        do { for folder in pluginFolders { try catalog.addFolder(folder) } } catch { throw fail(error) }
+        // In-process use needs trust: --trust hashes, and the store's approvals once it is open.
+        let trusted = PluginTrust(trust.hashes)
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)))
+        do {
+            for folder in pluginFolders {
+                for (path, reason) in try catalog.addFolder(folder) { printError("skipped \(path): \(reason)") }
+            }
+        } catch { throw fail(error) }
         var parsed: [(source: String, workflow: WorkflowDefinition)] = []
         for file in workflows {
             do {
@@ -72,9 +79,12 @@ struct ServeCommand: ParsableCommand {
         // Pinning applies when any production workflow pins; approvals made while serving count.
         let pinned = Set(parsed.filter { $0.workflow.environment == .prod }.flatMap(\.workflow.approvedHashes))
         let pinning = parsed.contains { $0.workflow.environment == .prod }
+        trusted.use(approvals: { try store.approvedHashes() })
+        // A database error refuses the version (it throws): pinning fails closed.
         let reloader = HotReloader(catalog: catalog, store: store) { sha in
-            guard pinning, let approved = try? store.approvedHashes().union(pinned), !approved.isEmpty else { return true }
-            return approved.contains(sha)
+            guard pinning else { return true }
+            let approved = try store.approvedHashes().union(pinned)
+            return approved.isEmpty || approved.contains(sha)
         }
         let watcher = PluginWatcher(folders: pluginFolders, mode: poll ? .polling(interval: .milliseconds(500)) : .inotify) { change in
             let outcome = reloader.handle(path: change.path, removed: change.kind == .removed)

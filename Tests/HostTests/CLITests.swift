@@ -23,15 +23,23 @@ import Testing
         #expect(result.output.contains("FAIL  hostile input"))
     }
 
-    /// A segfault in create kills only the child that runs the checks; the checker
-    /// reports it as a failure with the signal, after the checks that passed.
+    /// A segfault in create kills only a sandboxed worker (untrusted) or the child that
+    /// runs the checks (trusted); the checker reports it as a failure with the signal,
+    /// after the checks that passed.
     @Test func checkReportsACrashingCreateInsteadOfDying() throws {
-        let result = try wavehost("plugins", "check", try TestPlugins.misbehaving("CRASHING_CREATE"))
+        let plugin = try TestPlugins.misbehaving("CRASHING_CREATE")
+        let result = try wavehost("plugins", "check", plugin)
         #expect(result.status == 4)
         #expect(result.output.contains("PASS  loads: misbehaving"))
-        #expect(result.output.contains("FAIL  no crash: the plugin crashed the checker with signal 11"))
-        #expect(result.output.contains(#"in the step after "declares examples""#))
+        #expect(result.output.contains("FAIL  creates with its example config: worker did not start: worker killed by signal 11"),
+                "\(result.output)")
         #expect(result.output.hasSuffix("passed, 2 failed\n"), "no examples, and the crash")
+
+        let trusted = try wavehost("plugins", "check", plugin, "--trust", try TestPlugins.sha256(plugin))
+        #expect(trusted.status == 4)
+        #expect(trusted.output.contains("FAIL  no crash: the plugin crashed the checker with signal 11"))
+        #expect(trusted.output.contains(#"in the step after "declares examples""#))
+        #expect(trusted.output.hasSuffix("passed, 2 failed\n"), "no examples, and the crash")
     }
 
     @Test func inspectShowsHashDescriptorAndCapabilities() throws {
@@ -60,7 +68,7 @@ import Testing
     @Test func invokeRunsPluginsSandboxedByDefaultAndScriptsToo() throws {
         let echo = try TestPlugins.product("EchoC")
         for isolation in ["process", "inprocess"] {
-            let result = try wavehost("invoke", echo, "--isolation", isolation, "--input", "[1]")
+            let result = try wavehost("invoke", echo, "--isolation", isolation, "--input", "[1]", "--trust", try TestPlugins.sha256(echo))
             #expect(result.output == "{\"echo\":[1],\"bytes\":3}\n", "\(isolation): \(result.error)")
         }
         let script = TestPlugins.repositoryRoot + "/Tests/HostTests/Fixtures/scripts/hostile.py"

@@ -12,7 +12,8 @@ import Testing
         let live = folder + "/libcandidate.so"
         try HotReloadTests.install(healthy, at: live)
         let store = try EngineFixtures.store(.sqlite)
-        let catalog = try EngineFixtures.catalog(["EchoC"], files: [live])
+        let catalog = try EngineFixtures.catalog(["EchoC"], files: [live], trusting: ["EchoC", live])
+        catalog.registry.loader.trust.trust(try TestPlugins.sha256(failing))  // the build hot-reloaded in-process below
         let reloader = HotReloader(catalog: catalog, store: store)
         let yaml = """
             workflow: canary

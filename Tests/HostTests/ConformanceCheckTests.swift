@@ -36,11 +36,13 @@ import Testing
     }
 
     /// The leak check measures the whole process's heap, so it runs where the CLI runs
-    /// it: alone in a child process, not beside this suite's parallel tests.
+    /// it: alone in a child process, not beside this suite's parallel tests; and it maps
+    /// the library, so only for a trusted build.
     @Test func leakingReleaseFailsTheCheck() throws {
         let cache = try TestPlugins.temporaryDirectory()
-        let result = try TestPlugins.run(TestPlugins.cli, ["plugins", "check", try TestPlugins.misbehaving("LEAKY_RELEASE"),
-                                                           "--cache-dir", cache])
+        let leaky = try TestPlugins.misbehaving("LEAKY_RELEASE")
+        let result = try TestPlugins.run(TestPlugins.cli, ["plugins", "check", leaky, "--cache-dir", cache,
+                                                           "--trust", try TestPlugins.sha256(leaky)])
         #expect(result.status == 4)
         #expect(result.output.contains("FAIL  releases every output: heap grew"))
         #expect(result.output.contains("outputs leak"))

@@ -56,7 +56,8 @@ import WavehostJSON
         try lines.joined(separator: "\n").write(toFile: folder + "/subjects.jsonl", atomically: true, encoding: .utf8)
         let arguments = ["run", folder + "/crash.yaml", "--database", database, "--actor", Self.slowEcho,
                          "--actor", try TestPlugins.product("StagingValidator"), "--subjects", folder + "/subjects.jsonl",
-                         "--key", "external_id", "--concurrency", "2", "--quiet", "--cache-dir", folder + "/cache"]
+                         "--key", "external_id", "--concurrency", "2", "--quiet", "--cache-dir", folder + "/cache",
+                         "--trust", try TestPlugins.sha256(try TestPlugins.product("StagingValidator"))]
 
         let host = try TestPlugins.start(TestPlugins.cli, arguments)
         let store = try Store(location: database)
@@ -80,7 +81,7 @@ import WavehostJSON
         defer { server.stop() }
         let url = try server.makeDatabase()
         let store = try Store(location: url)
-        let catalog = try EngineFixtures.catalog(["StagingValidator"], files: [Self.slowEcho])
+        let catalog = try EngineFixtures.catalog(["StagingValidator"], files: [Self.slowEcho], trusting: ["StagingValidator"])
         let subjects = (0..<Self.subjects).map { Subject(key: "p\($0)", payload: ["external_id": .string("p\($0)"), "title": "Posting"]) }
         let outcome = Mutex<Result<Engine.Progress, any Error>?>(nil)
         let engineStore = try Store(location: url)

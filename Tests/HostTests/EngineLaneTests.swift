@@ -44,7 +44,7 @@ import WavehostJSON
               grade: {actor: llm-grader, after: [validate], concurrency: 2, config: {endpoint: "\(endpoint)", model: b, prompt: "{{subject.n}}"}}
             """
         let store = try EngineFixtures.store(.sqlite)
-        let catalog = try EngineFixtures.catalog(["EchoC", "LLMGrader"])
+        let catalog = try EngineFixtures.catalog(["EchoC", "LLMGrader"], trusting: ["EchoC"])
         var options = Engine.Options()
         options.concurrency = 1
         options.endpointConcurrency = 4

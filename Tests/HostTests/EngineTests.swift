@@ -19,7 +19,7 @@ import WavehostJSON
     @Test(arguments: Backend.allCases)
     func everySubjectRunsOnceInDependencyOrderAndARerunDoesNothing(_ backend: Backend) throws {
         let store = try EngineFixtures.store(backend)
-        let catalog = try EngineFixtures.catalog(["EchoC"])
+        let catalog = try EngineFixtures.catalog(["EchoC"], trusting: ["EchoC"])
         let subjects = EngineFixtures.subjects(200) { ["n": .integer($0), "even": .bool($0 % 2 == 0)] }
         let progress = try EngineFixtures.run(Self.fiveSteps, subjects, store: store, catalog: catalog)
         #expect(progress.runsCompleted == 200 && progress.runsFailed == 0)
@@ -72,7 +72,7 @@ import WavehostJSON
     @Test(arguments: Backend.allCases)
     func effectsLandOnceWithTheirInteractionAndDuplicatesAreRefused(_ backend: Backend) throws {
         let store = try EngineFixtures.store(backend)
-        let catalog = try EngineFixtures.catalog(["StagingValidator"])
+        let catalog = try EngineFixtures.catalog(["StagingValidator"], trusting: ["StagingValidator"])
         var options = Engine.Options()
         options.concurrency = 1  // the first copy of a key is the one promoted
         let progress = try EngineFixtures.run(Self.staging(), Self.postings, store: store, catalog: catalog, options: options)
@@ -98,7 +98,7 @@ import WavehostJSON
     @Test(arguments: Backend.allCases)
     func aWriteOutsideTheDeclaredTablesFailsTheInteraction(_ backend: Backend) throws {
         let store = try EngineFixtures.store(backend)
-        let catalog = try EngineFixtures.catalog(["StagingValidator"])
+        let catalog = try EngineFixtures.catalog(["StagingValidator"], trusting: ["StagingValidator"])
         let progress = try EngineFixtures.run(Self.staging(writable: "archive"), Array(Self.postings.prefix(1)), store: store, catalog: catalog)
         #expect(progress.runsFailed == 1)
         let error = try #require(try store.rows("SELECT error FROM interactions").first?.first?.text)
@@ -111,7 +111,8 @@ import WavehostJSON
 
     @Test func invalidJSONOutputFailsWithTheReasonAndIsRetriedPerPolicy() throws {
         let store = try EngineFixtures.store(.sqlite)
-        let catalog = try EngineFixtures.catalog([], files: [try TestPlugins.misbehaving("INVALID_OUTPUT")])
+        let invalid = try TestPlugins.misbehaving("INVALID_OUTPUT")
+        let catalog = try EngineFixtures.catalog([], files: [invalid], trusting: [invalid])
         let name = try #require(catalog.names.first)
         let progress = try EngineFixtures.run("""
             workflow: garbage
@@ -187,7 +188,7 @@ import WavehostJSON
 
     @Test func eachSubjectMeetsOneWeightedVariantAndTheRecordSaysWhich() throws {
         let store = try EngineFixtures.store(.sqlite)
-        let catalog = try EngineFixtures.catalog(["EchoC"])
+        let catalog = try EngineFixtures.catalog(["EchoC"], trusting: ["EchoC"])
         try EngineFixtures.run("""
             workflow: two-variants
             steps:
@@ -211,7 +212,7 @@ import WavehostJSON
     @Test(arguments: Backend.allCases)
     func shadowVariantsAreRecordedButNeverFeedOnOrWrite(_ backend: Backend) throws {
         let store = try EngineFixtures.store(backend)
-        let catalog = try EngineFixtures.catalog(["StagingValidator", "EchoC"])
+        let catalog = try EngineFixtures.catalog(["StagingValidator", "EchoC"], trusting: ["StagingValidator", "EchoC"])
         let progress = try EngineFixtures.run("""
             workflow: shadowed
             writable_tables: [postings, shadow_postings]

@@ -115,7 +115,7 @@ import WavehostJSON
 
     @Test func aProductionWorkflowRunsOnlyApprovedHashes() throws {
         let store = try EngineFixtures.store(.sqlite)
-        let catalog = try EngineFixtures.catalog(["EchoC"])
+        let catalog = try EngineFixtures.catalog(["EchoC"], trusting: ["EchoC"])
         let sha = try #require(catalog.versions(of: ["echo-c"]).first?.sha256)
         let other = String(repeating: "0", count: 64)
         #expect {

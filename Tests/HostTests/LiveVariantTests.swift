@@ -9,7 +9,7 @@ import Testing
         let folder = try TestPlugins.temporaryDirectory()
         let database = folder + "/wavehost.db"
         let store = try Store(location: database)
-        let catalog = try EngineFixtures.catalog(["EchoC"])
+        let catalog = try EngineFixtures.catalog(["EchoC"], trusting: ["EchoC"])
         let yaml = """
             workflow: live
             steps:

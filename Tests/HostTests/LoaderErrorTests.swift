@@ -70,7 +70,8 @@ import Testing
     }
 
     @Test func createFailureCarriesThePluginsMessage() throws {
-        let plugin = try TestPlugins.loader().load(try TestPlugins.misbehaving("FAILING_CREATE"))
+        let path = try TestPlugins.misbehaving("FAILING_CREATE")
+        let plugin = try TestPlugins.loader(trusting: [path]).load(path)
         #expect {
             try plugin.makeInstance()
         } throws: { error in

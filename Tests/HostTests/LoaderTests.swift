@@ -25,7 +25,8 @@ import Glibc
     /// A plugin built against an older, smaller descriptor (no optional fields) still
     /// loads and works; its absent fields read as absent.
     @Test func olderSmallerDescriptorStillLoads() throws {
-        let plugin = try TestPlugins.loader().load(try TestPlugins.misbehaving("OLD_DESCRIPTOR"))
+        let path = try TestPlugins.misbehaving("OLD_DESCRIPTOR")
+        let plugin = try TestPlugins.loader(trusting: [path]).load(path)
         #expect(plugin.description.descriptorSize < 112)
         #expect(plugin.description.summary == nil)
         #expect(plugin.description.examples.isEmpty)
@@ -62,7 +63,7 @@ import Glibc
 
     @Test func everyOutputIsReleasedExactlyOnce() throws {
         let path = try TestPlugins.misbehaving("COUNT_RELEASES")
-        let plugin = try TestPlugins.loader().load(path)
+        let plugin = try TestPlugins.loader(trusting: [path]).load(path)
         let instance = try plugin.makeInstance()
         for _ in 0..<100 { _ = try instance.invoke(#"{"n":1}"#) }
         #expect(throws: ActorFailure.self) { try instance.invoke("not json") }
@@ -71,7 +72,8 @@ import Glibc
 
     @Test func invalidOrMissingOutputIsAFailureNamingTheActor() throws {
         for (fault, expected) in [("INVALID_OUTPUT", "output is not valid JSON"), ("NULL_OUTPUT", "no output")] {
-            let instance = try TestPlugins.loader().load(try TestPlugins.misbehaving(fault)).makeInstance()
+            let path = try TestPlugins.misbehaving(fault)
+            let instance = try TestPlugins.loader(trusting: [path]).load(path).makeInstance()
             #expect {
                 try instance.invoke("{}")
             } throws: { error in

@@ -35,7 +35,7 @@ import WavehostJSON
 
     func duel(champion: String, challenger: String, files: [String]) throws -> (verdict: PromotionPolicy.Verdict, store: Store) {
         let store = try EngineFixtures.store(.sqlite)
-        let catalog = try EngineFixtures.catalog(["EchoC"], files: files)
+        let catalog = try EngineFixtures.catalog(["EchoC"], files: files, trusting: ["EchoC"] + files)
         try EngineFixtures.run("""
             workflow: duel
             steps:
@@ -100,7 +100,7 @@ import WavehostJSON
         // Real scores: a later step grades each variant's output (here, by its size, which
         // the challenger's longer wrap key raises by two bytes).
         let store = try EngineFixtures.store(.sqlite)
-        let catalog = try EngineFixtures.catalog(["EchoC"])
+        let catalog = try EngineFixtures.catalog(["EchoC"], trusting: ["EchoC"])
         try EngineFixtures.run("""
             workflow: graded
             steps:

@@ -18,7 +18,7 @@ func benchEngine(_ context: BenchContext) throws {
           e: {actor: echo-c, isolation: inprocess, input: subject, after: [d]}
         """
     let definition = try WorkflowParser(file: "bench.yaml").parse(workflow)
-    let catalog = ActorCatalog(registry: PluginRegistry(loader: PluginLoader(cache: PluginCache(directory: context.cacheDirectory))))
+    let catalog = ActorCatalog(registry: PluginRegistry(loader: context.trustingLoader(["EchoC"])))
     try catalog.add(context.plugin("EchoC"))
     let actorNanoseconds = try echoNanoseconds(context)
 
@@ -52,7 +52,7 @@ func benchEngine(_ context: BenchContext) throws {
 
 /// One echo-c call on a subject-sized input: the actors' share of the CPU time.
 private func echoNanoseconds(_ context: BenchContext) throws -> Double {
-    let instance = try PluginLoader(cache: PluginCache(directory: context.cacheDirectory)).load(context.plugin("EchoC")).makeInstance()
+    let instance = try context.trustingLoader(["EchoC"]).load(context.plugin("EchoC")).makeInstance()
     let input = Array(#"{"n":4242,"title":"Senior Swift engineer"}"#.utf8)
     return nanosecondsPerCall(calls: 100_000) { _ = try? instance.invoke(input) }
 }

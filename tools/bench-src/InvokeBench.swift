@@ -8,12 +8,13 @@ import Glibc
 /// In-process invoke of bundled actors with ~100 bytes of JSON in and out, beside the
 /// bare cost of calling a C function pointer across the plugin boundary.
 func benchInvoke(_ context: BenchContext) throws {
-    let loader = PluginLoader(cache: PluginCache(directory: context.cacheDirectory))
+    let loader = context.trustingLoader(["EchoC", "JSONTransform"])
     let input = Array(#"{"id":"p-00042","title":"Senior Swift engineer","company":"Acme GmbH","city":"Berlin","remote":true}"#.utf8)
 
     // The floor: the plugin's own entry function, asked for a version it does not speak,
     // does no work; calling it is one indirect call into the plugin's image.
     let echo = try loader.load(context.plugin("EchoC"))
+    _ = try echo.inProcessImage()  // trusted: mapped here (a description alone maps nothing)
     guard let handle = dlopen(echo.cachedPath, RTLD_NOW | RTLD_NOLOAD), let symbol = dlsym(handle, WH_ENTRY_SYMBOL) else {
         throw BenchError("cannot find \(WH_ENTRY_SYMBOL) in \(echo.cachedPath)")
     }

@@ -1,3 +1,4 @@
+import Host
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,15 @@ struct BenchContext {
 
     /// A private cache, so a run never reuses another run's copies.
     var cacheDirectory: String { "/tmp/wavehost-bench-\(getpid())" }
+
+    /// A loader for the bench's own cache that trusts, by hash, the given products (and
+    /// files): the in-process figures run only builds the operator said to trust.
+    func trustingLoader(_ products: [String], files: [String] = [], cache: String? = nil) -> PluginLoader {
+        let hashes = (products.map(plugin) + files).compactMap { ContentHash.sha256(ofFile: $0) }
+        var describer = DescriptorWorker()
+        describer.configuration.workerPath = productsDirectory + "/wavehost-worker"
+        return PluginLoader(cache: PluginCache(directory: cache ?? cacheDirectory), trust: PluginTrust(hashes), describer: describer)
+    }
 }
 
 /// Prints one figure in the format every group uses.

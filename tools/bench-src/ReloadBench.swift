@@ -20,8 +20,9 @@ func benchReload(_ context: BenchContext) throws {
 
     var workers = WorkerPool.Configuration()
     workers.workerPath = context.productsDirectory + "/wavehost-worker"
-    let catalog = ActorCatalog(registry: PluginRegistry(loader: PluginLoader(cache: PluginCache(directory: folder + "/cache"))),
-                               workerConfiguration: workers)
+    // Both builds run in-process, so both are trusted by hash.
+    let loader = context.trustingLoader([], files: [buildA, buildB], cache: folder + "/cache")
+    let catalog = ActorCatalog(registry: PluginRegistry(loader: loader), workerConfiguration: workers)
     try catalog.add(live)
     let store = try Store(location: folder + "/reload.db")
     let reloader = HotReloader(catalog: catalog, store: store)

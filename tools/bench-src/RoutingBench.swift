@@ -27,7 +27,7 @@ func benchRouting(_ context: BenchContext) throws {
 /// with one shadow variant on every step, beside the same without: the shadows double the
 /// actors' work and the interactions written; the ratio says what they cost in all.
 func benchShadowing(_ context: BenchContext) throws {
-    let catalog = ActorCatalog(registry: PluginRegistry(loader: PluginLoader(cache: PluginCache(directory: context.cacheDirectory))))
+    let catalog = ActorCatalog(registry: PluginRegistry(loader: context.trustingLoader(["EchoC"])))
     try catalog.add(context.plugin("EchoC"))
     func seconds(shadowed: Bool) throws -> Double {
         let shadow = shadowed ? ", {actor: echo-c, mode: shadow, isolation: inprocess, config: {wrap: shadow}}" : ""

@@ -7,6 +7,7 @@ import Glibc
 #endif
 
 let groups: [String: (BenchContext) throws -> Void] = [
+    "describe": benchDescribe,
     "engine": benchEngine,
     "invoke": benchInvoke,
     "reload": benchReload,

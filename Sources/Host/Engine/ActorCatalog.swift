@@ -53,16 +53,20 @@ public final class ActorCatalog: Sendable {
             throw PluginError(.notFound, path: folder, "cannot read the plugin folder")
         }
         var skipped: [(String, String)] = []
+        var libraries: [String] = []
         for name in names.sorted() {
             let path = folder + "/" + name
             let fileExtension = (name as NSString).pathExtension
             if fileExtension == "so" {
-                do { try registry.register(path) } catch { skipped.append((path, error.description)) }
+                libraries.append(path)
             } else if ScriptActor.interpretersByExtension[fileExtension] != nil {
                 do { try add(script: path) } catch { skipped.append((path, error.description)) }
             }
         }
-        return skipped
+        // Descriptors are read in workers, several at once; a file that hangs or crashes
+        // there is skipped with its reason and the rest of the folder loads.
+        skipped += registry.register(all: libraries).map { ($0.path, $0.error.description) }
+        return skipped.sorted { $0.0 < $1.0 }
     }
 
     /// Adds one plugin or script file.
@@ -73,8 +77,13 @@ public final class ActorCatalog: Sendable {
     @discardableResult
     func add(script path: String) throws(PluginError) -> ScriptActor {
         let script = try ScriptActor(path: path, cache: registry.loader.cache, configuration: workerConfiguration)
-        scripts.withLock { $0[script.name] = script }
+        add(script)
         return script
+    }
+
+    /// Makes `script` the version known by its name (a hot reload's swap).
+    func add(_ script: ScriptActor) {
+        scripts.withLock { $0[script.name] = script }
     }
 
     public func script(named name: String) -> ScriptActor? { scripts.withLock { $0[name] } }
@@ -122,6 +131,8 @@ public final class ActorCatalog: Sendable {
     /// A callable for `variant` served by `plugin` (the current version, or a new one
     /// being checked before a swap). Creating it creates the actor with the variant's config.
     public func makeCall(_ variant: WorkflowDefinition.Variant, plugin: LoadedPlugin, concurrency: Int) throws(PluginError) -> any ActorCall {
+        // The bytes that run are the bytes that were hashed and described.
+        try plugin.verifyCachedCopy()
         let config = variant.config.bytes
         var configuration = workerConfiguration
         configuration.size = concurrency

@@ -10,21 +10,54 @@ import Glibc
 /// The conformance suite a third-party author runs on their plugin
 /// (`wavehost plugins check`): it loads the file, creates instances, runs the plugin's
 /// own examples and a set of hostile inputs, and checks every answer.
+///
+/// An untrusted plugin is checked in sandboxed workers (its descriptor read in one, each
+/// example and hostile input answered by one): a crash or hang fails a check, nothing
+/// else. The heap and thread-safety checks need the library in this process, so they run
+/// only for a version the operator trusts (`--trust HASH` or an approved hash).
 public struct ConformanceCheck {
     public struct Result: Sendable {
         public let name: String
         public let passed: Bool
         public let detail: String
+        /// Not run (e.g. a check that needs the library in this process, for an untrusted one).
+        public let skipped: Bool
+
+        public init(name: String, passed: Bool, detail: String, skipped: Bool = false) {
+            self.name = name
+            self.passed = passed
+            self.detail = detail
+            self.skipped = skipped
+        }
+    }
+
+    /// Where the plugin's code runs during the checks.
+    public enum Mode: Sendable {
+        /// In this process if the loader's trust trusts the version, else in workers.
+        case automatic
+        /// In this process (trusted versions only: refused otherwise).
+        case inProcess
+        /// In sandboxed workers.
+        case workers
     }
 
     public let path: String
     public let loader: PluginLoader
+    public var mode: Mode
+    /// The workers' executable, limits and scratch (worker mode).
+    public var workerConfiguration: WorkerPool.Configuration
     /// Calls made per instance by the leak and concurrency checks.
     public var repetitions = 1000
+    /// The deadline of each call in a worker.
+    public var callTimeout: Duration = .seconds(10)
 
-    public init(path: String, loader: PluginLoader = PluginLoader()) {
+    public init(path: String, loader: PluginLoader = PluginLoader(), mode: Mode = .automatic,
+                workerConfiguration: WorkerPool.Configuration = .init())
+    {
         self.path = path
         self.loader = loader
+        self.mode = mode
+        self.workerConfiguration = workerConfiguration
     }
 
     /// Runs every check, reporting each result as soon as it is known.
@@ -48,6 +81,18 @@ public struct ConformanceCheck {
         record("declares examples", !info.examples.isEmpty,
                info.examples.isEmpty ? "no examples: add some so this check can exercise the actor"
                                      : "\(info.examples.count) example(s)")
+
+        let inProcess: Bool
+        switch mode {
+        case .workers: inProcess = false
+        case .inProcess: inProcess = true
+        case .automatic:
+            do { inProcess = try plugin.trust.trusts(plugin.sha256) } catch {
+                record("reads the trusted hashes", false, error.message)
+                return false
+            }
+        }
+        if !inProcess { return runInWorkers(plugin, allPassed: allPassed, report: report) }
 
         let defaultConfig = info.examples.first?.config ?? [:]
         let instance: ActorInstance
@@ -77,6 +122,63 @@ public struct ConformanceCheck {
             record("thread-safe under concurrent calls", passed, detail)
         }
         return allPassed
+    }
+
+    /// The same checks with the plugin's code in sandboxed workers only.
+    private func runInWorkers(_ plugin: LoadedPlugin, allPassed: Bool, report: (Result) -> Void) -> Bool {
+        var allPassed = allPassed
+        func record(_ name: String, _ passed: Bool, _ detail: String) {
+            allPassed = allPassed && passed
+            report(Result(name: name, passed: passed, detail: detail))
+        }
+        let info = plugin.description
+        let defaultConfig = info.examples.first?.config ?? [:]
+        func pool(_ config: JSON) throws(PluginError) -> WorkerPool {
+            try plugin.verifyCachedCopy()
+            var configuration = workerConfiguration
+            configuration.size = 1
+            return WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)
+        }
+        let main: WorkerPool
+        do throws(PluginError) {
+            main = try pool(defaultConfig)
+            do { try main.warm(1) } catch { throw PluginError(.createFailed, path: plugin.path, error.message) }
+            record("creates with its example config", true, "\(defaultConfig.text) (in a sandboxed worker)")
+        } catch {
+            record("creates with its example config", false, error.message)
+            return false
+        }
+        defer { main.shutdown() }
+        for example in info.examples {
+            let verdict: (Bool, String)
+            do throws(PluginError) {
+                let examplePool = try pool(example.config)
+                defer { examplePool.shutdown() }
+                verdict = judgeInWorker(example, examplePool, actor: plugin.name)
+            } catch {
+                verdict = (false, error.message)
+            }
+            record("example \"\(example.name)\"", verdict.0, verdict.1)
+        }
+        for hostile in HostileInput.all {
+            let (passed, detail) = hostile.check(main, timeout: callTimeout)
+            record("hostile input \"\(hostile.name)\"", passed, detail)
+        }
+        let why = "needs the library in this process; trust this build to run it (--trust \(plugin.sha256) or wavehost plugins approve)"
+        report(Result(name: "releases every output", passed: true, detail: why, skipped: true))
+        if info.capabilities.contains(.threadSafe) {
+            report(Result(name: "thread-safe under concurrent calls", passed: true, detail: why, skipped: true))
+        }
+        return allPassed
+    }
+
+    private func judgeInWorker(_ example: ActorDescription.Example, _ pool: WorkerPool, actor: String) -> (Bool, String) {
+        do throws(SandboxFailure) {
+            return Self.judge(example, .success(try pool.invoke(example.input.bytes, timeout: callTimeout)))
+        } catch {
+            guard case .actorFailed(let status) = error.code else { return (false, error.message) }
+            return Self.judge(example, .failure(ActorFailure(status, actor: actor, message: error.message)))
+        }
     }
 
     private func runExample(_ example: ActorDescription.Example, plugin: LoadedPlugin) -> (Bool, String) {
@@ -168,6 +270,23 @@ struct HostileInput {
         HostileInput(name: "100,000 levels deep", bytes: Array(repeating: UInt8(ascii: "["), count: 100_000)
             + Array(repeating: UInt8(ascii: "]"), count: 100_000)),
     ]
+
+    /// The same check, answered by a sandboxed worker: a crash or a hang fails it.
+    func check(_ pool: WorkerPool, timeout: Duration) -> (Bool, String) {
+        do throws(SandboxFailure) {
+            let output = try pool.invoke(bytes, timeout: timeout)
+            return (true, "answered \(output.count) bytes of valid JSON")
+        } catch {
+            switch error.code {
+            case .actorFailed(.invalidOutput): return (false, error.message)
+            case .actorFailed(let status):
+                let message = error.message.hasPrefix("\(status): ") ? String(error.message.dropFirst("\(status): ".count)) : ""
+                return message.isEmpty ? (false, "refused (\(status)) without a message")
+                                       : (true, "refused (\(status)): \(message.prefix(100))")
+            default: return (false, error.message)
+            }
+        }
+    }
 
     func check(_ instance: ActorInstance) -> (Bool, String) {
         do {

@@ -28,14 +28,15 @@ public final class HotReloader: @unchecked Sendable {
 
     public let catalog: ActorCatalog
     private let store: Store?
-    private let isApproved: @Sendable (String) -> Bool
+    private let isApproved: @Sendable (String) throws -> Bool
     private let lock = NSLock()
     private let reloading = NSLock()  // one reload at a time
     private var tracked: [Tracked] = []
     private let logger = Logger(label: "wavehost.reload")
 
     /// `isApproved` says whether a hash may serve (production pinning); every hash by default.
-    public init(catalog: ActorCatalog, store: Store?, isApproved: @escaping @Sendable (String) -> Bool = { _ in true }) {
+    /// When it throws, the version is rejected.
+    public init(catalog: ActorCatalog, store: Store?, isApproved: @escaping @Sendable (String) throws -> Bool = { _ in true }) {
         self.catalog = catalog
         self.store = store
         self.isApproved = isApproved
@@ -72,34 +73,41 @@ public final class HotReloader: @unchecked Sendable {
     }
 
     private func reloadPlugin(_ actor: String, path: String) -> Outcome {
-        let sha = ContentHash.sha256(ofFile: path)
         guard let current = catalog.registry.plugin(named: actor) else { return .ignored(path: path) }
-        if sha == current.sha256 { return .unchanged(path: path) }
-        if let sha, !isApproved(sha) { return .rejected(path: path, sha256: sha, reason: "hash \(sha) is not approved for production (wavehost plugins approve)") }
-        let targets = lock.withLock { tracked.filter { $0.variant.actor == actor } }
-        if let sha { try? store?.recordVersion(actor: actor, sha256: sha, path: path, state: "pending") }
-        // Load it in a sandboxed worker first: a truncated or hostile file can crash the
-        // dynamic loader itself, and that must not be this process.
-        let probed: String
-        do { probed = try probe(path, actor: actor, configs: targets.map(\.variant.config.bytes)) } catch {
-            return .rejected(path: path, sha256: sha, reason: error.message)
+        // One read: the copy in the cache is what gets approved, described, probed and run.
+        let entry: PluginCache.Entry
+        do {
+            try PluginImage.checkIsRegularFile(path)
+            let (sha, cached) = try catalog.registry.loader.cache.store(path)
+            entry = PluginCache.Entry(sha256: sha, cachedPath: cached)
+        } catch {
+            return .rejected(path: path, sha256: nil, reason: "cannot read the new file: \(error.description)")
         }
+        let sha = entry.sha256
+        if sha == current.sha256 { return .unchanged(path: path) }
+        if let refusal = approvalRefusal(sha) { return .rejected(path: path, sha256: sha, reason: refusal) }
+        let targets = lock.withLock { tracked.filter { $0.variant.actor == actor } }
+        do { try store?.recordVersion(actor: actor, sha256: sha, path: path, state: "pending") } catch {
+            logger.warning("cannot record the pending version", metadata: ["actor": "\(actor)", "error": "\(error)"])
+        }
+        // The descriptor is read in a sandboxed worker: a hostile or truncated file can hang
+        // or crash the dynamic loader itself, and that must not be this process.
         let next: LoadedPlugin
-        do { next = try catalog.registry.loader.load(path) } catch {
+        do { next = try catalog.registry.loader.load(entry, path: path) } catch {
             return .rejected(path: path, sha256: sha, reason: error.description)
         }
-        guard next.sha256 == probed else {
-            return .rejected(path: path, sha256: next.sha256, reason: "the file changed again while it was checked; the next change is checked anew")
-        }
         guard next.name == actor else {
-            return .rejected(path: path, sha256: next.sha256, reason: "the file now declares actor \(next.name), not \(actor)")
+            return .rejected(path: path, sha256: sha, reason: "the file now declares actor \(next.name), not \(actor)")
         }
-        if let failure = exampleFailure(next) { return .rejected(path: path, sha256: next.sha256, reason: failure) }
+        do { try probe(next, configs: targets.map(\.variant.config.bytes)) } catch {
+            return .rejected(path: path, sha256: sha, reason: error.message)
+        }
+        if let failure = exampleFailure(next) { return .rejected(path: path, sha256: sha, reason: failure) }
         var calls: [any ActorCall] = []
         for target in targets {
             do { calls.append(try catalog.makeCall(target.variant, plugin: next, concurrency: target.concurrency)) } catch {
                 calls.forEach { $0.retire() }
-                return .rejected(path: path, sha256: next.sha256, reason: error.description)
+                return .rejected(path: path, sha256: sha, reason: error.description)
             }
         }
         catalog.registry.replace(with: next)
@@ -107,30 +115,44 @@ public final class HotReloader: @unchecked Sendable {
         return .swapped(actor: actor, from: current.sha256, to: next.sha256)
     }
 
+    /// Why `sha` may not serve (production pinning), or nil when it may. An error reading
+    /// the approvals refuses it: pinning fails closed.
+    private func approvalRefusal(_ sha: String) -> String? {
+        do {
+            return try isApproved(sha) ? nil : "hash \(sha) is not approved for production (wavehost plugins approve \(sha))"
+        } catch {
+            return "cannot tell whether hash \(sha) is approved (\(error)); it is rejected until the approvals can be read"
+        }
+    }
+
     private func reloadScript(_ actor: String, path: String) -> Outcome {
         guard let current = catalog.script(named: actor) else { return .ignored(path: path) }
-        let sha = ContentHash.sha256(ofFile: path)
-        if sha == current.sha256 { return .unchanged(path: path) }
-        if let sha, !isApproved(sha) { return .rejected(path: path, sha256: sha, reason: "hash \(sha) is not approved for production (wavehost plugins approve)") }
+        // One read: the cached copy's hash is the one approved and run.
         let next: ScriptActor
-        do { next = try catalog.add(script: path) } catch { return .rejected(path: path, sha256: sha, reason: error.description) }
+        do { next = try ScriptActor(path: path, cache: catalog.registry.loader.cache, configuration: catalog.workerConfiguration) } catch {
+            return .rejected(path: path, sha256: nil, reason: "cannot read the new file: \(error.description)")
+        }
+        if next.sha256 == current.sha256 { return .unchanged(path: path) }
+        if let refusal = approvalRefusal(next.sha256) { return .rejected(path: path, sha256: next.sha256, reason: refusal) }
+        guard next.name == actor else {
+            return .rejected(path: path, sha256: next.sha256, reason: "the file now names actor \(next.name), not \(actor)")
+        }
+        catalog.add(next)
         for target in lock.withLock({ tracked.filter { $0.variant.actor == actor } }) { target.call.swap(to: catalog.makeCall(next)) }
         return .swapped(actor: actor, from: current.sha256, to: next.sha256)
     }
 
-    /// Copies `path` into the cache and starts a worker on the copy with each config (`{}`
-    /// when none): load, ABI negotiation, descriptor and create, out of this process.
-    /// Returns the copy's hash.
-    private func probe(_ path: String, actor: String, configs: [[UInt8]]) throws(PluginError) -> String {
-        let (sha, cached) = try catalog.registry.loader.cache.store(path)
+    /// Starts a worker on the new version's cached copy with each config (`{}` when none):
+    /// load, ABI negotiation, descriptor and create, out of this process.
+    private func probe(_ plugin: LoadedPlugin, configs: [[UInt8]]) throws(PluginError) {
         for config in configs.isEmpty ? [Array("{}".utf8)] : configs {
+            try plugin.verifyCachedCopy()
             var configuration = catalog.workerConfiguration
             configuration.size = 1
-            let pool = WorkerPool(pluginPath: cached, actor: actor, config: config, configuration: configuration)
+            let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
             defer { pool.shutdown() }
-            do { try pool.warm(1) } catch { throw PluginError(.loadFailed, path: path, error.message) }
+            do { try pool.warm(1) } catch { throw PluginError(.loadFailed, path: plugin.path, error.message) }
         }
-        return sha
     }
 
     /// Runs the plugin's own examples, each in a sandboxed worker; nil when all pass.

@@ -15,7 +15,22 @@ public final class PluginRegistry: Sendable {
     /// plugin already registered.
     @discardableResult
     public func register(_ path: String) throws(PluginError) -> LoadedPlugin {
-        let plugin = try loader.load(path)
+        try register(plugin: try loader.load(path))
+    }
+
+    /// Loads and registers each of `paths` (their descriptors read in workers, several at
+    /// once); returns the files refused, with why. One bad file never stops the others.
+    public func register(all paths: [String]) -> [(path: String, error: PluginError)] {
+        var refused: [(String, PluginError)] = []
+        for (path, result) in zip(paths, loader.load(all: paths)) {
+            do { try register(plugin: try result.get()) } catch { refused.append((path, error)) }
+        }
+        return refused
+    }
+
+    @discardableResult
+    public func register(plugin: LoadedPlugin) throws(PluginError) -> LoadedPlugin {
+        let path = plugin.path
         let result: Result<LoadedPlugin, PluginError> = plugins.withLock { plugins in
             if let existing = plugins[plugin.name] {
                 guard existing.sha256 == plugin.sha256 else {

@@ -13,8 +13,11 @@ enum EngineFixtures {
     }
 
     /// A catalog holding the named products (`EchoC`, `StagingValidator`…) and files.
-    static func catalog(_ products: [String], files: [String] = []) throws -> ActorCatalog {
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: try TestPlugins.loader()))
+    /// `trusting` names the products (or files) whose hashes may run in-process
+    /// (`isolation: inprocess`); nothing else is trusted.
+    static func catalog(_ products: [String], files: [String] = [], trusting: [String] = []) throws -> ActorCatalog {
+        let trusted = try trusting.map { products.contains($0) ? try TestPlugins.product($0) : $0 }
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: try TestPlugins.loader(trusting: trusted, shipping: false)))
         for product in products { try catalog.add(try TestPlugins.product(product)) }
         for file in files { try catalog.add(file) }
         return catalog

@@ -66,9 +66,28 @@ enum TestPlugins {
     }
 
     /// A loader with its own empty cache, so tests never share copies.
-    static func loader() throws -> PluginLoader {
-        PluginLoader(cache: PluginCache(directory: try temporaryDirectory() + "/cache"))
+    ///
+    /// Trust for in-process use is explicit, by hash, as an operator gives it: the files in
+    /// `trusting`, and (unless `shipping` is false) the shipping plugins built from this
+    /// checkout, which the tests of those plugins call in-process. Nothing else — no
+    /// fixture a test compiles — is trusted unless the test says so.
+    static func loader(trusting: [String] = [], shipping: Bool = true) throws -> PluginLoader {
+        let hashes = try trusting.map(sha256) + (shipping ? shippingHashes : [])
+        return PluginLoader(cache: PluginCache(directory: try temporaryDirectory() + "/cache"), trust: PluginTrust(hashes))
     }
+
+    /// The SHA-256 of a file (an actor version's identity).
+    static func sha256(_ path: String) throws -> String {
+        guard let sha = ContentHash.sha256(ofFile: path) else { throw TestSetupError("cannot hash \(path)") }
+        return sha
+    }
+
+    /// The hashes of the shipping plugin products (lib*.so beside the tests).
+    static let shippingHashes: [String] = {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: productsDirectory)) ?? []
+        return names.filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") }
+            .compactMap { ContentHash.sha256(ofFile: productsDirectory + "/" + $0) }
+    }()
 
     struct ProcessResult {
         var status: Int32
