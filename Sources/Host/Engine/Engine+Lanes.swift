@@ -71,12 +71,15 @@ extension Engine {
         ready[index].append(QueuedStep(order: queueOrder, run: run))
     }
 
-    /// The step a thread of `lane` takes next, or nil when none of its steps has work.
+    /// The step a thread of lane `index` takes next, or nil when it should wait.
     /// In the host lane, the step the thread ran last while it has work, so an actor stays warm
-    /// across subjects, else the step with the most work. In an endpoint lane, the oldest work
-    /// (siblings, queued together, start together), preferring the model called last, so a
-    /// server that holds several models switches between them rarely. Called under `lock`.
-    func nextStep(in lane: Lane, last: Int, lastModel: String) -> Int? {
+    /// across subjects, else the step with the most work. In an endpoint lane, the oldest work,
+    /// preferring the model called last, so a server that holds several models switches between
+    /// them rarely; and siblings start together: work whose run has other steps queued in this
+    /// lane waits until there are threads free for all of them (the idle ones take the rest at
+    /// once, as the oldest work). Called under `lock`.
+    func nextStep(inLane index: Int, last: Int, lastModel: String) -> Int? {
+        let lane = lanes[index]
         let waiting = lane.steps.filter { !ready[$0].isEmpty }
         guard !waiting.isEmpty else { return nil }
         switch lane.kind {
@@ -85,7 +88,11 @@ extension Engine {
             return waiting.max { ready[$0].count < ready[$1].count }
         case .endpoint:
             let sameModel = waiting.filter { models[$0] == lastModel }
-            return (sameModel.isEmpty ? waiting : sameModel).min { ready[$0][0].order < ready[$1][0].order }
+            guard let oldest = (sameModel.isEmpty ? waiting : sameModel).min(by: { ready[$0][0].order < ready[$1][0].order })
+            else { return nil }
+            let run = ready[oldest][0].run
+            let siblings = lane.steps.filter { step in step != oldest && ready[step].contains { $0.run === run } }.count
+            return min(siblings + 1, lane.threads) <= idleThreads[index] + 1 ? oldest : nil
         }
     }
 

@@ -80,12 +80,15 @@ extension Engine {
         lock.lock()
         while !stopping {
             releaseDueRetries()
-            guard let step = nextStep(in: lane, last: last, lastModel: models[last]) else {
+            guard let step = nextStep(inLane: laneIndex, last: last, lastModel: models[last]) else {
+                idleThreads[laneIndex] += 1
                 _ = lock.wait(until: Date(timeIntervalSinceNow: delayed.isEmpty ? 0.5 : 0.01))
+                idleThreads[laneIndex] -= 1
                 continue
             }
             last = step
             let run = ready[step].removeFirst().run
+            if lane.steps.count > 1 { lock.broadcast() }  // an idle thread of the lane may take a sibling
             run.steps[step].phase = .running
             lock.unlock()
             let abandoned = execute(run, step)

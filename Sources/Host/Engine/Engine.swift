@@ -57,6 +57,8 @@ public final class Engine: @unchecked Sendable {
     var ready: [[QueuedStep]] = []
     var queueOrder: UInt64 = 0
     var lanes: [Lane] = []
+    /// Per lane, threads waiting for work.
+    var idleThreads: [Int] = []
     /// Per step, the model it asks its endpoint for ("" for none): endpoint lanes group by it.
     var models: [String] = []
     var delayed: [(due: ContinuousClock.Instant, run: RunState, step: Int)] = []
@@ -167,6 +169,7 @@ public final class Engine: @unchecked Sendable {
         stepIDs = workflow.steps.map { stored.stepIDs[$0.name] ?? 0 }
         lanes = Lane.plan(workflow, hostThreads: options.concurrency, endpointThreads: options.endpointConcurrency)
         models = workflow.steps.map(Lane.model(of:))
+        idleThreads = Array(repeating: 0, count: lanes.count)
         try refreshVariants(initial: true)
         ready = Array(repeating: [], count: workflow.steps.count)
     }
