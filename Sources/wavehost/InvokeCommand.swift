@@ -40,6 +40,13 @@ struct InvokeCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
 
+    @OptionGroup var sandbox: SandboxOptions
+
+    @Option(name: .customLong("network-allow"),
+            help: ArgumentHelp("Grant the network to an actor that declares it: a host, *.domain or address, with an optional :port (repeatable).",
+                               valueName: "host"))
+    var networkAllow: [String] = []
+
     enum Isolation: String, ExpressibleByArgument, CaseIterable {
         case process, inprocess
     }
@@ -79,6 +86,12 @@ struct InvokeCommand: ParsableCommand {
                 throw ValidationError("--limits: \(error)")
             }
         }
+        sandbox.apply(to: &configuration)
+        if !networkAllow.isEmpty {
+            do { configuration.networkGrant = try NetworkGrant(allow: networkAllow, schemes: NetworkGrant.knownSchemes) } catch {
+                throw ValidationError("--network-allow: \(error)")
+            }
+        }
         if !Self.isSharedObject(path) {
             guard isolation == .process else { throw ValidationError("scripts always run in a sandboxed process") }
             return try ScriptActor(path: path, cache: cache.loader.cache, configuration: configuration).invoke(input, timeout: limit)
@@ -88,6 +101,9 @@ struct InvokeCommand: ParsableCommand {
         case .inprocess:
             return try plugin.makeInstance(config: config).invoke(input)
         case .process:
+            if plugin.description.capabilities.contains(.network) && configuration.networkGrant == nil {
+                throw PluginError(.createFailed, path: path, NetworkGrant.notGranted(actor: plugin.name))
+            }
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration) { level, message in
                 if level >= WH_LOG_INFO { printError("[\(plugin.name)] \(message)") }
             }

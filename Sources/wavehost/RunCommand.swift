@@ -45,6 +45,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
 
+    @OptionGroup var sandbox: SandboxOptions
+
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
         guard endpointConcurrency >= 1 && endpointConcurrency <= 256 else { throw ValidationError("--endpoint-concurrency must be 1…256") }
@@ -52,7 +54,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader))
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader), workerConfiguration: sandbox.workerConfiguration)
         do {
             for folder in pluginFolders { try catalog.addFolder(folder) }
             for file in actorFiles { try catalog.add(file) }

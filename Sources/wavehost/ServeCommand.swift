@@ -43,6 +43,8 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
 
+    @OptionGroup var sandbox: SandboxOptions
+
     func validate() throws {
         guard !pluginFolders.isEmpty else { throw ValidationError("give at least one --plugins folder to load and watch") }
         guard every > 0 else { throw ValidationError("--every must be above 0") }
@@ -51,7 +53,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader))
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader), workerConfiguration: sandbox.workerConfiguration)
         do { for folder in pluginFolders { try catalog.addFolder(folder) } } catch { throw fail(error) }
         var parsed: [(source: String, workflow: WorkflowDefinition)] = []
         for file in workflows {
