@@ -14,6 +14,7 @@
  *   {"do":"env"}                     answer every environment variable's name
  *   {"do":"read","path":"P"}         read the first bytes of P
  *   anything else                    echo the input (the good call)
+ * In a workflow, where the input is the subject, the config's keys stand in for the input's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,9 +60,15 @@ static int value_of(const uint8_t *input, size_t length, const char *key, char *
     return 0;
 }
 
+/* In a workflow the input is the subject: the config's "do" (and "mark", "pid", "path") stand in. */
+static char configured[1024];
+static size_t configured_length;
+
 static wh_status create(const uint8_t *config, size_t config_length, const wh_host_services *host,
                         void **instance, wh_reply *reply) {
-    (void)config; (void)config_length; (void)host; (void)reply;
+    (void)host; (void)reply;
+    configured_length = config_length < sizeof configured ? config_length : 0;
+    memcpy(configured, config, configured_length);
     *instance = NULL;
     return WH_OK;
 }
@@ -72,7 +79,11 @@ static wh_status invoke(void *instance, const uint8_t *input, size_t length, wh_
     (void)instance;
     char action[32] = "echo", arg[256] = "";
     static char text[65536];
-    value_of(input, length, "do", action, sizeof action);
+    if (!value_of(input, length, "do", action, sizeof action) &&
+        value_of((const uint8_t *)configured, configured_length, "do", action, sizeof action)) {
+        input = (const uint8_t *)configured;
+        length = configured_length;
+    }
     if (strcmp(action, "tiocsti") == 0) {
         char c = 'X';
         int stdin_result = ioctl(0, TIOCSTI, &c), stdin_errno = stdin_result == 0 ? 0 : errno;
