@@ -76,13 +76,39 @@ public enum WorkerIdentity {
         }
     }
 
-    /// Removes a worker's cgroup (v1 memory and pids) once its processes are gone.
+    /// Removes a worker's cgroup (v1 memory and pids) once its processes are gone. A killed
+    /// worker's namespace dies a moment after the host reaps its proxy: wait for it (≤ 1 s).
     static func removeCgroup(_ name: String) {
-        for controller in ["memory", "pids"] { rmdir("/sys/fs/cgroup/\(controller)/wavehost/\(name)") }
+        for controller in ["memory", "pids"] {
+            let path = "/sys/fs/cgroup/\(controller)/wavehost/\(name)"
+            for _ in 0..<500 {
+                if rmdir(path) == 0 || errno != EBUSY { break }
+                usleep(2000)
+            }
+        }
     }
 
-    /// Whether this machine offers root the cgroup v1 memory and pids controllers.
-    static var cgroupsAvailable: Bool {
-        geteuid() == 0 && access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) == 0 && access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) == 0
+    /// Whether this machine offers root the cgroup v1 memory and pids controllers (and, the
+    /// first time, removes the empty groups of hosts that exited without retiring their workers).
+    static var cgroupsAvailable: Bool { cgroupsChecked }
+
+    private static let cgroupsChecked: Bool = {
+        let available = geteuid() == 0 && access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) == 0
+            && access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) == 0
+        if available { sweepStaleCgroups() }
+        return available
+    }()
+
+    /// Groups are named `<w|s|probe->HOSTPID-…`: those of a host that is gone are removed (rmdir
+    /// refuses a group that still holds a process, so nothing alive is touched).
+    static func sweepStaleCgroups() {
+        for controller in ["memory", "pids"] {
+            let root = "/sys/fs/cgroup/\(controller)/wavehost"
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+                let digits = name.drop { !$0.isNumber }.prefix { $0.isNumber }
+                guard let host = pid_t(digits), host != getpid(), kill(host, 0) != 0, errno == ESRCH else { continue }
+                rmdir(root + "/" + name)
+            }
+        }
     }
 }
