@@ -13,13 +13,32 @@ public struct SandboxLimits: Sendable, Equatable {
     public var outputBytes: UInt64 = 16 << 20
     /// The largest input sent (guards the worker's memory as outputBytes guards the host's).
     public var inputBytes: UInt64 = 64 << 20
-    /// Network access: only for actors that declare the network capability.
+    /// Processes and threads of the worker's whole tree (a cgroup's pids.max as root;
+    /// RLIMIT_NPROC in the worker's own user namespace otherwise).
+    public var processes: UInt64 = 64
+    /// The largest file the actor may write (RLIMIT_FSIZE).
+    public var fileSizeBytes: UInt64 = 1 << 30
+    /// Network access: only for actors that declare the network capability and whose
+    /// variant grants it (see ``NetworkGrant``).
     public var network = false
+    /// Files and folders the actor may read beside the system's (its own file is added
+    /// by the host; a variant's `read:` grant adds more).
+    public var reads: [String] = []
+    /// Environment variables passed from the host (a variant's `environment:` grant).
+    public var environment: [String] = []
+    /// As root: the uid and gid the worker runs as (one per pool).
+    public var uid: UInt32?
+    public var gid: UInt32?
+    /// As root: the cgroup (v1 memory and pids) holding the worker's tree.
+    public var cgroup: String?
+    /// Sandbox layers the operator accepted as missing (`--allow-weak-sandbox LAYER`).
+    public var weakLayersAccepted: [String] = []
 
     public init() {}
 
     /// The JSON keys of ``init(json:)``, as a variant's `limits` object names them.
-    public static let jsonKeys = ["memory_mb", "cpu_seconds", "open_files", "output_bytes", "input_bytes"]
+    public static let jsonKeys = ["memory_mb", "cpu_seconds", "open_files", "output_bytes", "input_bytes", "processes",
+                                  "file_size_mb"]
 
     /// Limits from a config object such as `{"memory_mb": 256, "cpu_seconds": 10}`;
     /// keys left out keep their defaults. The network is not a limit: it follows the
@@ -37,6 +56,8 @@ public struct SandboxLimits: Sendable, Equatable {
             case "open_files": openFiles = amount
             case "output_bytes": outputBytes = amount
             case "input_bytes": inputBytes = amount
+            case "processes": processes = amount
+            case "file_size_mb": fileSizeBytes = amount << 20
             default: throw LimitsError("unknown limit \"\(key)\" (known: \(Self.jsonKeys.joined(separator: ", ")))")
             }
         }
@@ -44,9 +65,17 @@ public struct SandboxLimits: Sendable, Equatable {
 
     /// The worker's command-line form.
     public var arguments: [String] {
-        ["--limit-as", String(addressSpaceBytes), "--limit-cpu", String(cpuSeconds),
-         "--limit-files", String(openFiles), "--limit-output", String(outputBytes),
-         "--limit-input", String(inputBytes)] + (network ? ["--network"] : [])
+        var arguments: [String] = ["--limit-as", String(addressSpaceBytes), "--limit-cpu", String(cpuSeconds),
+                                   "--limit-files", String(openFiles), "--limit-output", String(outputBytes),
+                                   "--limit-input", String(inputBytes), "--limit-procs", String(processes),
+                                   "--limit-fsize", String(fileSizeBytes)]
+        if network { arguments.append("--network") }
+        for path in reads { arguments += ["--read", path] }
+        if let uid { arguments += ["--uid", String(uid)] }
+        if let gid { arguments += ["--gid", String(gid)] }
+        if let cgroup { arguments += ["--cgroup", cgroup] }
+        for layer in weakLayersAccepted { arguments += ["--allow-weak", layer] }
+        return arguments
     }
 
     /// Reads the options of ``arguments`` out of `arguments`, leaving the rest in order.
@@ -62,7 +91,20 @@ public struct SandboxLimits: Sendable, Equatable {
             case "--limit-files": field = \.openFiles
             case "--limit-output": field = \.outputBytes
             case "--limit-input": field = \.inputBytes
+            case "--limit-procs": field = \.processes
+            case "--limit-fsize": field = \.fileSizeBytes
             case "--network": limits.network = true; continue
+            case "--read", "--cgroup", "--allow-weak", "--uid", "--gid":
+                guard let text = iterator.next() else { throw LimitsError("\(argument) needs a value") }
+                switch argument {
+                case "--read": limits.reads.append(text)
+                case "--cgroup": limits.cgroup = text
+                case "--allow-weak": limits.weakLayersAccepted.append(text)
+                default:
+                    guard let id = UInt32(text) else { throw LimitsError("\(argument) needs a whole number") }
+                    if argument == "--uid" { limits.uid = id } else { limits.gid = id }
+                }
+                continue
             default: rest.append(argument); continue
             }
             guard let field, let text = iterator.next(), let value = UInt64(text) else {

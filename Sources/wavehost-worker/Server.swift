@@ -1,5 +1,6 @@
 import ActorABI
 import ActorRuntime
+import CWavehostShims
 import Synchronization
 import WavehostJSON
 
@@ -28,6 +29,7 @@ struct Server {
             config = payload
         } catch { fatal(sender, .protocolViolation, error.description) }
 
+        if let refusal = layers.refusal { fatal(sender, .loadFailed, refusal) }
         let instance: ActorInstance
         do {
             let image = try PluginImage(path: pluginPath)
@@ -38,6 +40,8 @@ struct Server {
             fatal(sender, error.code == .createFailed ? .createFailed : .loadFailed, error.description)
         }
 
+        // Whatever create started is gone before the first call.
+        _ = wh_sandbox_reap_all()
         let info = instance.image.description
         let ready: JSON = [
             "protocol": .integer(WorkerWire.version), "pid": .integer(getpid()),
@@ -52,8 +56,11 @@ struct Server {
             }
             guard let (header, input) = frame else { exit(0) }  // the host closed: retire
             guard header.kind == .invoke else { fatal(sender, .protocolViolation, "expected invoke, got \(header.kind)") }
+            // After each call, nothing the actor started survives: the worker is the child
+            // subreaper of its PID namespace, so this kills and reaps every other process of its tree.
             do {
                 let output = try instance.invoke(input)
+                _ = wh_sandbox_reap_all()
                 if UInt64(output.count) > limits.outputBytes {
                     sender.send(.result, status: WorkerWire.statusOutputTooLarge,
                                 Array("output of \(output.count) bytes exceeds the limit of \(limits.outputBytes)".utf8))
@@ -61,6 +68,7 @@ struct Server {
                     sender.send(.result, status: WH_OK, output)
                 }
             } catch {
+                _ = wh_sandbox_reap_all()
                 let status = error.status == .invalidOutput ? WorkerWire.statusInvalidOutput : error.status.code
                 sender.send(.result, status: status, Array(error.message.utf8))
             }

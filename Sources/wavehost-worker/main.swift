@@ -5,7 +5,10 @@
 //   wavehost-worker exec  --scratch DIR [LIMITS] -- PROGRAM [ARG...]
 //   wavehost-worker probe --scratch DIR [LIMITS]                 (prints the layers as JSON)
 // LIMITS: --limit-as BYTES --limit-cpu SECONDS --limit-files N --limit-output BYTES
-//         --limit-input BYTES --network
+//         --limit-input BYTES --limit-procs N --limit-fsize BYTES --network --read PATH...
+//         --uid N --gid N --cgroup NAME (as root) --allow-weak LAYER...
+// A required sandbox layer that does not hold makes serve and exec refuse (fail closed)
+// unless --allow-weak names it; probe reports every layer either way.
 import ActorRuntime
 import WavehostJSON
 
@@ -40,23 +43,60 @@ do { (limits, arguments) = try SandboxLimits.parse(arguments) } catch { die(erro
 }
 
 guard let scratch = option("--scratch") else { die("--scratch DIR is required") }
-let layers = SandboxLayers.apply(limits, scratch: scratch)
+// A script's interpreter must be a system program: resolved before any layer, on system folders only.
+let program: String? = mode == "exec" ? command.first.map { name in
+    switch SystemProgram.resolve(name) {
+    case .success(let path): return path
+    case .failure(let reason): die(reason.description, status: 127)
+    }
+} : nil
+let layers = SandboxLayers.apply(limits, scratch: scratch, keepStdio: mode == "exec")
 
 switch mode {
 case "serve":
     guard let plugin = option("--plugin") else { die("serve needs --plugin PATH") }
     Server(socket: 3, pluginPath: plugin, limits: limits, layers: layers).run()
 case "exec":
-    guard let program = command.first else { die("exec needs -- PROGRAM [ARG...]") }
-    setenv("TMPDIR", scratch, 1)
+    guard let program else { die("exec needs -- PROGRAM [ARG...]") }
+    if let refusal = layers.refusal { die(refusal, status: 126) }
+    // The script is the server of its PID namespace: when it ends, the init ends, and with it everything the script started.
     var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-    execvp(program, &argv)
+    execv(program, &argv)
     die("cannot run \(program): \(String(cString: strerror(errno)))", status: 127)
 case "probe":
-    print(layers.json.text)
+    var report = layers.json
+    if case .object(var members) = report {
+        members.append((key: "refusal", value: layers.refusal.map(JSON.string) ?? .null))
+        report = .object(members)
+    }
+    print(report.text)
 case "describe":
     guard let plugin = option("--plugin") else { die("describe needs --plugin PATH") }
     Describe.run(pluginPath: plugin)
 default:
-    die("unknown mode \(mode); expected serve, exec or probe")
+    die("unknown mode \(mode); expected serve, exec, probe or describe")
+}
+
+/// Programs a script may name as its interpreter: only beneath the system's folders, so a
+/// `python3` shim in a home folder (or in the script's own folder) is never what runs.
+enum SystemProgram {
+    static let folders = ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+
+    static func resolve(_ name: String) -> Result<String, Failure> {
+        if name.contains("/") {
+            var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard realpath(name, &resolved) != nil else { return .failure(Failure("interpreter \(name) does not exist")) }
+            let path = String(cString: resolved)
+            let system = (folders + ["/usr/lib", "/usr/libexec", "/opt/swift"]).contains { path.hasPrefix($0 + "/") }
+            return system ? .success(name) : .failure(Failure("interpreter \(name) (\(path)) is not a system program; "
+                + "interpreters must live beneath \(folders.joined(separator: ", "))"))
+        }
+        for folder in folders where access(folder + "/" + name, X_OK) == 0 { return .success(folder + "/" + name) }
+        return .failure(Failure("interpreter \(name) is not installed in \(folders.joined(separator: ", "))"))
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
 }

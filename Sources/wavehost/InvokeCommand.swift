@@ -45,6 +45,13 @@ struct InvokeCommand: ParsableCommand {
     @OptionGroup var cache: CacheOptions
     @OptionGroup var trust: TrustOptions
 
+    @OptionGroup var sandbox: SandboxOptions
+
+    @Option(name: .customLong("network-allow"),
+            help: ArgumentHelp("Grant the network to an actor that declares it: a host, *.domain or address, with an optional :port (repeatable).",
+                               valueName: "host"))
+    var networkAllow: [String] = []
+
     enum Isolation: String, ExpressibleByArgument, CaseIterable {
         case process, inprocess
     }
@@ -84,6 +91,12 @@ struct InvokeCommand: ParsableCommand {
                 throw ValidationError("--limits: \(error)")
             }
         }
+        sandbox.apply(to: &configuration)
+        if !networkAllow.isEmpty {
+            do { configuration.networkGrant = try NetworkGrant(allow: networkAllow, schemes: NetworkGrant.knownSchemes) } catch {
+                throw ValidationError("--network-allow: \(error)")
+            }
+        }
         if !Self.isSharedObject(path) {
             guard isolation == .process else { throw ValidationError("scripts always run in a sandboxed process") }
             return try ScriptActor(path: path, cache: cache.loader.cache, configuration: configuration).invoke(input, timeout: limit)
@@ -95,6 +108,9 @@ struct InvokeCommand: ParsableCommand {
             return try plugin.makeInstance(config: config).invoke(input)  // refused unless trusted
         case .process:
             try plugin.verifyCachedCopy()
+            if plugin.description.capabilities.contains(.network) && configuration.networkGrant == nil {
+                throw PluginError(.createFailed, path: path, NetworkGrant.notGranted(actor: plugin.name))
+            }
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration) { level, message in
                 if level >= WH_LOG_INFO { printError("[\(plugin.name)] \(message)") }
             }

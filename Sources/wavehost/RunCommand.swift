@@ -46,6 +46,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var cache: CacheOptions
     @OptionGroup var trust: TrustOptions
 
+    @OptionGroup var sandbox: SandboxOptions
+
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
         guard endpointConcurrency >= 1 && endpointConcurrency <= 256 else { throw ValidationError("--endpoint-concurrency must be 1…256") }
@@ -55,7 +57,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // In-process use needs trust: --trust hashes, and the store's approvals once it is open.
         let trusted = PluginTrust(trust.hashes)
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)))
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)),
+                                   workerConfiguration: sandbox.workerConfiguration)
         do {
             for folder in pluginFolders {
                 for (path, reason) in try catalog.addFolder(folder) { printError("skipped \(path): \(reason)") }

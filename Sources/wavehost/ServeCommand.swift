@@ -44,6 +44,8 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var cache: CacheOptions
     @OptionGroup var trust: TrustOptions
 
+    @OptionGroup var sandbox: SandboxOptions
+
     func validate() throws {
         guard !pluginFolders.isEmpty else { throw ValidationError("give at least one --plugins folder to load and watch") }
         guard every > 0 else { throw ValidationError("--every must be above 0") }
@@ -54,7 +56,8 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         // In-process use needs trust: --trust hashes, and the store's approvals once it is open.
         let trusted = PluginTrust(trust.hashes)
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)))
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)),
+                                   workerConfiguration: sandbox.workerConfiguration)
         do {
             for folder in pluginFolders {
                 for (path, reason) in try catalog.addFolder(folder) { printError("skipped \(path): \(reason)") }

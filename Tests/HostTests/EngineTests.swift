@@ -167,6 +167,7 @@ import WavehostJSON
             steps:
               fetch:
                 actor: http-fetcher
+                network: {allow: ["127.0.0.1:\(server.port)"], schemes: [http]}
                 config: {url: "http://127.0.0.1:\(server.port)/faulty/page-1.json", items: data, next: paging.next, timeout_ms: 1000}
                 paging: next
                 retries: {attempts: 3, backoff: 10ms}

@@ -141,6 +141,13 @@ public final class ActorCatalog: Sendable {
         case .inprocess:
             return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config))
         case .process:
+            // Network by grant, not by claim: a declared capability without the variant's grant is refused here.
+            if plugin.description.capabilities.contains(.network) && variant.grants.network == nil {
+                throw PluginError(.createFailed, path: plugin.path, NetworkGrant.notGranted(actor: plugin.name))
+            }
+            configuration.networkGrant = variant.grants.network
+            configuration.environmentGrant = variant.grants.environment
+            configuration.readGrant = variant.grants.read
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
             // One worker now: a config the actor refuses stops the run before it starts.
             do { try pool.warm(1) } catch {

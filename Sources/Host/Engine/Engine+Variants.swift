@@ -49,6 +49,6 @@ extension Engine {
         return WorkflowDefinition.Variant(
             actor: row.actor, config: config, role: .init(rawValue: row.role) ?? .challenger, weight: row.weight,
             mode: .init(rawValue: row.mode) ?? .live, isolation: .init(rawValue: row.isolation) ?? .process,
-            limits: declared?.limits, line: declared?.line ?? 0)
+            limits: declared?.limits, grants: declared?.grants ?? .none, line: declared?.line ?? 0)
     }
 }

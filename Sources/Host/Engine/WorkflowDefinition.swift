@@ -82,7 +82,26 @@ extension WorkflowDefinition {
         public var mode: Mode
         public var isolation: Isolation
         public var limits: JSON?
+        /// What the operator grants the actor beyond its sandbox (`network:`, `environment:`, `read:`).
+        public var grants: Grants = .none
         public var line: Int
+    }
+
+    /// A variant's grants (docs/workflows.md, "Grants"): the network (``NetworkGrant``, the
+    /// one syntax the host services enforce too), host environment variables passed by name,
+    /// and files or folders the actor may read beside the system's.
+    public struct Grants: Sendable {
+        public var network: NetworkGrant?
+        public var environment: [String] = []
+        public var read: [String] = []
+
+        public init(network: NetworkGrant? = nil, environment: [String] = [], read: [String] = []) {
+            self.network = network
+            self.environment = environment
+            self.read = read
+        }
+
+        public static let none = Grants()
     }
 
     public struct Retry: Sendable, Equatable {

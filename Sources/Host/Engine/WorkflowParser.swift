@@ -72,7 +72,7 @@ public struct WorkflowParser {
     private func step(named name: String, _ node: Node, key: Node) throws(WorkflowError) -> WorkflowDefinition.Step {
         let fields = try mapping(node, "step \(name)", keys: ["after", "actor", "config", "isolation", "limits", "variants",
                                                              "timeout", "retries", "when", "input", "paging", "save", "lookup",
-                                                             "concurrency"])
+                                                             "concurrency", "network", "environment", "read"])
         var variants: [WorkflowDefinition.Variant] = []
         switch (fields["actor"], fields["variants"]) {
         case (.some, .some): throw fault(key, "step \(name): give either \"actor\" or \"variants\", not both")
@@ -117,7 +117,8 @@ public struct WorkflowParser {
 
     private func variant(_ node: Node, step: String, shorthand: Bool) throws(WorkflowError) -> WorkflowDefinition.Variant {
         let what = "step \(step): variant"
-        let fields = try mapping(node, what, keys: shorthand ? nil : ["actor", "config", "role", "weight", "mode", "isolation", "limits"])
+        let fields = try mapping(node, what, keys: shorthand ? nil : ["actor", "config", "role", "weight", "mode", "isolation", "limits",
+                                                                           "network", "environment", "read"])
         guard let actorNode = fields["actor"] else { throw fault(node, "\(what) needs an \"actor\"") }
         let actor = try string(actorNode, "\(what): actor")
         if let knownActors, !knownActors.contains(actor) {
@@ -138,8 +139,39 @@ public struct WorkflowParser {
                 try choice(node, "\(what): isolation", WorkflowDefinition.Variant.Isolation.self)
             } ?? .process,
             limits: limits,
+            grants: try grants(fields, what: what),
             line: node.mark?.line ?? 0
         )
+    }
+
+    /// `network: {allow: [HOST[:PORT], "*.DOMAIN[:PORT]", ...], schemes: [https, http]}`,
+    /// `environment: [NAME, ...]`, `read: [PATH, ...]`: checked here, with file and line.
+    private func grants(_ fields: Node.Mapping, what: String) throws(WorkflowError) -> WorkflowDefinition.Grants {
+        var grants = WorkflowDefinition.Grants()
+        if let node = fields["network"] {
+            let network = try mapping(node, "\(what): network", keys: ["allow", "schemes"])
+            guard let allow = network["allow"] else {
+                throw fault(node, "\(what): network needs \"allow\", e.g. network: {allow: [\"api.example.com\"], schemes: [https]}")
+            }
+            let hosts = try strings(allow, "\(what): network: allow")
+            let schemes = try network["schemes"].map { node throws(WorkflowError) in try strings(node, "\(what): network: schemes") }
+            do { grants.network = try NetworkGrant(allow: hosts, schemes: schemes ?? ["https"]) } catch {
+                throw fault(node, "\(what): \(error)")
+            }
+        }
+        if let node = fields["environment"] {
+            grants.environment = try strings(node, "\(what): environment")
+            for name in grants.environment where name.isEmpty || name.contains("=") || name.contains(where: \.isWhitespace) {
+                throw fault(node, "\(what): environment lists variable names; \"\(name)\" is not one")
+            }
+        }
+        if let node = fields["read"] {
+            grants.read = try strings(node, "\(what): read")
+            for path in grants.read where !path.hasPrefix("/") {
+                throw fault(node, "\(what): read needs absolute paths (write ${WORKFLOW_DIR}/...), not \"\(path)\"")
+            }
+        }
+        return grants
     }
 
     private func path(_ node: Node, _ what: String) throws(WorkflowError) -> [String] {

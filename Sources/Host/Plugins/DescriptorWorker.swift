@@ -78,7 +78,8 @@ public struct DescriptorWorker: Sendable {
         let nothing = open("/dev/null", O_RDONLY | O_CLOEXEC)
         let childOut = highDescriptor(output[1]), childErr = highDescriptor(errors[1])
         let arguments = ["describe", "--plugin", cachedPath, "--scratch", scratch] + configuration.limits.arguments
-        let spawned = spawn(configuration.workerPath, arguments, descriptors: [(nothing, 0), (childOut, 1), (childErr, 2)])
+        let spawned = spawn(configuration.workerPath, arguments, descriptors: [(nothing, 0), (childOut, 1), (childErr, 2)],
+                            environment: WorkerEnvironment.build(scratch: scratch, granted: []))
         close(childOut); close(childErr); close(nothing)
         let pid: pid_t
         switch spawned {

@@ -26,15 +26,43 @@ func nap(atMost nanoseconds: UInt64, before deadline: UInt64) {
     usleep(useconds_t(min(nanoseconds, deadline - now) / 1000))
 }
 
-/// Spawns `executable` with posix_spawn (never fork: the host is multithreaded).
-/// `descriptors` maps parent descriptors onto the child's (e.g. a socket onto 3);
-/// every other descriptor of the host is close-on-exec and stays behind.
+/// The environment a worker gets: never the host's (its database URL, its tokens), only
+/// an allowlist: a system PATH, the locale and time zone, HOME and TMPDIR in scratch, and
+/// the variables a variant names in its `environment:` grant (taken from the host's).
+public enum WorkerEnvironment {
+    public static let systemPath = "/usr/local/bin:/usr/bin:/bin"
+    /// Passed through from the host when set.
+    public static let passedThrough = ["LANG", "LC_ALL", "LC_CTYPE", "TZ"]
+
+    static func build(scratch: String, granted: [String]) -> [String: String] {
+        var variables: [String: String] = ["PATH": systemPath, "HOME": scratch, "TMPDIR": scratch,
+                                           // A crash is the actor's: skip the Swift backtracer's ~17 ms and its noise.
+                                           "SWIFT_BACKTRACE": "enable=no"]
+        for name in passedThrough + granted {
+            if let value = getenv(name) { variables[name] = String(cString: value) }
+        }
+        return variables
+    }
+}
+
+/// Spawns `executable` with posix_spawn (never fork: the host is multithreaded), in a new
+/// session (so it has no controlling terminal and its own process group), with stdin
+/// from /dev/null unless `descriptors` maps 0, and exactly `environment` — nothing of the
+/// host's. `descriptors` maps parent descriptors onto the child's (e.g. a socket onto 3);
+/// every other descriptor of the host is close-on-exec, and the worker closes any other
+/// it finds before it does anything else.
 func spawn(_ executable: String, _ arguments: [String], descriptors: [(parent: Int32, child: Int32)],
-           environment: [String: String] = [:]) -> Result<pid_t, SpawnError>
+           environment: [String: String]) -> Result<pid_t, SpawnError>
 {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
+    if !descriptors.contains(where: { $0.child == 0 }) {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    }
+    if !descriptors.contains(where: { $0.child == 1 }) {
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    }
     for (parent, child) in descriptors { posix_spawn_file_actions_adddup2(&actions, parent, child) }
 
     var attributes = posix_spawnattr_t()
@@ -45,23 +73,12 @@ func spawn(_ executable: String, _ arguments: [String], descriptors: [(parent: I
     posix_spawnattr_setsigmask(&attributes, &noSignals)
     var defaults = sigset_t()
     sigemptyset(&defaults)
-    for signal in [SIGPIPE, SIGTERM, SIGINT, SIGCHLD] { sigaddset(&defaults, signal) }
+    for signal in [SIGPIPE, SIGTERM, SIGINT, SIGCHLD, SIGXFSZ] { sigaddset(&defaults, signal) }
     posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-    var variables: [String: String] = [:]
-    var entry = environ
-    while let pointer = entry.pointee {
-        let text = String(cString: pointer)
-        if let equals = text.firstIndex(of: "=") { variables[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
-        entry += 1
-    }
-    variables.merge(environment) { $1 }
-    // A crash is the actor's: skip the Swift backtracer's ~17 ms and its noise.
-    variables["SWIFT_BACKTRACE"] = "enable=no"
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | wh_spawn_setsid_flag())
 
     let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     var pid: pid_t = 0
     let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)

@@ -6,13 +6,27 @@ import WavehostJSON
 /// What the sandbox can do on this machine, as the worker itself reports it.
 public enum SandboxProbe {
     /// Runs `wavehost-worker probe` (with the network denied) and returns each layer's status.
-    public static func layers(workerPath: String = WorkerPool.defaultWorkerPath) throws(SandboxFailure) -> [(layer: String, status: String)] {
+    public static func layers(workerPath: String = WorkerPool.defaultWorkerPath, weakLayersAccepted: [String] = [])
+        throws(SandboxFailure) -> [(layer: String, status: String)]
+    {
         let scratch = NSTemporaryDirectory() + "wavehost-probe-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: workerPath)
-        process.arguments = ["probe", "--scratch", scratch]
+        // As root, the probe runs as a pool would: under an unprivileged uid, in a cgroup if there is one.
+        var limits = SandboxLimits()
+        limits.weakLayersAccepted = weakLayersAccepted
+        if let uid = WorkerIdentity.allocate(in: WorkerIdentity.defaultRange) {
+            limits.uid = uid
+            limits.gid = uid
+            chown(scratch, uid, uid)
+        }
+        let cgroup = WorkerIdentity.cgroupsAvailable ? "probe-\(getpid())-\(UUID().uuidString)" : nil
+        limits.cgroup = cgroup
+        defer { if let cgroup { WorkerIdentity.removeCgroup(cgroup) } }
+        process.arguments = ["probe", "--scratch", scratch] + limits.arguments
+        process.environment = WorkerEnvironment.build(scratch: scratch, granted: [])
         let output = Pipe()
         process.standardOutput = output
         do { try process.run() } catch {

@@ -16,6 +16,8 @@ public final class ScriptActor: Sendable {
     /// The file name without its extension.
     public let name: String
     private let configuration: WorkerPool.Configuration
+    /// As root: the script's own uid (its runs are its pool).
+    private let uid: UInt32?
 
     /// Interpreters by file extension, for scripts without a `#!` line.
     public static let interpretersByExtension = ["py": ["python3"], "sh": ["sh"], "bash": ["bash"], "js": ["node"],
@@ -36,6 +38,7 @@ public final class ScriptActor: Sendable {
         self.interpreter = command
         self.name = fileExtension.isEmpty ? fileName : String(fileName.dropLast(fileExtension.count + 1))
         self.configuration = configuration
+        uid = WorkerIdentity.allocate(in: configuration.uidRange)
     }
 
     /// The interpreter named by the file's `#!` line, if it has one.
@@ -52,9 +55,16 @@ public final class ScriptActor: Sendable {
     public func invoke(_ input: [UInt8], timeout: Duration) throws(SandboxFailure) -> [UInt8] {
         let started = monotonicNanoseconds()
         let deadline = started + timeout.nanoseconds
-        let scratch = try configuration.makeScratchFolder(for: name)
-        defer { removeScratchFolder(scratch) }
-        var run = try ScriptRun(script: self, scratch: scratch, limits: configuration.limits, workerPath: configuration.workerPath)
+        let loadable = try WorkerIdentity.readablePath(cachedPath, forOtherUser: uid)
+        let scratch = try configuration.makeScratchFolder(for: name, owner: uid)
+        var limits = configuration.workerLimits(reading: loadable, uid: uid)
+        let cgroup = WorkerIdentity.cgroupsAvailable ? "s\(getpid())-\((scratch as NSString).lastPathComponent)" : nil
+        limits.cgroup = cgroup
+        defer {
+            removeScratchFolder(scratch)
+            if let cgroup { WorkerIdentity.removeCgroup(cgroup) }
+        }
+        var run = try ScriptRun(script: self, file: loadable, scratch: scratch, limits: limits, workerPath: configuration.workerPath)
         return try run.exchange(input, started: started, deadline: deadline)
     }
 }
@@ -68,7 +78,7 @@ private struct ScriptRun {
     var output: [UInt8] = []
     var errors = OutputTail()
 
-    init(script: ScriptActor, scratch: String, limits: SandboxLimits, workerPath: String) throws(SandboxFailure) {
+    init(script: ScriptActor, file: String, scratch: String, limits: SandboxLimits, workerPath: String) throws(SandboxFailure) {
         actor = script.name
         self.limits = limits
         // stdin is a socket, not a pipe: a script that exits without reading its input
@@ -80,8 +90,9 @@ private struct ScriptRun {
             throw SandboxFailure(.startFailed, actor: actor, "cannot create pipes: \(String(cString: strerror(errno)))")
         }
         let childIn = highDescriptor(pipes[0][0]), childOut = highDescriptor(pipes[1][1]), childErr = highDescriptor(pipes[2][1])
-        let arguments = ["exec", "--scratch", scratch] + limits.arguments + ["--"] + script.interpreter + [script.cachedPath]
-        let spawned = spawn(workerPath, arguments, descriptors: [(childIn, 0), (childOut, 1), (childErr, 2)])
+        let arguments = ["exec", "--scratch", scratch] + limits.arguments + ["--"] + script.interpreter + [file]
+        let spawned = spawn(workerPath, arguments, descriptors: [(childIn, 0), (childOut, 1), (childErr, 2)],
+                            environment: WorkerEnvironment.build(scratch: scratch, granted: limits.environment))
         // The child's ends must close here, or its exit would never read as end of file.
         [childIn, childOut, childErr].forEach { close($0) }
         switch spawned {

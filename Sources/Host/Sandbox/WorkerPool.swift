@@ -20,12 +20,33 @@ public final class WorkerPool: Sendable {
         public var workerPath = WorkerPool.defaultWorkerPath
         /// Each worker gets a fresh folder below this, the only place it may write.
         public var scratchRoot = NSTemporaryDirectory() + "wavehost-\(getuid())/scratch"
+        /// As root: the uids (and gids, the same numbers) handed out, one per pool.
+        public var uidRange = WorkerIdentity.defaultRange
+        /// Sandbox layers the operator accepted as missing (`--allow-weak-sandbox LAYER`, or "all").
+        public var weakLayersAccepted: [String] = []
+        /// The variant's grants: the network, host variables passed through, paths it may read.
+        public var networkGrant: NetworkGrant?
+        public var environmentGrant: [String] = []
+        public var readGrant: [String] = []
 
         public init() {}
+
+        /// The worker's limits with the grants, the weak layers and `identity` folded in.
+        func workerLimits(reading file: String, uid: UInt32?) -> SandboxLimits {
+            var limits = self.limits
+            limits.reads = [file] + readGrant + limits.reads
+            limits.environment = environmentGrant
+            limits.weakLayersAccepted = weakLayersAccepted
+            limits.uid = uid
+            limits.gid = uid
+            return limits
+        }
     }
 
     public let actor: String
     public let pluginPath: String
+    /// As root: the pool's own uid (and gid); nil otherwise.
+    public let uid: UInt32?
     private let config: [UInt8]
     private let configuration: Configuration
     private let log: HostServicesTable.LogSink
@@ -49,10 +70,12 @@ public final class WorkerPool: Sendable {
         self.config = config
         self.configuration = configuration
         self.log = log
+        uid = WorkerIdentity.allocate(in: configuration.uidRange)
         slots = DispatchSemaphore(value: configuration.size)
     }
 
-    /// A pool for a loaded plugin; network access follows its declared capability.
+    /// A pool for a loaded plugin; network access follows its declared capability (the
+    /// engine and the CLI refuse a declared capability that the variant does not grant).
     public convenience init(plugin: LoadedPlugin, config: [UInt8] = Array("{}".utf8),
                             configuration: Configuration = Configuration(),
                             log: @escaping HostServicesTable.LogSink = { _, _ in })
@@ -109,17 +132,24 @@ public final class WorkerPool: Sendable {
     }
 
     private func startWorker() throws(SandboxFailure) -> WorkerProcess {
-        let scratch = try configuration.makeScratchFolder(for: actor)
+        // The pool's uid must be able to read what it loads (a cache under a 0700 home cannot be).
+        let loadable = try WorkerIdentity.readablePath(pluginPath, forOtherUser: uid)
+        let scratch = try configuration.makeScratchFolder(for: actor, owner: uid)
+        var limits = configuration.workerLimits(reading: loadable, uid: uid)
+        let cgroup = WorkerIdentity.cgroupsAvailable ? "w\(getpid())-\((scratch as NSString).lastPathComponent)" : nil
+        limits.cgroup = cgroup
         let worker: WorkerProcess
         do {
-            worker = try WorkerProcess(workerPath: configuration.workerPath, pluginPath: pluginPath, actor: actor,
-                                       config: config, limits: configuration.limits, scratch: scratch,
+            worker = try WorkerProcess(workerPath: configuration.workerPath, pluginPath: loadable, actor: actor,
+                                       config: config, limits: limits, scratch: scratch,
                                        startTimeout: configuration.startTimeout.nanoseconds, log: log)
         } catch {
             removeScratchFolder(scratch)
+            if let cgroup { WorkerIdentity.removeCgroup(cgroup) }
             throw error
         }
         worker.scratch = scratch
+        worker.cgroup = cgroup
         let layers = Dictionary(uniqueKeysWithValues: (worker.facts["layers"]?.objectValue ?? []).compactMap { member in
             member.value.stringValue.map { (member.key, $0) }
         })
@@ -142,6 +172,7 @@ public final class WorkerPool: Sendable {
     private func retire(_ worker: WorkerProcess) {
         worker.retire()
         if let scratch = worker.scratch { removeScratchFolder(scratch) }
+        if let cgroup = worker.cgroup { WorkerIdentity.removeCgroup(cgroup) }
         state.withLock { $0.retired += 1 }
     }
 
@@ -154,11 +185,23 @@ public final class WorkerPool: Sendable {
 }
 
 extension WorkerPool.Configuration {
-    /// A fresh folder below `scratchRoot`: the only place a worker may write.
-    func makeScratchFolder(for actor: String) throws(SandboxFailure) -> String {
+    /// A fresh folder below `scratchRoot`: the only place a worker may write. Mode 0700,
+    /// owned by `owner` (the pool's uid, as root); the root above it is 0711, so a worker
+    /// can reach its own folder but list no other.
+    func makeScratchFolder(for actor: String, owner: UInt32? = nil) throws(SandboxFailure) -> String {
         let scratch = scratchRoot + "/" + UUID().uuidString
-        do { try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true) } catch {
+        do {
+            try FileManager.default.createDirectory(atPath: scratchRoot, withIntermediateDirectories: true)
+            chmod(scratchRoot, 0o711)
+            chmod((scratchRoot as NSString).deletingLastPathComponent, 0o711)
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
             throw SandboxFailure(.startFailed, actor: actor, "cannot create scratch folder \(scratch): \(error)")
+        }
+        if let owner, chown(scratch, owner, owner) != 0 {
+            removeScratchFolder(scratch)
+            throw SandboxFailure(.startFailed, actor: actor, "cannot give scratch folder \(scratch) to uid \(owner): \(String(cString: strerror(errno)))")
         }
         return scratch
     }

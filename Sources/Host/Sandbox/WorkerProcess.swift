@@ -24,8 +24,9 @@ final class WorkerProcess: @unchecked Sendable {
     private var stderrClosed = false
     private(set) var calls = 0
     private(set) var isAlive = true
-    /// The worker's scratch folder, removed by whoever retires it.
+    /// The worker's scratch folder and cgroup, removed by whoever retires it.
     var scratch: String?
+    var cgroup: String?
 
     /// Starts a worker for `pluginPath` with `config`, and waits (up to `startTimeout`
     /// nanoseconds) for it to load the plugin and create the instance.
@@ -43,7 +44,8 @@ final class WorkerProcess: @unchecked Sendable {
         else { throw SandboxFailure(.startFailed, actor: actor, "cannot create the worker's channels: \(String(cString: strerror(errno)))") }
         let childSocket = highDescriptor(pair[1]), childStderr = highDescriptor(errorPipe[1])
         let arguments = ["serve", "--plugin", pluginPath, "--scratch", scratch] + limits.arguments
-        let spawned = spawn(workerPath, arguments, descriptors: [(childSocket, 3), (childStderr, 2)])
+        let spawned = spawn(workerPath, arguments, descriptors: [(childSocket, 3), (childStderr, 2)],
+                            environment: WorkerEnvironment.build(scratch: scratch, granted: limits.environment))
         // Close the child's ends now: while the host holds them, a worker's death is no hang-up.
         close(childSocket)
         close(childStderr)
