@@ -64,8 +64,14 @@ public struct DescriptorWorker: Sendable {
     /// Runs one worker. A refusal the worker reported is an answer (kept); a hang, a
     /// crash or garbage is thrown (not kept: the next look tries again).
     private func ask(_ cachedPath: String, path: String) throws(PluginError) -> Answer {
-        let scratch: String
-        do { scratch = try configuration.makeScratchFolder(for: "describe") } catch {
+        // The same identity and layers as an actor's pool: an unprivileged uid as root, and
+        // Landlock reads of the plugin's own file.
+        let uid = WorkerIdentity.allocate(in: configuration.uidRange)
+        let scratch: String, loadable: String
+        do {
+            loadable = try WorkerIdentity.readablePath(cachedPath, forOtherUser: uid)
+            scratch = try configuration.makeScratchFolder(for: "describe", owner: uid)
+        } catch {
             throw PluginError(.loadFailed, path: path, "cannot start a worker to read the descriptor: \(error.message)")
         }
         defer { removeScratchFolder(scratch) }
@@ -77,7 +83,8 @@ public struct DescriptorWorker: Sendable {
         }
         let nothing = open("/dev/null", O_RDONLY | O_CLOEXEC)
         let childOut = highDescriptor(output[1]), childErr = highDescriptor(errors[1])
-        let arguments = ["describe", "--plugin", cachedPath, "--scratch", scratch] + configuration.limits.arguments
+        let limits = configuration.workerLimits(reading: loadable, uid: uid)
+        let arguments = ["describe", "--plugin", loadable, "--scratch", scratch] + limits.arguments
         let spawned = spawn(configuration.workerPath, arguments, descriptors: [(nothing, 0), (childOut, 1), (childErr, 2)],
                             environment: WorkerEnvironment.build(scratch: scratch, granted: []))
         close(childOut); close(childErr); close(nothing)
