@@ -39,9 +39,9 @@ import WavehostJSON
             workflow: lanes
             steps:
               validate: {actor: echo-c, isolation: inprocess}
-              summary: {actor: llm-grader, after: [validate], config: {endpoint: "\(endpoint)", model: a, prompt: "{{subject.n}}"}}
-              skills: {actor: llm-grader, after: [validate], config: {endpoint: "\(endpoint)", model: a, prompt: "{{subject.n}}"}}
-              grade: {actor: llm-grader, after: [validate], concurrency: 2, config: {endpoint: "\(endpoint)", model: b, prompt: "{{subject.n}}"}}
+              summary: {actor: llm-grader, after: [validate], config: {endpoint: "\(endpoint)", model: a, prompt: "{{subject.n}}"}, network: {allow: ["127.0.0.1"], schemes: [http]}}
+              skills: {actor: llm-grader, after: [validate], config: {endpoint: "\(endpoint)", model: a, prompt: "{{subject.n}}"}, network: {allow: ["127.0.0.1"], schemes: [http]}}
+              grade: {actor: llm-grader, after: [validate], concurrency: 2, config: {endpoint: "\(endpoint)", model: b, prompt: "{{subject.n}}"}, network: {allow: ["127.0.0.1"], schemes: [http]}}
             """
         let store = try EngineFixtures.store(.sqlite)
         let catalog = try EngineFixtures.catalog(["EchoC", "LLMGrader"], trusting: ["EchoC"])
