@@ -45,6 +45,15 @@ func benchSandbox(_ context: BenchContext) throws {
     }
     report("sandbox.cold_start_to_first_answer", cold / 1e6, "ms")
     report("sandbox.fresh_process_per_call_over_warm", cold / warm, "x")
+    // Beside it, bubblewrap's cheapest full sandbox (tools/bench installs Debian's bubblewrap).
+    let bwrap = "/usr/bin/bwrap"
+    if FileManager.default.isExecutableFile(atPath: bwrap) {
+        let bubble = try median(30) { try runProcess(bwrap, ["--unshare-all", "--ro-bind", "/", "/", "/bin/true"]) }
+        report("sandbox.floor_bwrap_unshare_all_true", bubble / 1e6, "ms")
+        report("sandbox.cold_start_over_bwrap", cold / bubble, "x")
+    } else {
+        print("bench: sandbox.floor_bwrap_unshare_all_true skipped: \(bwrap) is not installed")
+    }
 
     // Script actor: the bundled example, beside the bare interpreter start.
     let script = try ScriptActor(path: context.repositoryRoot + "/Plugins/Scripts/word-count.py",
