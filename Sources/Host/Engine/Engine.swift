@@ -89,8 +89,9 @@ public final class Engine: @unchecked Sendable {
         try store.addSubjects(subjects, workflowID: stored.id)
         let counts = try store.runCounts(workflowID: stored.id)
         (progress.runsTotal, progress.runsCompleted, progress.runsFailed) = (counts.total, counts.completed, counts.failed)
-        journal = Journal(store: store, owner: options.owner, lease: options.lease) { [self] finishes, refused in
-            committed(finishes, refused)
+        // Weak: the engine holds the journal; a strong capture would keep both alive forever.
+        journal = Journal(store: store, owner: options.owner, lease: options.lease) { [weak self] finishes, refused in
+            self?.committed(finishes, refused)
         }
         journal.start()
         for (index, lane) in lanes.enumerated() {
@@ -104,7 +105,12 @@ public final class Engine: @unchecked Sendable {
             lock.broadcast()
             lock.unlock()
             journal.stop()
-            reloader?.untrack(callCache.values.compactMap { $0 as? ReloadableCall })
+            let made = Array(callCache.values)
+            reloader?.untrack(made.compactMap { $0 as? ReloadableCall })
+            // The calls are this run's: their workers end with it (a call still under way
+            // retires its version when it ends). `serve` runs an engine per pass.
+            for call in made { call.retire() }
+            callCache = [:]
         }
         var lastReport = clock.now
         var lastRefresh = clock.now
