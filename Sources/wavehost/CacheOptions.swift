@@ -50,6 +50,24 @@ struct TrustOptions: ParsableArguments {
     }
 }
 
+/// The catalog `run` and `serve` start from: every plugin and script of `folders` (a file
+/// refused there is reported and skipped), read through workers; in-process use only for
+/// `trusted` hashes.
+func loadCatalog(_ folders: [String], files: [String] = [], cache: CacheOptions, trusted: PluginTrust,
+                 sandbox: SandboxOptions) throws(ExitCode) -> ActorCatalog {
+    let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)),
+                               workerConfiguration: sandbox.workerConfiguration)
+    do {
+        for folder in folders {
+            for (path, reason) in try catalog.addFolder(folder) { printError("skipped \(path): \(reason)") }
+        }
+        for file in files { try catalog.add(file) }
+    } catch {
+        throw fail(error)
+    }
+    return catalog
+}
+
 /// Prints a plugin error to stderr and returns the exit status for it.
 func fail(_ error: PluginError) -> ExitCode {
     printError("error: \(error)")

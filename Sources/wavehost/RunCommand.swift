@@ -57,16 +57,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // In-process use needs trust: --trust hashes, and the store's approvals once it is open.
         let trusted = PluginTrust(trust.hashes)
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)),
-                                   workerConfiguration: sandbox.workerConfiguration)
-        do {
-            for folder in pluginFolders {
-                for (path, reason) in try catalog.addFolder(folder) { printError("skipped \(path): \(reason)") }
-            }
-            for file in actorFiles { try catalog.add(file) }
-        } catch {
-            throw fail(error)
-        }
+        let catalog = try loadCatalog(pluginFolders, files: actorFiles, cache: cache, trusted: trusted, sandbox: sandbox)
         // Every file is checked before anything runs.
         var parsed: [(file: String, source: String, workflow: WorkflowDefinition)] = []
         for file in workflows {

@@ -56,13 +56,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         // In-process use needs trust: --trust hashes, and the store's approvals once it is open.
         let trusted = PluginTrust(trust.hashes)
-        let catalog = ActorCatalog(registry: PluginRegistry(loader: cache.loader(trust: trusted)),
-                                   workerConfiguration: sandbox.workerConfiguration)
-        do {
-            for folder in pluginFolders {
-                for (path, reason) in try catalog.addFolder(folder) { printError("skipped \(path): \(reason)") }
-            }
-        } catch { throw fail(error) }
+        let catalog = try loadCatalog(pluginFolders, cache: cache, trusted: trusted, sandbox: sandbox)
         var parsed: [(source: String, workflow: WorkflowDefinition)] = []
         for file in workflows {
             do {
