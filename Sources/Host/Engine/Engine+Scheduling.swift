@@ -88,7 +88,7 @@ extension Engine {
             }
             last = step
             let run = ready[step].removeFirst().run
-            if lane.steps.count > 1 { lock.broadcast() }  // an idle thread of the lane may take a sibling
+            if case .endpoint = lane.kind, lane.steps.count > 1 { lock.broadcast() }  // idle threads take its siblings
             run.steps[step].phase = .running
             lock.unlock()
             let abandoned = execute(run, step)
