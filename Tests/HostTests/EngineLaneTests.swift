@@ -59,14 +59,7 @@ import WavehostJSON
         #expect(most["b"]?.intValue == 2, "grade has a lane of its own, of 2: \(most.text)")
 
         // Each subject's summary and skills were queued together and ran side by side.
-        var spans: [Int64: [String: ClosedRange<Int64>]] = [:]
-        for row in try store.rows("""
-            SELECT i.run_id, s.name, i.started_at, i.completed_at FROM interactions i JOIN steps s ON s.id = i.step_id \
-            WHERE s.name IN ('summary', 'skills')
-            """) {
-            guard let run = row[0].integer, let step = row[1].text, let from = row[2].integer, let to = row[3].integer else { continue }
-            spans[run, default: [:]][step] = from...to
-        }
+        let spans = try store.spans(of: ["summary", "skills"])
         #expect(spans.count == 12)
         for (run, steps) in spans {
             let (summary, skills) = (try #require(steps["summary"]), try #require(steps["skills"]))

@@ -47,15 +47,7 @@ import WavehostJSON
         }
 
         // summary and skills depend on validate only: for each posting their calls overlap.
-        let calls = try store.rows("""
-            SELECT i.run_id, s.name, i.started_at, i.completed_at FROM interactions i JOIN steps s ON s.id = i.step_id \
-            WHERE s.name IN ('summary', 'skills') AND i.status = 'completed'
-            """)
-        var spans: [Int64: [String: ClosedRange<Int64>]] = [:]
-        for row in calls {
-            guard let run = row[0].integer, let step = row[1].text, let from = row[2].integer, let to = row[3].integer else { continue }
-            spans[run, default: [:]][step] = from...to
-        }
+        let spans = try store.spans(of: ["summary", "skills"], completedOnly: true)
         let pairs = spans.values.compactMap { steps in steps["summary"].flatMap { a in steps["skills"].map { (a, $0) } } }
         #expect(pairs.count == 43)
         let overlapping = pairs.filter { $0.0.overlaps($0.1) }.count

@@ -46,15 +46,18 @@ struct Lane: Equatable {
     /// The endpoint a step's calls go to: its first live variant's `config.endpoint`, without a
     /// trailing slash. Variants added later share the lane the step was given at start.
     static func endpoint(of step: WorkflowDefinition.Step) -> String? {
-        let variant = step.variants.first { $0.mode == .live && $0.weight > 0 } ?? step.variants.first
-        guard let endpoint = variant?.config["endpoint"]?.stringValue, !endpoint.isEmpty else { return nil }
+        guard let endpoint = lead(of: step)?.config["endpoint"]?.stringValue, !endpoint.isEmpty else { return nil }
         return endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
     }
 
     /// The model a step asks its endpoint for (`config.model`), "" when it names none.
     static func model(of step: WorkflowDefinition.Step) -> String {
-        let variant = step.variants.first { $0.mode == .live && $0.weight > 0 } ?? step.variants.first
-        return variant?.config["model"]?.stringValue ?? ""
+        lead(of: step)?.config["model"]?.stringValue ?? ""
+    }
+
+    /// The variant that speaks for a step's lane: its first live one with a weight.
+    private static func lead(of step: WorkflowDefinition.Step) -> WorkflowDefinition.Variant? {
+        step.variants.first { $0.mode == .live && $0.weight > 0 } ?? step.variants.first
     }
 }
 

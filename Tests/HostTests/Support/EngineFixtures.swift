@@ -48,4 +48,19 @@ extension Store {
     func rows(_ sql: String) throws -> [[SQLValue]] {
         try withConnection { connection throws(StoreError) in try connection.query(sql) }
     }
+
+    /// Per run, each named step's interaction as the span from its start to its end (Unix
+    /// milliseconds); `completedOnly` leaves out failed attempts.
+    func spans(of steps: [String], completedOnly: Bool = false) throws -> [Int64: [String: ClosedRange<Int64>]] {
+        let names = steps.map { "'\($0)'" }.joined(separator: ", ")
+        var spans: [Int64: [String: ClosedRange<Int64>]] = [:]
+        for row in try rows("""
+            SELECT i.run_id, s.name, i.started_at, i.completed_at FROM interactions i JOIN steps s ON s.id = i.step_id \
+            WHERE s.name IN (\(names))\(completedOnly ? " AND i.status = 'completed'" : "")
+            """) {
+            guard let run = row[0].integer, let step = row[1].text, let from = row[2].integer, let to = row[3].integer else { continue }
+            spans[run, default: [:]][step] = from...to
+        }
+        return spans
+    }
 }
