@@ -51,3 +51,29 @@ func nanosecondsPerCall(runs: Int = 11, calls: Int, _ body: () -> Void) -> Doubl
     samples.sort()
     return samples[samples.count / 2]
 }
+
+/// The median of `runs` measurements (nanoseconds) returned by `body`.
+func medianNanoseconds(_ runs: Int, _ body: () throws -> Double) rethrows -> Double {
+    var samples: [Double] = []
+    for _ in 0..<runs { samples.append(try body()) }
+    samples.sort()
+    return samples[samples.count / 2]
+}
+
+/// Starts a process (stdout and stderr to /dev/null) and waits: nanoseconds from spawn to exit.
+func spawnAndWait(_ path: String, _ arguments: [String]) throws -> Double {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = nanoseconds()
+    guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { throw BenchError("cannot spawn \(path)") }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    guard status == 0 else { throw BenchError("\(path) \(arguments.joined(separator: " ")) failed with status \(status)") }
+    return Double(nanoseconds() - start)
+}

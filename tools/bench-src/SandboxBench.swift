@@ -33,9 +33,9 @@ func benchSandbox(_ context: BenchContext) throws {
     report("sandbox.warm_p50_over_floor_p50", warm / floor.p50, "x")
 
     // Floor: posix_spawn of /bin/true to exit.
-    let spawnTrue = try median(50) { try runProcess("/bin/true", []) }
+    let spawnTrue = try medianNanoseconds(50) { try spawnAndWait("/bin/true", []) }
     report("sandbox.floor_spawn_true", spawnTrue / 1e6, "ms")
-    let cold = try median(30) {
+    let cold = try medianNanoseconds(30) {
         let fresh = WorkerPool(plugin: plugin, configuration: configuration)
         let start = nanoseconds()
         _ = try fresh.invoke(input, timeout: .seconds(10))
@@ -48,7 +48,7 @@ func benchSandbox(_ context: BenchContext) throws {
     // Beside it, bubblewrap's cheapest full sandbox (tools/bench installs Debian's bubblewrap).
     let bwrap = "/usr/bin/bwrap"
     if FileManager.default.isExecutableFile(atPath: bwrap) {
-        let bubble = try median(30) { try runProcess(bwrap, ["--unshare-all", "--ro-bind", "/", "/", "/bin/true"]) }
+        let bubble = try medianNanoseconds(30) { try spawnAndWait(bwrap, ["--unshare-all", "--ro-bind", "/", "/", "/bin/true"]) }
         report("sandbox.floor_bwrap_unshare_all_true", bubble / 1e6, "ms")
         report("sandbox.cold_start_over_bwrap", cold / bubble, "x")
     } else {
@@ -59,34 +59,14 @@ func benchSandbox(_ context: BenchContext) throws {
     let script = try ScriptActor(path: context.repositoryRoot + "/Plugins/Scripts/word-count.py",
                                  cache: PluginCache(directory: context.cacheDirectory), configuration: configuration)
     let scriptInput = Array(#"{"text":"Senior Swift engineer, Berlin"}"#.utf8)
-    let python = try median(20) { try runProcess("/usr/bin/env", ["python3", "-c", "pass"]) }
+    let python = try medianNanoseconds(20) { try spawnAndWait("/usr/bin/env", ["python3", "-c", "pass"]) }
     report("sandbox.floor_python_start", python / 1e6, "ms")
-    let scriptCall = try median(20) {
+    let scriptCall = try medianNanoseconds(20) {
         let start = nanoseconds()
         _ = try script.invoke(scriptInput, timeout: .seconds(10))
         return Double(nanoseconds() - start)
     }
     report("sandbox.script_call", scriptCall / 1e6, "ms")
-}
-
-/// The median of `runs` measurements (nanoseconds) returned by `body`.
-private func median(_ runs: Int, _ body: () throws -> Double) rethrows -> Double {
-    var samples: [Double] = []
-    for _ in 0..<runs { samples.append(try body()) }
-    samples.sort()
-    return samples[samples.count / 2]
-}
-
-/// Starts a process and waits for it: nanoseconds from spawn to exit.
-private func runProcess(_ path: String, _ arguments: [String]) throws -> Double {
-    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let start = nanoseconds()
-    guard posix_spawn(&pid, path, nil, nil, argv, environ) == 0 else { throw BenchError("cannot spawn \(path)") }
-    var status: Int32 = 0
-    waitpid(pid, &status, 0)
-    return Double(nanoseconds() - start)
 }
 
 private func runFloor(_ program: String) throws -> (p50: Double, p99: Double) {
