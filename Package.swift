@@ -6,6 +6,14 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// For the worker and the modules it links: without the implicit imports of Concurrency and
+/// StringProcessing it loads 7 libraries instead of 14, which halves a Swift program's
+/// start (3.2 → 1.6 ms here). A Swift plugin brings them when it loads; a C plugin never.
+let workerSettings = swiftSettings + [
+    .unsafeFlags(["-Xfrontend", "-disable-implicit-concurrency-module-import",
+                  "-Xfrontend", "-disable-implicit-string-processing-module-import"]),
+]
+
 /// A shipping plugin: its own folder under Plugins/ and its own dynamic product.
 /// The explicit `path:` matters: SwiftPM otherwise reads Plugins/ as package plugins.
 func actorPlugin(_ name: String, swift: Bool, dependencies: [Target.Dependency] = []) -> (Product, Target) {
@@ -47,12 +55,12 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "WavehostJSON", swiftSettings: swiftSettings),
+        .target(name: "WavehostJSON", swiftSettings: workerSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
         // Code shared by two example actors each (field rules; an HTTP body sink): static libraries they embed.
         .target(name: "CurlBody", dependencies: ["CCurl"], path: "Plugins/CurlBody", swiftSettings: swiftSettings),
         .target(name: "FieldRules", dependencies: ["ActorKit"], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
-        .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
+        .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: workerSettings),
         .target(
             name: "Host",
             dependencies: [
@@ -71,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "wavehost-worker",
             dependencies: ["ActorRuntime", "CWavehostShims", "WavehostJSON"],
-            swiftSettings: swiftSettings
+            swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: ["Host"], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),

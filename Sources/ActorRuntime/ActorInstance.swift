@@ -26,9 +26,10 @@ public final class ActorInstance: @unchecked Sendable {
 
     deinit { image.functions.destroy(instance) }
 
-    /// Runs the actor on `input` and returns its output, which the host has checked
-    /// to be one valid JSON document. The plugin's buffer is released before return.
-    public func invoke(_ input: UnsafeRawBufferPointer) throws(ActorFailure) -> [UInt8] {
+    /// Runs the actor on `input` and returns its output, checked to be one valid JSON
+    /// document unless `checkingOutput` is false (a worker: its host checks what arrives,
+    /// since it cannot trust the worker's process). The plugin's buffer is released before return.
+    public func invoke(_ input: UnsafeRawBufferPointer, checkingOutput: Bool = true) throws(ActorFailure) -> [UInt8] {
         var reply = wh_reply.empty
         let status: wh_status
         if threadSafe {
@@ -45,14 +46,16 @@ public final class ActorInstance: @unchecked Sendable {
         guard reply.data != nil else {
             throw ActorFailure(.invalidOutput, actor: image.name, message: "returned success with no output")
         }
-        do { try JSON.validate(output) } catch {
-            throw ActorFailure(.invalidOutput, actor: image.name, message: "output is not valid JSON: \(error)")
+        if checkingOutput {
+            do { try JSON.validate(output) } catch {
+                throw ActorFailure(.invalidOutput, actor: image.name, message: "output is not valid JSON: \(error)")
+            }
         }
         return Array(output)
     }
 
-    public func invoke(_ input: [UInt8]) throws(ActorFailure) -> [UInt8] {
-        let result = input.withUnsafeBytes { bytes in Result { () throws(ActorFailure) in try invoke(bytes) } }
+    public func invoke(_ input: [UInt8], checkingOutput: Bool = true) throws(ActorFailure) -> [UInt8] {
+        let result = input.withUnsafeBytes { bytes in Result { () throws(ActorFailure) in try invoke(bytes, checkingOutput: checkingOutput) } }
         return try result.get()
     }
 

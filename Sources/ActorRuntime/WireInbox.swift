@@ -48,7 +48,19 @@ public struct WireInbox: Sendable {
         return Frame(header: header, payload: payload)
     }
 
-    /// Adds what one non-blocking `read` gives (as much as fits, with room made for the
+    /// The next frame from a blocking `fd` (the worker's side, whose only job is this
+    /// conversation); nil when the stream ends between frames.
+    public mutating func receive(blockingFrom fd: Int32) throws(WorkerWire.WireError) -> Frame? {
+        while true {
+            if let frame = try next() { return frame }
+            let got = fill(from: fd)
+            if got > 0 || (got < 0 && errno == EINTR) { continue }
+            if got == 0 && buffered == 0 { return nil }
+            throw WorkerWire.WireError(got == 0 ? "the stream ended inside a frame" : "read failed (errno \(errno))")
+        }
+    }
+
+    /// Adds what one `read` gives (as much as fits, with room made for the
     /// frame at the front); returns its result: bytes read, 0 at end of stream, -1 with `errno`.
     public mutating func fill(from fd: Int32) -> Int {
         var needed = WorkerWire.headerSize

@@ -51,16 +51,18 @@ public enum WorkerWire {
             self.length = length
         }
 
-        public var bytes: [UInt8] {
-            var out = [UInt8](repeating: 0, count: WorkerWire.headerSize)
-            out.withUnsafeMutableBytes { raw in
+        public var bytes: [UInt8] { withBytes { Array($0) } }
+
+        /// The encoded header, on the stack: a call sends one per frame.
+        public func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+            withUnsafeTemporaryAllocation(byteCount: WorkerWire.headerSize, alignment: 8) { raw in
                 raw.storeBytes(of: WorkerWire.magic.littleEndian, toByteOffset: 0, as: UInt16.self)
                 raw.storeBytes(of: WorkerWire.version, toByteOffset: 2, as: UInt8.self)
                 raw.storeBytes(of: kind.rawValue, toByteOffset: 3, as: UInt8.self)
                 raw.storeBytes(of: status.littleEndian, toByteOffset: 4, as: Int32.self)
                 raw.storeBytes(of: length.littleEndian, toByteOffset: 8, as: UInt64.self)
+                return body(UnsafeRawBufferPointer(raw))
             }
-            return out
         }
 
         /// Decodes a header, or says what is wrong with it.
@@ -88,48 +90,43 @@ public enum WorkerWire {
 
     /// Writes a whole frame; false if the peer is gone.
     public static func send(_ kind: Kind, status: Int32 = 0, _ payload: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
-        let header = Header(kind: kind, status: status, length: UInt64(payload.count)).bytes
-        return header.withUnsafeBytes { writeAll(fd, $0) } && writeAll(fd, payload)
+        Header(kind: kind, status: status, length: UInt64(payload.count)).withBytes { header in
+            var sent = 0
+            while sent < header.count + payload.count {
+                let count = sendFrame(fd, header: header, payload: payload, from: sent)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { return false }
+                sent += count
+            }
+            return true
+        }
+    }
+
+    /// One `sendmsg` of a frame's header and payload, from byte `offset` of the frame on:
+    /// one write, so the peer wakes once per frame, not for the header and again for the
+    /// payload. Returns what `sendmsg` returns.
+    public static func sendFrame(_ fd: Int32, header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, from offset: Int) -> Int {
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { parts in
+            var count = 0
+            if offset < header.count {
+                parts[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress! + offset), iov_len: header.count - offset)
+                count += 1
+            }
+            let payloadOffset = max(0, offset - header.count)
+            if payloadOffset < payload.count {
+                parts[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress! + payloadOffset),
+                                     iov_len: payload.count - payloadOffset)
+                count += 1
+            }
+            guard count > 0 else { return 0 }
+            var message = msghdr()
+            message.msg_iov = parts.baseAddress
+            message.msg_iovlen = count
+            return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+        }
     }
 
     public static func send(_ kind: Kind, status: Int32 = 0, _ payload: [UInt8], to fd: Int32) -> Bool {
         payload.withUnsafeBytes { send(kind, status: status, $0, to: fd) }
-    }
-
-    /// Reads one frame; nil at end of stream. Refuses payloads over `limit` bytes.
-    public static func receive(from fd: Int32, limit: UInt64) throws(WireError) -> (Header, [UInt8])? {
-        var raw = [UInt8](repeating: 0, count: headerSize)
-        let got = raw.withUnsafeMutableBytes { readAll(fd, $0) }
-        if got == 0 { return nil }
-        guard got == headerSize else { throw WireError("stream ended inside a header") }
-        let header = try raw.withUnsafeBytes { bytes in Result { () throws(WireError) in try Header(bytes) } }.get()
-        guard header.length <= limit else { throw WireError("payload of \(header.length) bytes exceeds the limit of \(limit)") }
-        var payload = [UInt8](repeating: 0, count: Int(header.length))
-        let count = payload.withUnsafeMutableBytes { readAll(fd, $0) }
-        guard count == payload.count else { throw WireError("stream ended inside a payload") }
-        return (header, payload)
-    }
-
-    /// Reads until `buffer` is full or the stream ends; returns the bytes read.
-    static func readAll(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var offset = 0
-        while offset < buffer.count {
-            let count = read(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            offset += count
-        }
-        return offset
-    }
-
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let count = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { return false }
-            offset += count
-        }
-        return true
     }
 }

@@ -19,6 +19,9 @@ struct SandboxLayers {
     private(set) var report: [(layer: String, status: String)] = []
     /// Required layers that did not hold, with the reason.
     private(set) var missing: [(layer: String, reason: String)] = []
+    /// When each stage ended (CLOCK_MONOTONIC nanoseconds, the host's clock too): what a
+    /// cold start costs, layer by layer (`tools/bench sandbox` prints it).
+    private(set) var marks: [(stage: String, at: UInt64)] = [("main", workerStartedAt)]
 
     var json: JSON { .object(report.map { (key: $0.layer, value: .string($0.status)) }) }
 
@@ -32,6 +35,7 @@ struct SandboxLayers {
         // Only what the host gave on purpose: the wire (3) and stderr, or a script's stdio.
         _ = wh_sandbox_close_from(keepStdio ? 3 : 4)
         layers.record("die-with-host", wh_sandbox_die_with_parent())
+        layers.mark("descriptors")
         let root = geteuid() == 0
 
         // The tree's memory and process count: a cgroup where root has one.
@@ -46,6 +50,8 @@ struct SandboxLayers {
                 layers.report.append(("cgroup", "unavailable: \(describe(joined)); falling back to RLIMIT_NPROC × RLIMIT_AS"))
             }
         }
+
+        layers.mark("cgroup")
 
         // Namespaces: a user namespace first when not root, so the others need no privilege.
         var namespaces: Int32 = 0
@@ -64,6 +70,7 @@ struct SandboxLayers {
                                                                       : "unavailable: \(describe(namespaces))"))
             if namespaces != 0 { layers.fail("network-namespace", describe(namespaces)) }
         }
+        layers.mark("namespaces")
         if pid == 0 {
             let forked = wh_sandbox_become_init()  // from here on: PID 1 of a new namespace
             layers.report.append(("pid-namespace", forked == 0 ? "ok (the worker runs below its namespace's own init; its tree dies with it, and is killed after each call)"
@@ -74,6 +81,7 @@ struct SandboxLayers {
             layers.fail("pid-namespace", describe(pid))
         }
 
+        layers.mark("init")
         layers.record("rlimits", setLimits(limits), required: true)
         chdir(scratch)
 
@@ -93,6 +101,7 @@ struct SandboxLayers {
             layers.report.append(("identity", "ok (unprivileged uid \(getuid()))"))
         }
         layers.record("capabilities", wh_sandbox_drop_capabilities(), required: true)
+        layers.mark("identity")
 
         let nproc = wh_sandbox_set_limit(6 /* RLIMIT_NPROC */, limits.processes)
         if !treeLimited {
@@ -124,11 +133,13 @@ struct SandboxLayers {
             layers.fail("filesystem", describe(landlock))
             layers.fail("landlock-scoping", "no landlock")
         }
+        layers.mark("landlock")
         layers.record("no-new-privileges", wh_sandbox_no_new_privs(), required: true)
         let filter = wh_sandbox_filter_syscalls(limits.network ? 1 : 0)
         layers.report.append(("syscall-filter", filter == 0
             ? "ok (allowlist\(limits.network ? "; IPv4/IPv6 sockets granted" : "; no sockets"))" : "unavailable: \(describe(filter))"))
         if filter != 0 { layers.fail("syscall-filter", describe(filter)) }
+        layers.mark("seccomp")
         layers.missing.removeAll { limits.weakLayersAccepted.contains($0.layer) || limits.weakLayersAccepted.contains("all") }
         return layers
     }
@@ -139,6 +150,11 @@ struct SandboxLayers {
     }
 
     private mutating func fail(_ layer: String, _ reason: String) { missing.append((layer, reason)) }
+
+    mutating func mark(_ stage: String) { marks.append((stage, monotonicNanoseconds())) }
+
+    /// The marks as JSON: {stage: nanoseconds}, in order.
+    var marksJSON: JSON { .object(marks.map { (key: $0.stage, value: .integer(Int($0.at))) }) }
 
     /// Why the worker refuses to run the actor, naming the flag that accepts the weaker sandbox.
     var refusal: String? {

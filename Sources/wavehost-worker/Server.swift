@@ -21,12 +21,14 @@ struct Server {
         // which the host captures for error reports.
         dup2(STDERR_FILENO, STDOUT_FILENO)
         let sender = Sender(socket: socket)
+        var inbox = WireInbox(limit: limits.inputBytes)
 
         let config: [UInt8]
         do {
-            guard let (header, payload) = try WorkerWire.receive(from: socket, limit: limits.inputBytes),
-                  header.kind == .hello else { fatal(sender, .protocolViolation, "expected a hello frame first") }
-            config = payload
+            guard let hello = try inbox.receive(blockingFrom: socket), hello.header.kind == .hello else {
+                fatal(sender, .protocolViolation, "expected a hello frame first")
+            }
+            config = hello.payload
         } catch { fatal(sender, .protocolViolation, error.description) }
 
         if let refusal = layers.refusal { fatal(sender, .loadFailed, refusal) }
@@ -43,23 +45,30 @@ struct Server {
         // Whatever create started is gone before the first call.
         _ = wh_sandbox_reap_all()
         let info = instance.image.description
+        var startup = layers
+        startup.mark("loaded")
         let ready: JSON = [
             "protocol": .integer(WorkerWire.version), "pid": .integer(getpid()),
             "actor": .string(info.name), "version": .string(info.version), "layers": layers.json,
+            "startup": startup.marksJSON,
         ]
         sender.send(.ready, ready.bytes)
 
         while true {
-            let frame: (WorkerWire.Header, [UInt8])?
-            do { frame = try WorkerWire.receive(from: socket, limit: limits.inputBytes) } catch {
+            let frame: WireInbox.Frame?
+            do { frame = try inbox.receive(blockingFrom: socket) } catch {
                 fatal(sender, .protocolViolation, error.description)
             }
-            guard let (header, input) = frame else { exit(0) }  // the host closed: retire
-            guard header.kind == .invoke else { fatal(sender, .protocolViolation, "expected invoke, got \(header.kind)") }
+            guard let frame else { exit(0) }  // the host closed: retire
+            guard frame.header.kind == .invoke else {
+                fatal(sender, .protocolViolation, "expected invoke, got \(frame.header.kind)")
+            }
+            let input = frame.payload
             // After each call, nothing the actor started survives: the worker is the child
             // subreaper of its PID namespace, so this kills and reaps every other process of its tree.
             do {
-                let output = try instance.invoke(input)
+                // The host checks the output's JSON: it cannot trust this process to have.
+                let output = try instance.invoke(input, checkingOutput: false)
                 _ = wh_sandbox_reap_all()
                 if UInt64(output.count) > limits.outputBytes {
                     sender.send(.result, status: WorkerWire.statusOutputTooLarge,

@@ -16,28 +16,33 @@ import WavehostJSON
 import Glibc
 #endif
 
+/// When this process reached its own code: the host's spawn, exec and the dynamic loader came before.
+let workerStartedAt = monotonicNanoseconds()
+
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
 func die(_ message: String, status: Int32 = 2) -> Never {
     var line = "wavehost-worker: \(message)\n"
     line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
     exit(status)
 }
 
-var arguments = Array(CommandLine.arguments.dropFirst())
-guard let mode = arguments.first else { die("usage: wavehost-worker serve|exec|probe --scratch DIR [options]") }
-arguments.removeFirst()
-
-let command: [String]
-if let separator = arguments.firstIndex(of: "--") {
-    command = Array(arguments[(separator + 1)...])
-    arguments = Array(arguments[..<separator])
-} else {
-    command = []
-}
+// Top-level values are constants: this module runs without Concurrency, so no global may be mutable.
+let commandLine = Array(CommandLine.arguments.dropFirst())
+guard let mode = commandLine.first else { die("usage: wavehost-worker serve|exec|probe --scratch DIR [options]") }
+let separator = commandLine.firstIndex(of: "--")
+let command = separator.map { Array(commandLine[($0 + 1)...]) } ?? []
+let options = Array(commandLine[1..<(separator ?? commandLine.count)])
 
 let limits: SandboxLimits
-do { (limits, arguments) = try SandboxLimits.parse(arguments) } catch { die(error.description) }
+let arguments: [String]
+do { (limits, arguments) = try SandboxLimits.parse(options) } catch { die(error.description) }
 
-@MainActor func option(_ name: String) -> String? {
+func option(_ name: String) -> String? {
     guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
     return arguments[index + 1]
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -194,7 +195,13 @@ static inline int wh_sandbox_become_init(void) {
  * (kill(-1) spares only the init and the caller) and reaps them all. Returns how many
  * were reaped, or -ESRCH outside a worker's namespace (nothing is killed then). */
 static inline int wh_sandbox_reap_all(void) {
-    if (getpid() != 2) return -ESRCH;
+    static pid_t self;  /* the server's pid never changes: ask once, not once per call */
+    if (self == 0) self = getpid();
+    if (self != 2) return -ESRCH;
+    /* Every descendant is a child or has a living ancestor that is one (orphans come back
+     * to this subreaper): no child at all means nothing to kill, at one system call. */
+    siginfo_t child;
+    if (waitid(P_ALL, 0, &child, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 && errno == ECHILD) return 0;
     kill(-1, SIGKILL);
     int reaped = 0;
     for (;;) {
@@ -383,7 +390,7 @@ static inline int wh_sandbox_landlock(const char *scratch, const char *const *re
 #endif
 
 /* What the worker, the bundled actors (Swift, C, libcurl), Python and sh need, measured
- * with strace (see docs/sandbox.md). Most frequent first: the filter is a linear scan.
+ * with strace (see docs/sandbox.md). The filter sorts them into ranges.
  * clone, clone3, ioctl and socket are decided on their arguments below; every other
  * system call fails with EPERM. Deliberately absent: io_uring_*, mknod/mknodat, ptrace,
  * bpf, keyctl/add_key/request_key, mount and the new mount API, setns, unshare,
@@ -434,6 +441,11 @@ static const long wh_allowed_syscalls[] = {
 #define WH_AF_INET6 10
 #define WH_AF_NETLINK 16
 
+static inline int wh_compare_long(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
 static inline int wh_sandbox_filter_syscalls(int allow_network) {
 #ifdef WH_AUDIT_ARCH
     enum { allowed_count = sizeof wh_allowed_syscalls / sizeof wh_allowed_syscalls[0] };
@@ -481,9 +493,21 @@ static inline int wh_sandbox_filter_syscalls(int allow_network) {
         EMIT(BPF_STMT(BPF_RET | BPF_K, deny));
         EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
     }
-    for (unsigned i = 0; i < allowed_count; i++) {
-        EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)wh_allowed_syscalls[i], 0, 1));
+    /* The allowed numbers as ascending ranges (211 numbers make about 50): a syscall walks
+     * only the ranges below it. The kernel runs the filter for every syscall number when
+     * it is attached (to cache what is always allowed), so its length is start-up time:
+     * one comparison per number cost 0.42 ms here. */
+    long sorted[allowed_count];
+    memcpy(sorted, wh_allowed_syscalls, sizeof sorted);
+    qsort(sorted, allowed_count, sizeof sorted[0], wh_compare_long);
+    for (unsigned i = 0; i < allowed_count;) {
+        unsigned last = i;
+        while (last + 1 < allowed_count && sorted[last + 1] <= sorted[last] + 1) last++;
+        EMIT(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)sorted[last], 3, 0));  /* above: the next range */
+        EMIT(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)sorted[i], 0, 1));
         EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+        EMIT(BPF_STMT(BPF_RET | BPF_K, deny));  /* between the previous range and this one */
+        i = last + 1;
     }
     EMIT(BPF_STMT(BPF_RET | BPF_K, deny));
 #undef EMIT

@@ -58,6 +58,7 @@ public final class WorkerPool: Sendable {
         var started = 0
         var retired = 0
         var layers: [String: String]?
+        var lastStartup: [(stage: String, at: UInt64)] = []
     }
 
     /// A pool for `pluginPath` (the content-addressed copy to load) with `config`.
@@ -131,13 +132,20 @@ public final class WorkerPool: Sendable {
         state.withLock { ($0.started, $0.retired, $0.layers ?? [:]) }
     }
 
+    /// How the last worker's start went: monotonic nanoseconds at which each stage ended,
+    /// from "begin" through "prepared" (the host's side: scratch, a readable copy) and the
+    /// worker's own stages ("main": spawned, exec'd and linked; then its layers) to "ready".
+    public var lastStartup: [(stage: String, at: UInt64)] { state.withLock { $0.lastStartup } }
+
     private func startWorker() throws(SandboxFailure) -> WorkerProcess {
+        let began = monotonicNanoseconds()
         // The pool's uid must be able to read what it loads (a cache under a 0700 home cannot be).
         let loadable = try WorkerIdentity.readablePath(pluginPath, forOtherUser: uid)
         let scratch = try configuration.makeScratchFolder(for: actor, owner: uid)
         var limits = configuration.workerLimits(reading: loadable, uid: uid)
         let cgroup = WorkerIdentity.cgroupsAvailable ? "w\(getpid())-\((scratch as NSString).lastPathComponent)" : nil
         limits.cgroup = cgroup
+        let prepared = monotonicNanoseconds()
         let worker: WorkerProcess
         do {
             worker = try WorkerProcess(workerPath: configuration.workerPath, pluginPath: loadable, actor: actor,
@@ -153,9 +161,15 @@ public final class WorkerPool: Sendable {
         let layers = Dictionary(uniqueKeysWithValues: (worker.facts["layers"]?.objectValue ?? []).compactMap { member in
             member.value.stringValue.map { (member.key, $0) }
         })
+        let marks = (worker.facts["startup"]?.objectValue ?? []).compactMap { member in
+            member.value.intValue.map { (stage: member.key, at: UInt64(max(0, $0))) }
+        }
+        let startup = [(stage: "begin", at: began), (stage: "prepared", at: prepared)] + marks
+            + [(stage: "ready", at: monotonicNanoseconds())]
         state.withLock { state in
             state.started += 1
             if state.layers == nil { state.layers = layers }
+            state.lastStartup = startup
         }
         SandboxProbe.warnOnce(about: layers)
         return worker

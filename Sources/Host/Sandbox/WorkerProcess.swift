@@ -93,9 +93,11 @@ final class WorkerProcess: @unchecked Sendable {
         guard header.kind == .result else { throw violation("expected a result, got \(header.kind)", elapsed: elapsed) }
         switch header.status {
         case WH_OK:
-            let valid = payload.withUnsafeBytes { (try? JSON.validate($0)) != nil }
-            guard valid else {
-                throw SandboxFailure(.actorFailed(.invalidOutput), actor: actor, "output is not valid JSON", elapsedNanoseconds: elapsed)
+            let fault = payload.withUnsafeBytes { bytes -> JSONParseError? in
+                do throws(JSONParseError) { try JSON.validate(bytes); return nil } catch { return error }
+            }
+            if let fault {
+                throw SandboxFailure(.actorFailed(.invalidOutput), actor: actor, "output is not valid JSON: \(fault)", elapsedNanoseconds: elapsed)
             }
             return payload
         case WorkerWire.statusOutputTooLarge:
@@ -134,17 +136,16 @@ final class WorkerProcess: @unchecked Sendable {
 
     // MARK: - Framing with deadlines
 
+    /// Sends one frame, header and payload in one `sendmsg` while the socket takes it all.
     private func send(_ kind: WorkerWire.Kind, _ payload: [UInt8], deadline: UInt64, started: UInt64) throws(SandboxFailure) {
-        let header = WorkerWire.Header(kind: kind, length: UInt64(payload.count)).bytes
-        try write(header, deadline: deadline, started: started)
-        try write(payload, deadline: deadline, started: started)
-    }
-
-    private func write(_ bytes: [UInt8], deadline: UInt64, started: UInt64) throws(SandboxFailure) {
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if count > 0 { offset += count; continue }
+        let header = WorkerWire.Header(kind: kind, length: UInt64(payload.count))
+        let total = WorkerWire.headerSize + payload.count
+        var sent = 0
+        while sent < total {
+            let count = header.withBytes { header in
+                payload.withUnsafeBytes { WorkerWire.sendFrame(socket, header: header, payload: $0, from: sent) }
+            }
+            if count > 0 { sent += count; continue }
             if count < 0 && errno == EINTR { continue }
             if count < 0 && errno == EAGAIN {
                 try wait(for: Int16(POLLOUT), deadline: deadline, started: started)
@@ -189,16 +190,15 @@ final class WorkerProcess: @unchecked Sendable {
         }
     }
 
-    /// Reads what the socket has, waiting for it until the deadline.
+    /// Reads what the socket has, waiting for it until the deadline. It polls first: an
+    /// answer is never there the instant a request is sent, and a read that finds
+    /// nothing would only cost a system call.
     private func fill(deadline: UInt64, started: UInt64) throws(SandboxFailure) {
         while true {
+            try wait(for: Int16(POLLIN), deadline: deadline, started: started)
             let got = inbox.fill(from: socket)
             if got > 0 { return }
-            if got < 0 && errno == EINTR { continue }
-            if got < 0 && errno == EAGAIN {
-                try wait(for: Int16(POLLIN), deadline: deadline, started: started)
-                continue
-            }
+            if got < 0 && (errno == EINTR || errno == EAGAIN) { continue }
             throw died(started: started)
         }
     }
@@ -208,12 +208,12 @@ final class WorkerProcess: @unchecked Sendable {
     private func wait(for events: Int16, deadline: UInt64, started: UInt64) throws(SandboxFailure) {
         while true {
             // A closed stderr is left out, or poll would report its hang-up forever.
-            var fds = [pollfd(fd: socket, events: events, revents: 0),
-                       pollfd(fd: stderrClosed ? -1 : stderrPipe, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, pollTimeout(until: deadline))
+            var fds = (pollfd(fd: socket, events: events, revents: 0),
+                       pollfd(fd: stderrClosed ? -1 : stderrPipe, events: Int16(POLLIN), revents: 0))
+            let ready = withUnsafeMutableBytes(of: &fds) { poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, pollTimeout(until: deadline)) }
             if ready < 0 && errno == EINTR { continue }
-            if fds[1].revents != 0 && !stderrTail.drain(stderrPipe) { stderrClosed = true }
-            if fds[0].revents != 0 { return }
+            if fds.1.revents != 0 && !stderrTail.drain(stderrPipe) { stderrClosed = true }
+            if fds.0.revents != 0 { return }
             if stderrClosed { throw hungUp(started: started) }
             try checkDeadline(deadline, started: started)
         }
