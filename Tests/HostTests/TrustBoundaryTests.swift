@@ -251,13 +251,19 @@ import WavehostJSON
     }
 
     /// A cached copy changed after the host wrote it is caught by the hash taken right
-    /// before use: neither mapped in-process nor handed to a worker; loading the file
-    /// again replaces the copy.
+    /// before use: neither mapped in-process nor handed to a worker (nor to a pool's next
+    /// worker); loading the file again replaces the copy.
     @Test func aTamperedCachedCopyIsNeverLoaded() throws {
         let echo = try TestPlugins.product("EchoC")
         let catalog = try EngineFixtures.catalog(["EchoC"], trusting: ["EchoC"])
         let plugin = try #require(catalog.registry.plugin(named: "echo-c"))
         let impostor = try TestPlugins.misbehaving(#"ACTOR_NAME="echo-c""#)
+        // A pool made before the change: its next worker is refused (hashed before each start).
+        var configuration = WorkerPool.Configuration()
+        configuration.size = 1
+        let pool = WorkerPool(plugin: plugin, configuration: configuration)
+        #expect(try pool.invoke(Array("[1]".utf8), timeout: .seconds(10)) == Array(#"{"echo":[1],"bytes":3}"#.utf8))
+        pool.shutdown()
         #expect(chmod(plugin.cachedPath, 0o755) == 0)
         try Data(contentsOf: URL(fileURLWithPath: impostor)).write(to: URL(fileURLWithPath: plugin.cachedPath))
         #expect(chmod(plugin.cachedPath, 0o555) == 0)
@@ -266,6 +272,12 @@ import WavehostJSON
         } throws: { error in
             let error = error as? PluginError
             return error?.code == .cacheFailed && error?.message.contains("no longer has sha256 \(plugin.sha256)") == true
+        }
+        #expect {
+            try pool.invoke(Array("[1]".utf8), timeout: .seconds(10))
+        } throws: { error in
+            let error = error as? SandboxFailure
+            return error?.code == .startFailed && error?.message.contains("no longer holds the version its name states") == true
         }
         for isolation in ["inprocess", "process"] {
             let variant = try EngineFixtures.workflow("workflow: w\nsteps:\n  only: {actor: echo-c, isolation: \(isolation)}").steps[0].variants[0]

@@ -25,9 +25,16 @@ public enum WorkerIdentity {
     /// A path to `path`'s bytes that `uid` (not its owner, not in its group) can read. Most
     /// caches live under a 0700 home: then the file is copied, once, into ``sharedCopies``
     /// under its own (content-addressed) name, and the copy is hashed before it is used.
+    ///
+    /// A content-addressed path (`<sha256>.<ext>`, as the plugin cache writes) is hashed
+    /// before every worker start, and a copy whose bytes no longer match its name fails
+    /// closed: what a worker loads is the version that was checked and approved.
     static func readablePath(_ path: String, forOtherUser uid: UInt32?) throws(SandboxFailure) -> String {
-        guard uid != nil, !othersCanRead(path) else { return path }
         let actor = (path as NSString).lastPathComponent
+        guard uid != nil, !othersCanRead(path) else {
+            try verifyContentAddress(path, actor: actor)
+            return path
+        }
         do {
             try ensureRootOwnedFolder(sharedCopies)
         } catch {
@@ -36,6 +43,7 @@ public enum WorkerIdentity {
         guard let wanted = ContentHash.sha256(ofFile: path) else {
             throw SandboxFailure(.startFailed, actor: actor, "cannot read \(path) to copy it for the worker")
         }
+        if let named = contentAddress(of: path), named != wanted { throw changed(path, actor: actor, hash: wanted) }
         let copy = sharedCopies + "/" + wanted + "-" + actor
         if ContentHash.sha256(ofFile: copy) == wanted { return copy }
         let temporary = copy + ".tmp-\(getpid())-\(UUID().uuidString)"
@@ -51,6 +59,28 @@ public enum WorkerIdentity {
             throw SandboxFailure(.startFailed, actor: actor, "the copy of \(path) for the worker changed while it was written")
         }
         return copy
+    }
+
+    /// The hash a content-addressed file's name states: 64 hex digits before the first dot.
+    static func contentAddress(of path: String) -> String? {
+        let name = (path as NSString).lastPathComponent
+        let stem = name.prefix { $0 != "." }
+        guard stem.count == 64, stem.allSatisfy(\.isHexDigit) else { return nil }
+        return String(stem).lowercased()
+    }
+
+    private static func verifyContentAddress(_ path: String, actor: String) throws(SandboxFailure) {
+        guard let named = contentAddress(of: path) else { return }
+        guard let actual = ContentHash.sha256(ofFile: path) else {
+            throw SandboxFailure(.startFailed, actor: actor, "cannot read \(path) to check it before the worker loads it: "
+                                 + String(cString: strerror(errno)))
+        }
+        if actual != named { throw changed(path, actor: actor, hash: actual) }
+    }
+
+    private static func changed(_ path: String, actor: String, hash: String) -> SandboxFailure {
+        SandboxFailure(.startFailed, actor: actor, "\(path) no longer holds the version its name states (its bytes hash to "
+                       + "\(hash.prefix(12))): the cached copy changed after it was checked; refusing to load it")
     }
 
     /// Whether a user who is neither the owner nor in the group can read `path`: every
