@@ -78,12 +78,12 @@ public struct StepComparison: Sendable {
         guard !stored.isEmpty else { throw DashboardError.notFound("workflow \(workflow) has no step \(step) with variants") }
         let records = try store.variantRecords(workflow: workflow, step: step, since: since)
 
-        // Time buckets across the span of the finished interactions, at least a second wide.
+        // Twelve time buckets across the span of the finished interactions.
         var (bucketStart, bucketWidth) = (since, Int64(1000))
         var buckets: [Bucket] = []
         if let span = try store.startSpan(workflow: workflow, step: step, since: since) {
             bucketStart = span.first
-            bucketWidth = max(1000, (span.last - span.first) / bucketCount + 1)
+            bucketWidth = max(1, (span.last - span.first) / bucketCount + 1)
             buckets = try store.outcomeBuckets(workflow: workflow, step: step, since: span.first, width: bucketWidth).map {
                 Bucket(variantID: $0.variantID, start: span.first + Int64($0.index) * bucketWidth, finished: $0.finished, completed: $0.completed)
             }
