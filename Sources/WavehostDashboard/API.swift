@@ -74,7 +74,8 @@ enum API {
             "verdicts": .array(data.verdicts.map { item in [
                 "champion": .integer(item.championID), "challenger": .integer(item.challengerID),
                 "decision": .string(item.verdict.decision.rawValue), "reason": .string(item.verdict.reason),
-                "z": number(item.verdict.z), "p_value": number(item.verdict.pValue),
+                // Unrounded: a p-value of 0.0004 is not 0.
+                "z": item.verdict.z.map(JSON.double) ?? .null, "p_value": item.verdict.pValue.map(JSON.double) ?? .null,
             ] }),
             "success_over_time": [
                 "bucket_ms": .integer(data.bucketWidth), "start": .integer(data.bucketStart),

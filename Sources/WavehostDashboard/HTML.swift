@@ -88,15 +88,17 @@ enum HTML {
         .card b{display:block;font-size:20px}.card span{color:var(--muted);font-size:12px}
         table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
         th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.03em}
-        td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
+        td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+        .scroll{overflow-x:auto}td code{word-break:break-all}code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
         .err{white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
         .none{color:var(--muted)}.pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:var(--bg)}
         .promote{background:#d1fae5;color:#065f46}.continue{background:#e0e7ff;color:#3730a3}.roll-back{background:#fee2e2;color:#991b1b}
         .ask-a-person{background:#fef3c7;color:#92400e}.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
         svg.plot{width:100%;height:auto;display:block}svg.plot text{font:11px system-ui,"DejaVu Sans",sans-serif;fill:#52606d}
         svg.plot .title{font-size:12px;font-weight:600;fill:#1f2933}
+        .review+.review{border-top:1px solid var(--line);margin-top:12px;padding-top:4px}
         form.review{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-top:8px}
-        form.review input[type=text]{padding:4px 6px;border:1px solid var(--line);border-radius:4px}
+        form.review input{padding:4px 6px;border:1px solid #bcccdc;border-radius:4px;font:inherit}
         button{padding:4px 12px;border-radius:4px;border:1px solid var(--line);background:#fff;cursor:pointer;font-weight:600}
         button.accept{border-color:#059669;color:#065f46}button.reject{border-color:#dc2626;color:#991b1b}
         .notice{background:#fff7ed;border:1px solid #fdba74;border-radius:6px;padding:8px 12px;margin-bottom:16px}
@@ -108,9 +110,9 @@ enum HTML {
         func cell(_ tag: String, _ index: Int, _ content: String) -> String {
             "<\(tag)\(numeric.contains(index) ? " class=\"num\"" : "")>\(content)</\(tag)>"
         }
-        var html = "<table><thead><tr>" + headings.enumerated().map { cell("th", $0, escape($1)) }.joined() + "</tr></thead><tbody>"
+        var html = "<div class=\"scroll\"><table><thead><tr>" + headings.enumerated().map { cell("th", $0, escape($1)) }.joined() + "</tr></thead><tbody>"
         for row in rows { html += "<tr>" + row.enumerated().map { cell("td", $0, $1) }.joined() + "</tr>" }
-        return html + "</tbody></table>"
+        return html + "</tbody></table></div>"
     }
 
     /// Big numbers with a caption: the page's summary line.
@@ -129,6 +131,12 @@ enum Format {
 
     static func percent(_ value: Double?) -> String {
         value.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
+    }
+
+    /// A p-value: "< 0.001" rather than a misleading 0.000.
+    static func pValue(_ value: Double?) -> String {
+        guard let value else { return "–" }
+        return value < 0.001 ? "< 0.001" : String(format: "%.3f", value)
     }
 
     static func number(_ value: Double?, _ digits: Int = 2) -> String {

@@ -98,7 +98,7 @@ enum ReviewsPage {
                     Format.milliseconds(record["p95_ms"]?.doubleValue)]
         }
         var html = HTML.table(["", "variant", "finished", "success", "p50", "p95"], rows, numeric: [2, 3, 4, 5], empty: "no records kept")
-        html += "<p class=\"none\">z \(Format.number(json["z"]?.doubleValue)), p \(Format.number(json["p_value"]?.doubleValue, 3))"
+        html += "<p class=\"none\">z \(Format.number(json["z"]?.doubleValue)), p \(Format.pValue(json["p_value"]?.doubleValue))"
             + (json["test"]?.stringValue.map { " · " + HTML.escape($0) } ?? "") + "</p>"
         return html
     }

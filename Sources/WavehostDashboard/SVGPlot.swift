@@ -23,6 +23,8 @@ struct SVGPlot {
         var line: [(x: Double, y: Double)] = []
         /// Draw `line` as a step function (an ECDF): across, then up.
         var stepped = false
+        /// Draw `line` dashed (a plan rather than a measurement).
+        var dashed = false
         var band: [(x: Double, low: Double, high: Double)] = []
         var points: [(x: Double, y: Double)] = []
         var bars: [(x0: Double, x1: Double, y: Double)] = []
@@ -118,7 +120,7 @@ struct SVGPlot {
             for point in item.line.dropFirst() {
                 d += item.stepped ? " H\(f(px(point.x))) V\(f(py(point.y)))" : " L\(f(px(point.x))),\(f(py(point.y)))"
             }
-            svg += "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\" stroke-linejoin=\"round\"/>"
+            svg += "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\" stroke-linejoin=\"round\"\(item.dashed ? " stroke-dasharray=\"5 4\"" : "")/>"
         }
         for point in item.points {
             svg += "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(point.y)))\" r=\"2.8\" fill=\"\(item.color)\"/>"

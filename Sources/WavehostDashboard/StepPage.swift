@@ -43,7 +43,7 @@ enum StepPage {
                 + "<b>\(HTML.escape(champion?.label ?? "#\(item.championID)"))</b></p>"
             html += "<p>\(HTML.escape(item.verdict.reason))</p>"
             html += HTML.cards([
-                (Format.number(item.verdict.z), "z (two-proportion)"), (Format.number(item.verdict.pValue, 3), "p, two-sided"),
+                (Format.number(item.verdict.z), "z (two-proportion)"), (Format.pValue(item.verdict.pValue), "p, two-sided"),
                 (Format.percent(challenger?.record?.successRate), "challenger success"),
                 (Format.percent(champion?.record?.successRate), "champion success"),
                 ("\(challenger?.record?.finished ?? 0) / \(champion?.record?.finished ?? 0)", "finished (challenger / champion)"),
@@ -56,7 +56,7 @@ enum StepPage {
         let rows = data.variants.map { variant -> [String] in
             let interval = Statistics.wilson(variant.completed, variant.finished)
             let scores = data.quality?.scores[variant.id] ?? []
-            let config = variant.stored.config.count > 160 ? String(variant.stored.config.prefix(159)) + "…" : variant.stored.config
+            let config = variant.stored.config.count > 120 ? String(variant.stored.config.prefix(119)) + "…" : variant.stored.config
             return [
                 "<span class=\"swatch\" style=\"background:\(data.color(of: variant.id))\"></span>#\(variant.id)",
                 HTML.escape(variant.stored.actor), HTML.escape(variant.stored.role), HTML.escape(variant.stored.mode),
@@ -151,6 +151,7 @@ enum StepPage {
         let series = data.canaries.map { canary in
             var item = SVGPlot.Series(key: "\(canary.variantID)", label: "canary \(canary.id): variant #\(canary.variantID), \(canary.state.replacingOccurrences(of: "_", with: " "))",
                                       color: data.color(of: canary.variantID))
+            item.dashed = true
             for (index, percent) in canary.schedule.enumerated() {
                 item.line.append((Double(index + 1), Double(percent)))
                 if index <= canary.stage {

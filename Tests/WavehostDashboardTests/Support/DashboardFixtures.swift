@@ -94,15 +94,20 @@ enum DashboardFixtures {
         _ = try Engine(store: store, catalog: catalog).run(hostile, source: hostileWorkflow,
                                                             subjects: (0..<3).map { Subject(key: "h\($0)", payload: ["n": .integer($0)]) })
 
-        try store.requestReview(workflow: "dash", step: "summary", reason: "a test review: <b>bold</b> is not markup here",
-                                evidence: ["champion": ["variant": .integer(champion.id)], "challenger": ["variant": .integer(challenger.id)]])
+        // A review as Promotion.run opens one: the verdict's numbers kept as its evidence.
+        let records = try store.variantRecords(workflow: "dash", step: "summary")
+        guard let championRecord = records.first(where: { $0.variantID == champion.id }),
+              let challengerRecord = records.first(where: { $0.variantID == challenger.id }) else { throw SetupError("no records for dash.summary") }
+        let verdict = PromotionPolicy().decide(champion: championRecord, challenger: challengerRecord)
+        try store.requestReview(workflow: "dash", step: "summary", reason: "a test review: <b>bold</b> is not markup here; \(verdict.reason)",
+                                evidence: Promotion.evidence(championRecord, challengerRecord, verdict))
         let reviewID = try store.reviewItems().map(\.id).max() ?? 0
         return Populated(location: location, store: store, championID: champion.id, challengerID: challenger.id, reviewID: reviewID)
     }
 
     /// A new open review item for one test to resolve.
     static func newReview(_ store: Store, reason: String = "better on success, worse on latency") throws -> Int64 {
-        try store.requestReview(workflow: "dash", step: "summary", reason: reason, evidence: ["test": "review"])
+        try store.requestReview(workflow: "dash", step: "summary", reason: reason, evidence: ["note": "opened by a test"])
         return try store.rows("SELECT MAX(id) FROM reviews").first?.first?.integer ?? 0
     }
 
