@@ -78,6 +78,7 @@ let package = Package(
         .executableTarget(name: "wavehost-bench", dependencies: ["Host"], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", .product(name: "Yams", package: "Yams")],
+                    exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ] + plugins.map(\.1)
 )

@@ -86,7 +86,8 @@ enum StepPage {
     static func successPlot(_ data: StepComparison) -> SVGPlot {
         let lastIndex = data.buckets.map { ($0.start - data.bucketStart) / data.bucketWidth }.max() ?? 0
         let spanMilliseconds = Double((lastIndex + 1) * data.bucketWidth)
-        let (unit, name): (Double, String) = spanMilliseconds < 180_000 ? (1000, "s") : spanMilliseconds < 10_800_000 ? (60_000, "min") : (3_600_000, "h")
+        let (unit, name): (Double, String) = spanMilliseconds < 2000 ? (1, "ms") : spanMilliseconds < 180_000 ? (1000, "s")
+            : spanMilliseconds < 10_800_000 ? (60_000, "min") : (3_600_000, "h")
         let series = data.variants.map { variant in
             var item = SVGPlot.Series(key: "\(variant.id)", label: variant.label, color: data.color(of: variant.id))
             for bucket in data.buckets where bucket.variantID == variant.id {
