@@ -68,7 +68,7 @@ enum HTML {
     /// Refreshes the page's data every 5 s without a reload; skipped while a form field
     /// holds text, so a review being written is never lost.
     static let refreshScript = """
-        (function(){var busy=function(){return Array.prototype.some.call(document.querySelectorAll('main input[type=text],main textarea'),\
+        (function(){var busy=function(){return Array.prototype.some.call(document.querySelectorAll('main input[type=text],main input[type=password],main textarea'),\
         function(e){return e.value!==''||e===document.activeElement;});};\
         setInterval(function(){if(busy())return;fetch(location.href,{credentials:'same-origin'}).then(function(r){return r.ok?r.text():null;})\
         .then(function(t){if(!t||busy())return;var d=new DOMParser().parseFromString(t,'text/html').querySelector('main');\
