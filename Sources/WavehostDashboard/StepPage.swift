@@ -69,7 +69,7 @@ enum StepPage {
         }
         return "<section><h2>Variants</h2>" + HTML.table(
             ["variant", "actor", "role", "mode", "weight", "config", "finished", "success", "95% interval", "p50", "p95", "quality"],
-            rows, numeric: [4, 6, 7, 9, 10, 11], empty: "no variants") + "</section>"
+            rows, numeric: [4, 6, 7, 8, 9, 10, 11], empty: "no variants") + "</section>"
     }
 
     private static func canaryTable(_ data: StepComparison) -> String {
