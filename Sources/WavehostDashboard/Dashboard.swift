@@ -115,20 +115,22 @@ public final class Dashboard: Sendable {
             let issues = backgroundIssues()
             if route.name == .apiStatus { return Responses.json(API.status(report, issues: issues)) }
             let open = try store.reviewItems(resolvedLimit: 0).count
-            return Responses.html(StatusPage.render(report, issues: issues, openReviews: open, frame: .live(nonce: Responses.nonce())))
+            return Responses.live { StatusPage.render(report, issues: issues, openReviews: open, frame: .live(nonce: $0)) }
         case .step, .apiStep:
             if route.name == .step, let redirect = access.acceptTokenFromQuery(request) { return redirect }
             let comparison = try StepComparison.load(store: store, workflow: parameters[0], step: parameters[1],
                                                      quality: try Query.quality(request.query), since: try Query.since(request.query),
                                                      policy: try Query.policy(request.query))
             if route.name == .apiStep { return Responses.json(API.step(comparison)) }
-            return Responses.html(StepPage.render(comparison, frame: .live(nonce: Responses.nonce())))
+            return Responses.live { StepPage.render(comparison, frame: .live(nonce: $0)) }
         case .reviews, .apiReviews:
             if route.name == .reviews, let redirect = access.acceptTokenFromQuery(request) { return redirect }
             let items = try store.reviewItems(), decisions = try store.reviewDecisions()
             if route.name == .apiReviews { return Responses.json(API.reviews(items, decisions)) }
-            return Responses.html(ReviewsPage.render(items, decisions, request: request, signedIn: access.hasCookie(request),
-                                                     now: Int64(Date.now.timeIntervalSince1970 * 1000), nonce: Responses.nonce()))
+            return Responses.live {
+                ReviewsPage.render(items, decisions, request: request, signedIn: access.hasCookie(request),
+                                   now: Int64(Date.now.timeIntervalSince1970 * 1000), nonce: $0)
+            }
         case .accept, .reject, .apiAccept, .apiReject:
             let accepted = route.name == .accept || route.name == .apiAccept
             let api = route.name == .apiAccept || route.name == .apiReject

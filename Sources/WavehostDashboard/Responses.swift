@@ -9,10 +9,14 @@ enum Responses {
         return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
-    static func html(_ page: String, status: Int = 200) -> DashboardResponse {
-        // The nonce is the one the page's script carries; the policy allows that script only.
-        let nonce = page.range(of: "<script nonce=\"").map { page[$0.upperBound...].prefix(32) }.map(String.init) ?? "none"
-        return DashboardResponse(status: status, contentType: "text/html; charset=utf-8", headers: [
+    /// A live page rendered with a fresh nonce, which the CSP then allows, and nothing else.
+    static func live(status: Int = 200, _ render: (_ nonce: String) -> String) -> DashboardResponse {
+        let nonce = Self.nonce()
+        return html(render(nonce), nonce: nonce, status: status)
+    }
+
+    private static func html(_ page: String, nonce: String, status: Int) -> DashboardResponse {
+        DashboardResponse(status: status, contentType: "text/html; charset=utf-8", headers: [
             ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-\(nonce)'; "
                 + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
             ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"),
@@ -32,9 +36,11 @@ enum Responses {
             response = json(["error": .string(message), "status": .integer(status)], status: status)
         } else {
             let title = [400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 409: "Conflict"][status] ?? "Error"
-            response = html(HTML.page(title: "\(status) \(title) — Wavehost", frame: .live(nonce: nonce()),
-                                      body: "<h1>\(status) \(title)</h1><section><p>\(HTML.escape(message))</p>"
-                                          + "<p><a href=\"/\">Back to the status page</a></p></section>"), status: status)
+            response = live(status: status) {
+                HTML.page(title: "\(status) \(title) — Wavehost", frame: .live(nonce: $0),
+                          body: "<h1>\(status) \(title)</h1><section><p>\(HTML.escape(message))</p>"
+                              + "<p><a href=\"/\">Back to the status page</a></p></section>")
+            }
         }
         response.headers += headers
         return response
