@@ -71,9 +71,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The web dashboard's pages and JSON API, as a function from request to response (no HTTP server).
+        .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Host", "WavehostDashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -84,5 +86,7 @@ let package = Package(
         .executableTarget(name: "wavehost-bench", dependencies: ["Host"], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", .product(name: "Yams", package: "Yams")],
+                    exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ] + plugins.map(\.1)
 )

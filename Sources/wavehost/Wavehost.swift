@@ -9,7 +9,7 @@ struct Wavehost: ParsableCommand {
             Exit status: 0 on success, 1 when an actor refused or failed, \
             3 when a plugin could not be loaded or created, 4 when a check failed.
             """,
-        subcommands: [RunCommand.self, ServeCommand.self, StatusCommand.self, CompareCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, PluginsCommand.self, InvokeCommand.self, DoctorCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, StatusCommand.self, CompareCommand.self, ReportCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, PluginsCommand.self, InvokeCommand.self, DoctorCommand.self]
     )
 }
 
