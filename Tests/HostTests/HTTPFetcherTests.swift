@@ -89,16 +89,24 @@ import WavehostJSON
         #expect(refused.status == .unavailable)
     }
 
-    /// In the sandbox, the fetcher's declared network capability is what lets it out.
-    @Test func reachesTheNetworkFromTheSandboxBecauseItDeclaresIt() throws {
+    /// In the sandbox, the variant's grant is what lets the fetcher out; its declared
+    /// capability alone does not (by grant, not by claim).
+    @Test func reachesTheNetworkFromTheSandboxOnlyWhenGranted() throws {
         let server = try HTTPServer(pages: try pages())
         defer { server.stop() }
         var configuration = WorkerPool.Configuration()
         configuration.workerPath = TestPlugins.worker
         let plugin = try TestPlugins.loader().load(try TestPlugins.product("HTTPFetcher"))
         let config: JSON = ["url": .string("http://127.0.0.1:\(server.port)/pages/page-3.json")]
-        let pool = WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)
-        let page = try JSON.parse(try pool.invoke(Array("{}".utf8), timeout: .seconds(10)))
+        let claimed = WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)
+        #expect {
+            try claimed.invoke(Array("{}".utf8), timeout: .seconds(10))
+        } throws: { error in
+            (error as? SandboxFailure)?.message.contains("Couldn't connect") == true
+        }
+        configuration.networkGrant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
+        let granted = WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)
+        let page = try JSON.parse(try granted.invoke(Array("{}".utf8), timeout: .seconds(10)))
         #expect(page["items"] == [["id": 5]])
     }
 }

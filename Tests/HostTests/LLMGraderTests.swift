@@ -153,12 +153,13 @@ import WavehostJSON
         #expect(try configFailure(["prompt": prompt, "api_key_env": "WAVEHOST_TEST_UNSET_KEY"])?.contains("WAVEHOST_TEST_UNSET_KEY") == true)
     }
 
-    /// In the sandbox, the declared network capability is what lets it reach the server.
-    @Test func reachesTheServerFromTheSandboxBecauseItDeclaresTheNetwork() throws {
+    /// In the sandbox, the variant's network grant is what lets it reach the server.
+    @Test func reachesTheServerFromTheSandboxWhenGranted() throws {
         let server = try ChatServer()
         defer { server.stop() }
         var configuration = WorkerPool.Configuration()
         configuration.workerPath = TestPlugins.worker
+        configuration.networkGrant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
         let plugin = try TestPlugins.loader().load(try TestPlugins.product("LLMGrader"))
         let config: JSON = ["endpoint": .string("\(server.base)/echo/v1"), "prompt": "{{posting.title}}"]
         let pool = WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)

@@ -145,9 +145,7 @@ public final class ActorCatalog: Sendable {
             if plugin.description.capabilities.contains(.network) && variant.grants.network == nil {
                 throw PluginError(.createFailed, path: plugin.path, NetworkGrant.notGranted(actor: plugin.name))
             }
-            configuration.networkGrant = variant.grants.network
-            configuration.environmentGrant = variant.grants.environment
-            configuration.readGrant = variant.grants.read
+            configuration.grant(variant.grants)
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
             // One worker now: a config the actor refuses stops the run before it starts.
             do { try pool.warm(1) } catch {
@@ -198,5 +196,14 @@ struct SandboxedCall: ActorCall {
             case .crashed, .outputTooLarge, .protocolViolation, .startFailed: return .failed(error.description, retryable: true)
             }
         }
+    }
+}
+
+extension WorkerPool.Configuration {
+    /// What a variant grants its workers: the network, host variables, paths to read.
+    mutating func grant(_ grants: WorkflowDefinition.Grants) {
+        networkGrant = grants.network
+        environmentGrant = grants.environment
+        readGrant = grants.read
     }
 }

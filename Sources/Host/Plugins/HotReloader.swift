@@ -99,10 +99,12 @@ public final class HotReloader: @unchecked Sendable {
         guard next.name == actor else {
             return .rejected(path: path, sha256: sha, reason: "the file now declares actor \(next.name), not \(actor)")
         }
-        do { try probe(next, configs: targets.map(\.variant.config.bytes)) } catch {
+        do { try probe(next, variants: targets.map(\.variant)) } catch {
             return .rejected(path: path, sha256: sha, reason: error.message)
         }
-        if let failure = exampleFailure(next) { return .rejected(path: path, sha256: sha, reason: failure) }
+        if let failure = exampleFailure(next, grants: targets.first?.variant.grants) {
+            return .rejected(path: path, sha256: sha, reason: failure)
+        }
         var calls: [any ActorCall] = []
         for target in targets {
             do { calls.append(try catalog.makeCall(target.variant, plugin: next, concurrency: target.concurrency)) } catch {
@@ -142,23 +144,30 @@ public final class HotReloader: @unchecked Sendable {
         return .swapped(actor: actor, from: current.sha256, to: next.sha256)
     }
 
-    /// Starts a worker on the new version's cached copy with each config (`{}` when none):
-    /// load, ABI negotiation, descriptor and create, out of this process.
-    private func probe(_ plugin: LoadedPlugin, configs: [[UInt8]]) throws(PluginError) {
-        for config in configs.isEmpty ? [Array("{}".utf8)] : configs {
+    /// Starts a worker on the new version's cached copy with each tracked variant's config
+    /// and grants (`{}` and none when no variant uses it yet): load, ABI negotiation,
+    /// descriptor and create, out of this process.
+    private func probe(_ plugin: LoadedPlugin, variants: [WorkflowDefinition.Variant]) throws(PluginError) {
+        let probes: [(config: [UInt8], grants: WorkflowDefinition.Grants?)] = variants.isEmpty
+            ? [(Array("{}".utf8), nil)] : variants.map { ($0.config.bytes, $0.grants) }
+        for (config, grants) in probes {
             try plugin.verifyCachedCopy()
             var configuration = catalog.workerConfiguration
             configuration.size = 1
+            if let grants { configuration.grant(grants) }
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
             defer { pool.shutdown() }
             do { try pool.warm(1) } catch { throw PluginError(.loadFailed, path: plugin.path, error.message) }
         }
     }
 
-    /// Runs the plugin's own examples, each in a sandboxed worker; nil when all pass.
-    private func exampleFailure(_ plugin: LoadedPlugin) -> String? {
+    /// Runs the plugin's own examples, each in a sandboxed worker with the grants of a
+    /// variant that uses it (none when no variant does); nil when all pass.
+    private func exampleFailure(_ plugin: LoadedPlugin, grants: WorkflowDefinition.Grants?) -> String? {
+        var configuration = catalog.workerConfiguration
+        if let grants { configuration.grant(grants) }
         for example in plugin.description.examples {
-            let pool = WorkerPool(plugin: plugin, config: example.config.bytes, configuration: catalog.workerConfiguration)
+            let pool = WorkerPool(plugin: plugin, config: example.config.bytes, configuration: configuration)
             defer { pool.shutdown() }
             let verdict: (Bool, String)
             do throws(SandboxFailure) {

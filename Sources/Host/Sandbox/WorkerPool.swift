@@ -75,14 +75,15 @@ public final class WorkerPool: Sendable {
         slots = DispatchSemaphore(value: configuration.size)
     }
 
-    /// A pool for a loaded plugin; network access follows its declared capability (the
-    /// engine and the CLI refuse a declared capability that the variant does not grant).
+    /// A pool for a loaded plugin. Its workers get the network only when the plugin
+    /// declares it and `configuration` grants it: by grant, never by claim (the engine
+    /// and the CLI refuse a declared capability that the variant does not grant).
     public convenience init(plugin: LoadedPlugin, config: [UInt8] = Array("{}".utf8),
                             configuration: Configuration = Configuration(),
                             log: @escaping HostServicesTable.LogSink = { _, _ in })
     {
         var configuration = configuration
-        configuration.limits.network = plugin.description.capabilities.contains(.network)
+        configuration.limits.network = plugin.description.capabilities.contains(.network) && configuration.networkGrant != nil
         self.init(pluginPath: plugin.cachedPath, actor: plugin.name, config: config, configuration: configuration, log: log)
     }
 
