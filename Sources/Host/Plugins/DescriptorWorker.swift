@@ -1,4 +1,5 @@
 import CWavehostShims
+import Dispatch
 import Synchronization
 import WavehostJSON
 
@@ -128,6 +129,12 @@ public struct DescriptorWorker: Sendable {
                         terminate(pid, grace: 0)
                         throw PluginError(.loadFailed, path: path, "the worker reading its descriptor wrote more than \(limit) bytes")
                     }
+                    // The answer is one line: once it is whole, the worker's exit (its PID and
+                    // network namespaces torn down, a millisecond or more) is not waited for.
+                    if answer.last == UInt8(ascii: "\n"), let reply = Self.reply(answer) {
+                        DispatchQueue.global(qos: .utility).async { _ = reap(pid) }
+                        return try Self.decode(reply, path: path)
+                    }
                 } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
                     outputOpen = false
                 }
@@ -136,11 +143,22 @@ public struct DescriptorWorker: Sendable {
         }
         let status = reap(pid)
         let stderr = stderrTail.text.map { "; stderr: \($0)" } ?? ""
-        guard let reply = try? JSON.parse(answer), reply.objectValue != nil else {
+        guard let reply = Self.reply(answer) else {
             let how = wh_wait_signal(status) != 0 || wh_wait_exit_code(status) != 0 ? describeExit(status) : "answered no descriptor"
             throw PluginError(.loadFailed, path: path, "the worker reading its descriptor ended while loading the library "
                 + "(\(how)): its code crashed or exited when loaded\(stderr)")
         }
+        return try Self.decode(reply, path: path)
+    }
+
+    /// The worker's answer, when `bytes` hold one JSON object.
+    private static func reply(_ bytes: [UInt8]) -> JSON? {
+        guard let reply = try? JSON.parse(bytes), reply.objectValue != nil else { return nil }
+        return reply
+    }
+
+    /// The descriptor or the refusal the worker reports (thrown when it is neither).
+    private static func decode(_ reply: JSON, path: String) throws(PluginError) -> Answer {
         if let refusal = reply["error"] {
             let message = refusal["message"]?.stringValue ?? "no message"
             let code = refusal["code"]?.stringValue.flatMap(PluginError.Code.init(named:)) ?? .loadFailed
