@@ -101,7 +101,9 @@ public final class HostService: Service, @unchecked Sendable {
             let workflowID = try storedID(index)
             try store.addSubjects(subjects, workflowID: workflowID)
             let counts = try store.runCounts(workflowID: workflowID)
-            if counts.total > counts.completed + counts.failed {
+            let unfinished = counts.total - counts.completed - counts.failed
+            logger.debug("pass", metadata: ["workflow": "\(workflow.name)", "unfinished_runs": "\(unfinished)"])
+            if unfinished > 0 {
                 let progress = try engines[index].run(workflow, source: workflows[index].source, subjects: [])
                 if progress.interactionsCompleted + progress.interactionsFailed > 0 {
                     say("\(workflow.name): \(progress.runsCompleted + progress.runsFailed)/\(progress.runsTotal) runs finished "
