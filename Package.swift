@@ -94,7 +94,10 @@ let package = Package(
             dependencies: ["ActorRuntime", "CWavehostShims", "WavehostJSON"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "wavehost-bench", dependencies: ["Host", "WavehostService"], path: "tools/bench-src", swiftSettings: swiftSettings),
+        .executableTarget(name: "wavehost-bench", dependencies: [
+            "Host", "WavehostService", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ] + plugins.map(\.1)
