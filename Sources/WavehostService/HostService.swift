@@ -53,6 +53,7 @@ public final class HostService: Service, @unchecked Sendable {
 
     public func run() async throws {
         // No pass before the server listens: a port in use stops the service before any work.
+        // That failure is the server's to throw (and the CLI's to print); here it only stops us.
         guard let address = try? await listening.address() else { return }
         announce(address)
         await withTaskCancellationHandler {

@@ -54,6 +54,14 @@ import Testing
             #expect(sample == first, "after batch \(batch) the processes under serve were \(sample.sorted()), first \(first.sorted())")
         }
         #expect(host.stop(with: SIGTERM) == 0, "\(host.output)")
+        // stderr is a file here, not a terminal: every log line is one JSON object.
+        let logLines = host.output.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(logLines.count >= host.passes)
+        #expect(!host.output.contains(" debug wavehost.") && !host.output.contains(" info wavehost."), "a human log line: \(host.output)")
+        for line in logLines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object.map { Set($0.keys) } == ["time", "level", "label", "message", "metadata"], "\(line)")
+        }
         // The pools retired with the service: none of its workers outlives it.
         try host.wait(for: "workers gone", limit: 200) { first.allSatisfy { kill($0, 0) != 0 } }
     }
