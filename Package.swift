@@ -100,5 +100,8 @@ let package = Package(
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostServiceTests", dependencies: [
+            "WavehostService", "WavehostJSON", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
     ] + plugins.map(\.1)
 )

@@ -67,6 +67,31 @@ import Testing
     }
 }
 
+/// A background task's error is logged with its cause, and serving goes on.
+@Suite struct ServeBackgroundIssueTests {
+    @Test func aBadSubjectsFileIsLoggedWithItsCauseAndServingGoesOn() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: folder + "/plugins", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try TestPlugins.product("EchoC"), toPath: folder + "/plugins/libEchoC.so")
+        let subjects = folder + "/subjects.jsonl"
+        try "{\"id\":\"a\"}\n{not json\n".write(toFile: subjects, atomically: true, encoding: .utf8)
+        try "workflow: issues\nsubjects: {file: subjects.jsonl, key: id}\nsteps:\n  only: {actor: echo-c, input: subject}\n"
+            .write(toFile: folder + "/issues.yaml", atomically: true, encoding: .utf8)
+        let host = try ServeHost(folder: folder, [folder + "/issues.yaml", "--plugins", folder + "/plugins", "--database", folder + "/wavehost.db",
+                                                  "--every", "0.1", "--cache-dir", folder + "/cache"])
+        try host.wait(for: "the subjects error logged") { host.output.contains("subjects.jsonl:2: not JSON") }
+        let line = try #require(host.output.split(separator: "\n").first { $0.contains("subjects.jsonl:2: not JSON") })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        #expect(object["level"] as? String == "error", "\(line)")
+        #expect((object["metadata"] as? [String: String])?["task"] == "subjects", "\(line)")
+        // Fixed, the file's subjects are taken on by the next pass.
+        try "{\"id\":\"a\"}\n{\"id\":\"b\"}\n".write(toFile: subjects, atomically: true, encoding: .utf8)
+        let store = try Store(location: folder + "/wavehost.db")
+        try host.wait(for: "both runs completed") { try store.count("SELECT COUNT(*) FROM runs WHERE status = 'completed'") == 2 }
+        #expect(host.stop(with: SIGTERM) == 0, "\(host.output)")
+    }
+}
+
 extension ServeHost {
     /// Passes logged so far (`--log-level debug` logs one line per workflow and pass).
     var passes: Int { output.components(separatedBy: #""message":"pass""#).count - 1 }
