@@ -21,7 +21,7 @@ public enum HostMetrics {
     public static let workerCrashes = "wavehost_worker_crashes_total"
     public static let reloadSwaps = "wavehost_reload_swaps_total"
     public static let reloadRejections = "wavehost_reload_rejections_total"
-    public static let canaryPercent = "wavehost_canary_percent"
+    public static let canaryTrafficRatio = "wavehost_canary_traffic_ratio"
     public static let journalCommitRecords = "wavehost_journal_commit_records"
     public static let journalCommitDuration = "wavehost_journal_commit_duration_seconds"
 

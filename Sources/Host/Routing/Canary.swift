@@ -63,10 +63,10 @@ public enum Canary {
                 statuses.append(Status(variantID: canary.variantID, percent: percent, state: "done", note: verdict.reason, changed: true))
             }
         }
-        // The stage each ramping variant stands at, as the share of live traffic it gets.
+        // The stage each ramping variant stands at, as its share of live traffic (0…1).
         for status in statuses {
-            Gauge(label: HostMetrics.canaryPercent, dimensions: [("workflow", workflow), ("step", step), ("variant", String(status.variantID))])
-                .record(status.percent)
+            Gauge(label: HostMetrics.canaryTrafficRatio, dimensions: [("workflow", workflow), ("step", step), ("variant", String(status.variantID))])
+                .record(Double(status.percent) / 100)
         }
         return statuses
     }
