@@ -77,6 +77,31 @@ import Testing
         #expect(host.stop(with: SIGTERM) == 0, "\(host.output)")
     }
 
+    @Test func hotReloadSwapsAndRejectionsAreCountedAndTheRejectionIsLogged() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        try ServeHost.sleepy(10, into: folder + "/plugins")
+        try #"{"id":"only"}"#.write(toFile: folder + "/subjects.jsonl", atomically: true, encoding: .utf8)
+        try "workflow: reload\nsubjects: {file: subjects.jsonl, key: id}\nsteps:\n  only: {actor: sleepy, input: subject}\n"
+            .write(toFile: folder + "/reload.yaml", atomically: true, encoding: .utf8)
+        let host = try ServeHost(folder: folder, [folder + "/reload.yaml", "--plugins", folder + "/plugins", "--database", folder + "/wavehost.db",
+                                                  "--every", "0.2", "--cache-dir", folder + "/cache"])
+        let address = try host.address()
+        let store = try Store(location: folder + "/wavehost.db")
+        try host.wait(for: "the run completed") { try store.count("SELECT COUNT(*) FROM runs WHERE status = 'completed'") == 1 }
+        // A new build, written aside and renamed over the old file: swapped.
+        try ServeHost.sleepy(20, into: folder + "/new")
+        #expect(rename(folder + "/new/libsleepy.so", folder + "/plugins/libsleepy.so") == 0)
+        try host.wait(for: "the swap") { host.output.contains("reloaded sleepy:") }
+        // Junk under the same name: rejected, the current version keeps serving.
+        try Data("not an ELF file".utf8).write(to: URL(fileURLWithPath: folder + "/junk.so"))
+        #expect(rename(folder + "/junk.so", folder + "/plugins/libsleepy.so") == 0)
+        try host.wait(for: "the rejection") { host.output.contains(#""task":"reload""#) }
+        let families = try Self.scrape(address + "/metrics")
+        #expect(families["wavehost_reload_swaps"]?.samples.first { $0.labels["actor"] == "sleepy" }?.value == 1, "\(families.keys.sorted())")
+        #expect(families["wavehost_reload_rejections"]?.samples.first { $0.labels["actor"] == "sleepy" }?.value == 1)
+        #expect(host.stop(with: SIGTERM) == 0, "\(host.output)")
+    }
+
     @Test func aPortInUseIsAClearErrorNamingTheAddress() throws {
         // Hold a port: a listening socket on loopback, port picked by the kernel.
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
