@@ -20,7 +20,7 @@ import Testing
             steps:
               only: {actor: echo-c, input: subject}
             """.write(toFile: folder + "/serve.yaml", atomically: true, encoding: .utf8)
-        // --concurrency 1: one worker (a proxy, an init and a server: 3 processes), whatever the timing.
+        // --concurrency 1: one worker, whatever the timing.
         let host = try ServeHost(folder: folder, [folder + "/serve.yaml", "--plugins", plugins, "--database", folder + "/wavehost.db",
                                                   "--every", "0.1", "--concurrency", "1", "--cache-dir", folder + "/cache",
                                                   "--log-level", "debug"])
@@ -49,7 +49,8 @@ import Testing
         let passesWithWork = host.output.components(separatedBy: "interactions this pass").count - 1
         #expect(passesWithWork >= 12, "\(host.output)")
         #expect(host.passes >= 3 + 12 * 3, "\(host.output)")
-        #expect(first.count == 3, "one worker is 3 processes: \(first.sorted())")
+        // One worker (here a proxy, an init and a server; fewer where namespaces are missing).
+        #expect(!first.isEmpty && first.count <= 3, "\(first.sorted())")
         for (batch, sample) in samples.enumerated() {
             #expect(sample == first, "after batch \(batch) the processes under serve were \(sample.sorted()), first \(first.sorted())")
         }

@@ -108,6 +108,10 @@ public final class Engine: @unchecked Sendable {
             if preparedSource != nil { retireCalls() }
             try prepare(workflow, source: source)
             preparedSource = source
+        } else {
+            // A kept engine: what changed between runs (a canary's new weights) applies now,
+            // not a second into the run, which a short pass may never reach.
+            try refreshVariants()
         }
         let generation = beginRun()
         try store.addSubjects(subjects, workflowID: stored.id)

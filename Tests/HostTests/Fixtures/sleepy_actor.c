@@ -1,13 +1,12 @@
 /*
  * sleepy_actor.c — "sleepy": sleeps SLEEP_MS milliseconds (a compile-time define), then
- * answers {"slept_ms": N, "pid": P}. For the serve tests: calls that are surely in flight
- * when a signal comes, and the worker's pid to tell whether workers were kept.
+ * answers {"slept_ms": N}. For the serve tests: calls that are surely in flight when a
+ * signal comes. (Each build's hash differs by SLEEP_MS, which tells its workers apart.)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <wavehost/actor_abi.h>
 
 #ifndef SLEEP_MS
@@ -26,7 +25,7 @@ static wh_status invoke(void *instance, const uint8_t *input, size_t length, wh_
     struct timespec pause = {SLEEP_MS / 1000, (SLEEP_MS % 1000) * 1000000L};
     while (nanosleep(&pause, &pause) != 0) {}
     char *text = malloc(64);
-    int n = snprintf(text, 64, "{\"slept_ms\":%d,\"pid\":%d}", SLEEP_MS, (int)getpid());
+    int n = snprintf(text, 64, "{\"slept_ms\":%d}", SLEEP_MS);
     reply->data = (const uint8_t *)text;
     reply->length = (size_t)n;
     return WH_OK;
