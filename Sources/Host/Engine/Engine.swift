@@ -137,7 +137,10 @@ public final class Engine: @unchecked Sendable {
             lock.broadcast()
             lock.unlock()
             journal.stop()
-            if drained { releaseLeases() }
+            if drained {
+                releaseLeases()
+                lock.withLock { active = [:] }  // no longer this host's runs
+            }
             lock.withLock { gauges.record(self) }
             // Without keepsCallsAcrossRuns the calls are this run's: their workers end with it
             // (a call still under way retires its version when it ends).
