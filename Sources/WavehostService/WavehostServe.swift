@@ -59,7 +59,8 @@ public struct WavehostServe {
         ) { address in
             say("http: listening on \(address.url)")
             say("metrics: \(address.url)/metrics")
-            say("dashboard: \(address.url)/ (token: \(token))")
+            // A token the operator keeps in a file is not echoed into logs.
+            say("dashboard: \(address.url)/ (token: \(configuration.token == nil ? token : "from --token-file"))")
             say("serving \(configuration.workflows.map(\.definition.name).joined(separator: ", ")) on \(store.database); "
                 + "watching \(configuration.pluginFolders.joined(separator: ", ")) (\(watcherMode))")
         }
