@@ -48,6 +48,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(name: "ActorABI"),
@@ -68,6 +72,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+                // The API only: with no backend bootstrapped every instrument is a no-op.
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The long-lived host: service lifecycle, logging, metrics and the HTTP server.
+        .target(
+            name: "WavehostService",
+            dependencies: [
+                "Host", "WavehostDashboard",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -75,7 +94,7 @@ let package = Package(
         .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["Host", "WavehostDashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Host", "WavehostDashboard", "WavehostService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -83,10 +102,16 @@ let package = Package(
             dependencies: ["ActorRuntime", "CWavehostShims", "WavehostJSON"],
             swiftSettings: workerSettings
         ),
-        .executableTarget(name: "wavehost-bench", dependencies: ["Host"], path: "tools/bench-src", swiftSettings: swiftSettings),
+        .executableTarget(name: "wavehost-bench", dependencies: [
+            "Host", "WavehostService", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", .product(name: "Yams", package: "Yams")],
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostServiceTests", dependencies: [
+            "WavehostService", "WavehostJSON", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
     ] + plugins.map(\.1)
 )

@@ -1,22 +1,31 @@
 import ArgumentParser
 import Foundation
 import Host
-import Synchronization
+import WavehostService
 
-/// Set by SIGINT or SIGTERM; `serve` finishes the pass under way and stops.
-private let stopRequested = Atomic<Bool>(false)
-
-struct ServeCommand: ParsableCommand {
+struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run workflows continuously, reloading actors whose files change.",
+        abstract: "Run workflows as a long-lived service, with metrics over HTTP, reloading actors whose files change.",
         discussion: """
             Every --every seconds, each workflow takes on its new subjects (from its \
-            `subjects:`) and runs what is unfinished. The plugin folders are watched \
-            (inotify, else polling): a changed plugin or script is checked and swapped in \
-            without stopping — calls under way finish on the old version; a file that fails \
-            its checks is rejected and the old version keeps serving. SIGINT or SIGTERM \
-            stops after the pass under way.
+            `subjects:`) and runs what is unfinished; worker processes stay warm across \
+            passes. The plugin folders are watched (inotify, else polling): a changed plugin \
+            or script is checked and swapped in without stopping — calls under way finish on \
+            the old version; a file that fails its checks is rejected and the old version \
+            keeps serving.
+
+            At start it prints `http: listening on http://HOST:PORT`, then the /metrics and \
+            dashboard addresses with the dashboard's token. GET /metrics is in the Prometheus \
+            text format; every other path is the dashboard's. A port in use is an error \
+            (exit 7); port 0 picks a free one.
+
+            SIGTERM or SIGINT drains: no new interaction starts, those under way may finish \
+            for --drain-timeout seconds, then they are failed as interrupted and the next \
+            host retries them without using an attempt; the process exits 0. Errors of \
+            background work (subjects, passes, canary ticks, reloads) are logged and listed \
+            on the dashboard. Logs go to stderr: human lines on a terminal, else one JSON \
+            object per line.
             """
     )
 
@@ -38,6 +47,18 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds between passes.")
     var every: Double = 2
 
+    @Option(help: ArgumentHelp("Address of the HTTP server for /metrics and the dashboard (port 0: a free port).", valueName: "host:port"))
+    var http = "127.0.0.1:9464"
+
+    @Option(help: "Seconds the calls under way may take to finish after SIGTERM or SIGINT before they are interrupted.")
+    var drainTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    var logLevel = "info"
+
+    @Option(help: "A file holding the dashboard's token (else a random one is made and printed).")
+    var tokenFile: String?
+
     @Flag(help: "Poll the plugin folders instead of using inotify.")
     var poll = false
 
@@ -49,20 +70,28 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         guard !pluginFolders.isEmpty else { throw ValidationError("give at least one --plugins folder to load and watch") }
         guard every > 0 else { throw ValidationError("--every must be above 0") }
+        guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must be 0 or more") }
         guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1…256") }
         guard (1...256).contains(endpointConcurrency) else { throw ValidationError("--endpoint-concurrency must be 1…256") }
+        guard ServiceLogging.level(named: logLevel) != nil else {
+            throw ValidationError("--log-level \(logLevel): expected one of \(ServiceLogging.levelNames.joined(separator: ", "))")
+        }
+        do { _ = try ServiceAddress(parsing: http) } catch { throw ValidationError(error.message) }
     }
 
-    func run() throws {
+    func run() async throws {
+        ServiceLogging.bootstrap(level: ServiceLogging.level(named: logLevel) ?? .info)
+        let metrics = WavehostMetrics()
+        metrics.bootstrap()
         // In-process use needs trust: --trust hashes, and the store's approvals once it is open.
         let trusted = PluginTrust(trust.hashes)
         let catalog = try loadCatalog(pluginFolders, cache: cache, trusted: trusted, sandbox: sandbox)
-        var parsed: [(source: String, workflow: WorkflowDefinition)] = []
+        var parsed: [HostService.Workflow] = []
         for file in workflows {
             do {
                 let parser = WorkflowParser(file: file, knownActors: catalog.names)
                 let source = try parser.expandVariables(String(contentsOfFile: file, encoding: .utf8), ProcessInfo.processInfo.environment)
-                parsed.append((source, try parser.parse(source)))
+                parsed.append(HostService.Workflow(source: source, definition: try parser.parse(source)))
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(2)
@@ -73,60 +102,32 @@ struct ServeCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(6)
         }
-        // Pinning applies when any production workflow pins; approvals made while serving count.
-        let pinned = Set(parsed.filter { $0.workflow.environment == .prod }.flatMap(\.workflow.approvedHashes))
-        let pinning = parsed.contains { $0.workflow.environment == .prod }
         trusted.use(approvals: { try store.approvedHashes() })
-        // A database error refuses the version (it throws): pinning fails closed.
-        let reloader = HotReloader(catalog: catalog, store: store) { sha in
-            guard pinning else { return true }
-            let approved = try store.approvedHashes().union(pinned)
-            return approved.isEmpty || approved.contains(sha)
-        }
-        let watcher = PluginWatcher(folders: pluginFolders, mode: poll ? .polling(interval: .milliseconds(500)) : .inotify) { change in
-            let outcome = reloader.handle(path: change.path, removed: change.kind == .removed)
-            switch outcome {
-            case .swapped(let actor, let from, let to): print("reloaded \(actor): \(from.prefix(12)) → \(to.prefix(12))")
-            case .rejected(let path, _, let reason): printError("rejected \(path): \(reason)")
-            default: break
-            }
-        }
-        watcher.start()
-        defer { watcher.stop() }
-        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
-        print("serving \(parsed.map(\.workflow.name).joined(separator: ", ")) on \(store.database); watching \(pluginFolders.joined(separator: ", ")) (\(watcher.mode))")
 
-        var options = Engine.Options()
-        options.concurrency = concurrency
-        options.endpointConcurrency = endpointConcurrency
-        while !stopRequested.load(ordering: .relaxed) {
-            for (source, workflow) in parsed {
-                let subjects = (try? workflow.subjects.map { try Subjects.load($0, store: store) }) ?? []
-                let engine = Engine(store: store, catalog: catalog, options: options, reloader: reloader)
-                do {
-                    let progress = try engine.run(workflow, source: source, subjects: subjects)
-                    if progress.interactionsCompleted + progress.interactionsFailed > 0 {
-                        print("\(workflow.name): \(progress.runsCompleted + progress.runsFailed)/\(progress.runsTotal) runs finished "
-                              + "(\(progress.runsFailed) failed), \(progress.interactionsCompleted) interactions this pass")
-                    }
-                } catch {
-                    printError("error: \(workflow.name): \(error)")
-                }
-                // Canary ramps advance (or roll back) on what this pass measured.
-                for step in workflow.steps {
-                    for status in (try? Canary.tick(store: store, workflow: workflow.name, step: step.name, policy: PromotionPolicy())) ?? []
-                    where status.changed {
-                        print("canary \(workflow.name).\(step.name) variant \(status.variantID): \(status.state) at \(status.percent)%")
-                    }
-                }
-            }
-            var waited = 0.0
-            while waited < every && !stopRequested.load(ordering: .relaxed) {
-                usleep(100_000)
-                waited += 0.1
-            }
+        var configuration = WavehostServe.Configuration(workflows: parsed, pluginFolders: pluginFolders)
+        configuration.poll = poll
+        configuration.every = .milliseconds(Int64(every * 1000))
+        configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+        configuration.engine.concurrency = concurrency
+        configuration.engine.endpointConcurrency = endpointConcurrency
+        do {
+            configuration.http = try ServiceAddress(parsing: http)
+            if let tokenFile { configuration.token = try Self.readToken(tokenFile) }
+            try await WavehostServe(configuration: configuration, store: store, catalog: catalog, metrics: metrics).run()
+        } catch let error as ServeError {
+            printError("error: \(error)")
+            throw error.code == .cannotListen ? ExitCode(7) : ExitCode(2)
         }
         print("stopped")
+    }
+
+    /// The first line of `path`, which must not be empty.
+    static func readToken(_ path: String) throws(ServeError) -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ServeError(.tokenFile, "--token-file \(path): cannot read the file")
+        }
+        let token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard !token.isEmpty else { throw ServeError(.tokenFile, "--token-file \(path): the file holds no token") }
+        return token
     }
 }

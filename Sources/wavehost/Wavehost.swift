@@ -1,13 +1,14 @@
 import ArgumentParser
 
 @main
-struct Wavehost: ParsableCommand {
+struct Wavehost: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wavehost",
         abstract: "Loads actors (plugins behind a stable C ABI) and runs them.",
         discussion: """
             Exit status: 0 on success, 1 when an actor refused or failed, \
-            3 when a plugin could not be loaded or created, 4 when a check failed.
+            3 when a plugin could not be loaded or created, 4 when a check failed, \
+            7 when serve cannot listen on its --http address.
             """,
         subcommands: [RunCommand.self, ServeCommand.self, StatusCommand.self, CompareCommand.self, ReportCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, PluginsCommand.self, InvokeCommand.self, DoctorCommand.self]
     )

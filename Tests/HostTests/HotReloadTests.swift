@@ -154,7 +154,8 @@ import WavehostJSON
             """.write(toFile: folder + "/serve.yaml", atomically: true, encoding: .utf8)
         let database = folder + "/wavehost.db"
         let host = try TestPlugins.start(TestPlugins.cli, ["serve", folder + "/serve.yaml", "--plugins", plugins, "--database", database,
-                                                           "--every", "0.2", "--cache-dir", folder + "/cache"])
+                                                           "--every", "0.2", "--cache-dir", folder + "/cache",
+                                                           "--http", "127.0.0.1:0"])  // a free port: tests run side by side
         defer {
             kill(host, SIGKILL)
             var status: Int32 = 0

@@ -13,6 +13,7 @@ let groups: [String: (BenchContext) throws -> Void] = [
     "reload": benchReload,
     "routing": benchRouting,
     "sandbox": benchSandbox,
+    "service": benchService,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

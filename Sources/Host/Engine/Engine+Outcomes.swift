@@ -38,11 +38,10 @@ extension Engine {
         let finish = InteractionFinish(
             id: start.id, status: status, output: output, error: reason, completedAt: Store.now(),
             latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod && !shadow)
-        if !shadow {
-            lock.lock()
-            awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable)
-            lock.unlock()
-        }
+        lock.lock()
+        if !shadow { awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable) }
+        metered[start.id] = instruments(for: start, step: index)
+        lock.unlock()
         journal.record(finish: finish)
     }
 
@@ -54,6 +53,9 @@ extension Engine {
             lock.unlock()
         }
         for finish in finishes {
+            // Counted once durable, with the status the store holds (a refused effect fails it).
+            metered.removeValue(forKey: finish.id)?.record(refused[finish.id] == nil ? finish.status : .failed,
+                                                          latencyMicroseconds: finish.latencyMicroseconds)
             guard let outcome = awaitingCommit.removeValue(forKey: finish.id) else { continue }
             let run = outcome.run
             let index = outcome.step
@@ -104,15 +106,15 @@ extension Engine {
 
     /// Fails calls past their deadline. An in-process call cannot be stopped, so its
     /// thread is abandoned (its answer, if one comes, is dropped) and replaced.
-    func watch() {
+    func watch(generation: Int) {
         lock.lock()
-        while !stopping {
+        while !stopping && self.generation == generation {
             _ = lock.wait(until: Date(timeIntervalSinceNow: 0.05))
             let now = ContinuousClock.now
             let overdue = inFlight.filter { $0.value.deadline <= now }
             for (id, call) in overdue {
                 inFlight[id] = nil
-                if call.inProcess { startWorker(lane: lane(ofStep: call.step)) }
+                if call.inProcess { startWorker(lane: lane(ofStep: call.step), generation: generation) }
                 let step = workflow.steps[call.step]
                 lock.unlock()
                 let outcome = CallOutcome.timedOut("no answer within \(step.timeoutMilliseconds) ms; the watchdog failed the interaction")

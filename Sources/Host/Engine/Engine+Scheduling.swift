@@ -66,21 +66,23 @@ extension Engine {
         journal.record(runID: run.id, failure: "step \(step.name) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(run.steps[index].lastError ?? "unknown error")")
     }
 
-    func startWorker(lane: Int) {
+    /// Starts a thread for `lane` of run `generation`. Called under `lock`.
+    func startWorker(lane: Int, generation: Int) {
         workers += 1
-        let thread = Thread { [self] in work(in: lane) }
+        let thread = Thread { [self] in work(in: lane, generation: generation) }
         thread.name = "wavehost-worker"
         thread.start()
     }
 
     /// A worker's life: take the next ready step of its lane (see `nextStep`), run it, repeat.
-    private func work(in laneIndex: Int) {
+    private func work(in laneIndex: Int, generation: Int) {
+        lock.lock()
         let lane = lanes[laneIndex]
         var last = lane.steps[0]
-        lock.lock()
-        while !stopping {
+        while !stopping && self.generation == generation {
             releaseDueRetries()
-            guard let step = nextStep(inLane: laneIndex, last: last, lastModel: models[last]) else {
+            // Draining: nothing new starts (a run's next step waits for the next host).
+            guard !draining, let step = nextStep(inLane: laneIndex, last: last, lastModel: models[last]) else {
                 idleThreads[laneIndex] += 1
                 _ = lock.wait(until: Date(timeIntervalSinceNow: delayed.isEmpty ? 0.5 : 0.01))
                 idleThreads[laneIndex] -= 1
@@ -93,7 +95,7 @@ extension Engine {
             lock.unlock()
             let abandoned = execute(run, step)
             lock.lock()
-            if abandoned { break }  // the watchdog already started a replacement
+            if abandoned { break }  // the watchdog already started a replacement, or the engine drains
         }
         workers -= 1
         lock.unlock()
@@ -137,10 +139,17 @@ extension Engine {
     }
 
     /// Records `start`, calls `version` under the watchdog's eye, and hands the outcome on.
-    /// Returns true when the watchdog gave up on the call meanwhile (it recorded the end).
+    /// Returns true when the watchdog gave up on the call meanwhile (it recorded the end),
+    /// or when the engine drains and the call was not started.
     private func perform(_ start: InteractionStart, on version: any ActorCall, run: RunState, step index: Int,
                          timeout: Duration, shadow: Bool) -> Bool {
         lock.lock()
+        // Checked where the call joins `inFlight`, under the same lock: the drain sees every
+        // call that started, and none starts after it began.
+        if draining {
+            lock.unlock()
+            return true
+        }
         inFlight[start.id] = InFlight(run: run, step: index, deadline: .now + timeout + (version.runsInProcess ? .zero : options.grace),
                                       inProcess: version.runsInProcess, start: start, shadow: shadow)
         lock.unlock()

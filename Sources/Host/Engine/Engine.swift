@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import WavehostJSON
 
 /// Runs a workflow over its subjects, durably: claims runs from the store, runs each
@@ -23,6 +24,13 @@ public final class Engine: @unchecked Sendable {
         public var maxOutputBytes = 16 << 20
         /// How long past its deadline a sandboxed call may take before the watchdog fails it.
         public var grace: Duration = .seconds(2)
+        /// Keep the calls (their warm worker pools), routers and id block when `run` returns,
+        /// for the next `run` of the same workflow: `serve`'s passes. `close()` retires them.
+        /// Off, each `run` retires what it made, as `wavehost run` wants.
+        public var keepsCallsAcrossRuns = false
+        /// Told of each error a background part of the engine carries on after (a variant
+        /// refresh, a lease renewal), with the task's name: the service lists them.
+        public var reportIssue: (@Sendable (_ task: String, _ message: String) -> Void)?
         public init() {}
     }
 
@@ -68,6 +76,16 @@ public final class Engine: @unchecked Sendable {
     var progress = Progress()
     var stopping = false
     var workers = 0
+    /// Counts `run`s: a thread of an earlier run that wakes late leaves instead of joining this one.
+    var generation = 0
+    /// The source the engine was prepared for; a later `run` with it reuses calls and routers.
+    var preparedSource: String?
+    /// Set by `drain`: no interaction starts; those under way end by `drainDeadline` or are interrupted.
+    var draining = false
+    var drainDeadline = ContinuousClock.Instant.now
+    /// Per (variant, version), its instruments; per ended interaction awaiting its commit, whose they are.
+    var instruments: [String: InteractionInstruments] = [:]
+    var metered: [Int64: InteractionInstruments] = [:]
 
     /// Swaps actor versions under the running engine when their files change.
     let reloader: HotReloader?
@@ -85,32 +103,48 @@ public final class Engine: @unchecked Sendable {
                     onProgress: ((Progress) -> Void)? = nil) throws -> Progress {
         let clock = ContinuousClock()
         let started = clock.now
-        try prepare(workflow, source: source)
+        if lock.withLock({ draining }) { return Progress() }
+        if preparedSource != source {
+            if preparedSource != nil { retireCalls() }
+            try prepare(workflow, source: source)
+            preparedSource = source
+        } else {
+            // A kept engine: what changed between runs (a canary's new weights) applies now,
+            // not a second into the run, which a short pass may never reach.
+            try refreshVariants()
+        }
+        let generation = beginRun()
         try store.addSubjects(subjects, workflowID: stored.id)
         let counts = try store.runCounts(workflowID: stored.id)
         (progress.runsTotal, progress.runsCompleted, progress.runsFailed) = (counts.total, counts.completed, counts.failed)
         // Weak: the engine holds the journal; a strong capture would keep both alive forever.
-        journal = Journal(store: store, owner: options.owner, lease: options.lease) { [weak self] finishes, refused in
+        journal = Journal(store: store, owner: options.owner, lease: options.lease, reportIssue: options.reportIssue) { [weak self] finishes, refused in
             self?.committed(finishes, refused)
         }
         journal.start()
+        lock.lock()
         for (index, lane) in lanes.enumerated() {
-            for _ in 0..<lane.threads { startWorker(lane: index) }
+            for _ in 0..<lane.threads { startWorker(lane: index, generation: generation) }
         }
-        let watchdog = Thread { [self] in watch() }
+        lock.unlock()
+        let watchdog = Thread { [self] in watch(generation: generation) }
         watchdog.start()
+        let gauges = RunGauges(workflow: workflow.name)
         defer {
             lock.lock()
             stopping = true
+            let drained = draining
             lock.broadcast()
             lock.unlock()
             journal.stop()
-            let made = Array(callCache.values)
-            reloader?.untrack(made.compactMap { $0 as? ReloadableCall })
-            // The calls are this run's: their workers end with it (a call still under way
-            // retires its version when it ends). `serve` runs an engine per pass.
-            for call in made { call.retire() }
-            callCache = [:]
+            if drained {
+                releaseLeases()
+                lock.withLock { active = [:] }  // no longer this host's runs
+            }
+            lock.withLock { gauges.record(self) }
+            // Without keepsCallsAcrossRuns the calls are this run's: their workers end with it
+            // (a call still under way retires its version when it ends).
+            if !options.keepsCallsAcrossRuns { close() }
         }
         var lastReport = clock.now
         var lastRefresh = clock.now
@@ -120,6 +154,16 @@ public final class Engine: @unchecked Sendable {
             if let failure = journal.failure {
                 lock.unlock()
                 throw failure
+            }
+            gauges.record(self)
+            if draining {
+                // Nothing starts; leave once what was under way has ended (its commit lands
+                // in `journal.stop`), or fail it as interrupted at the deadline.
+                if inFlight.isEmpty { lock.unlock(); break }
+                if ContinuousClock.now >= drainDeadline { interruptInFlight(); lock.unlock(); break }
+                _ = lock.wait(until: Date(timeIntervalSinceNow: 0.05))
+                lock.unlock()
+                continue
             }
             let room = options.runsInFlight - active.count
             let idle = active.isEmpty && inFlight.isEmpty
@@ -136,7 +180,10 @@ public final class Engine: @unchecked Sendable {
             }
             if clock.now - lastRefresh >= .seconds(1) {
                 lastRefresh = clock.now
-                do { try refreshVariants() } catch { logger.warning("cannot read variant changes", metadata: ["error": "\(error)"]) }
+                do { try refreshVariants() } catch {
+                    logger.warning("cannot read variant changes", metadata: ["error": "\(error)"])
+                    options.reportIssue?("engine", "\(workflow.name): cannot read variant changes: \(error)")
+                }
             }
             lock.lock()
             _ = lock.wait(until: Date(timeIntervalSinceNow: 0.1))
@@ -154,6 +201,39 @@ public final class Engine: @unchecked Sendable {
         lock.unlock()
         onProgress?(final)
         return final
+    }
+
+    /// Resets what one `run` holds (calls, routers and the id block stay). Returns its generation.
+    private func beginRun() -> Int {
+        lock.withLock {
+            generation += 1
+            stopping = false
+            progress = Progress()
+            active = [:]
+            ready = Array(repeating: [], count: workflow.steps.count)
+            delayed = []
+            inFlight = [:]
+            awaitingCommit = [:]
+            idleThreads = Array(repeating: 0, count: lanes.count)
+            return generation
+        }
+    }
+
+    /// Retires every call made so far (their workers exit; a call under way retires its
+    /// version when it ends) and forgets the variants, so a later `run` makes them again.
+    func retireCalls() {
+        let made = lock.withLock {
+            defer { callCache = [:]; knownVariants = [] }
+            return Array(callCache.values)
+        }
+        reloader?.untrack(made.compactMap { $0 as? ReloadableCall })
+        for call in made { call.retire() }
+    }
+
+    /// Ends an engine kept across runs (`keepsCallsAcrossRuns`): its worker pools retire.
+    public func close() {
+        retireCalls()
+        preparedSource = nil
     }
 
     /// Records the workflow and its actors' versions; makes every variant callable, so a

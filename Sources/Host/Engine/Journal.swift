@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 
 /// The engine's single writer: collects interactions begun and ended, runs finished
 /// and events, and writes whatever has gathered in one transaction (group commit), so
@@ -24,11 +25,16 @@ final class Journal: @unchecked Sendable {
     /// How long a batch may gather before it is committed, and the size that commits at once.
     private let gatherWindow = 0.002
     private let fullBatch = 2000
+    private let reportIssue: (@Sendable (_ task: String, _ message: String) -> Void)?
+    private let commitRecords = Recorder(label: HostMetrics.journalCommitRecords)
+    private let commitDuration = Metrics.Timer(label: HostMetrics.journalCommitDuration)
 
-    init(store: Store, owner: String, lease: Duration, committed: @escaping Committed) {
+    init(store: Store, owner: String, lease: Duration, reportIssue: (@Sendable (String, String) -> Void)? = nil,
+         committed: @escaping Committed) {
         self.store = store
         self.owner = owner
         self.lease = lease
+        self.reportIssue = reportIssue
         self.committed = committed
     }
 
@@ -84,13 +90,17 @@ final class Journal: @unchecked Sendable {
             if failure == nil && !batch.isEmpty {
                 batch.id = UUID().uuidString
                 do {
+                    let began = ContinuousClock.now
                     let refused = try store.commit(batch)
+                    commitDuration.record(duration: ContinuousClock.now - began)
+                    commitRecords.record(batch.starts.count + batch.finishes.count + batch.finishedRuns.count + batch.events.count)
                     commits += 1
                     committed(batch.finishes, refused)
                 } catch {
                     // The database refused the batch (not a lost connection: that is retried
                     // inside the store). Nothing of it landed; the engine stops on this.
                     logger.error("commit failed", metadata: ["error": "\(error)"])
+                    reportIssue?("journal", "commit failed; the engine stops: \(error)")
                     condition.lock()
                     failure = error
                     condition.unlock()
@@ -101,6 +111,7 @@ final class Journal: @unchecked Sendable {
                 nextRenewal = clock.now.advanced(by: lease / 3)
                 do { try store.renewLeases(owner: owner, lease: lease) } catch {
                     logger.warning("lease renewal failed", metadata: ["error": "\(error)"])
+                    reportIssue?("journal", "lease renewal failed: \(error)")
                 }
             }
         }

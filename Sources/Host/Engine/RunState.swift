@@ -52,6 +52,8 @@ final class RunState {
                 } else {
                     steps[index].phase = .done
                 }
+            case .failed where record.wasInterrupted:
+                break  // the host stopped it, not the actor: the retry keeps this attempt's number
             case .failed, .timedOut:
                 steps[index].failures += 1
                 steps[index].lastError = record.error

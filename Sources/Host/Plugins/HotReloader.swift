@@ -1,6 +1,7 @@
 import ActorRuntime
 import Foundation
 import Logging
+import Metrics
 import WavehostJSON
 
 /// Swaps an actor's version under a running engine when its file changes: loads the new
@@ -33,13 +34,17 @@ public final class HotReloader: @unchecked Sendable {
     private let reloading = NSLock()  // one reload at a time
     private var tracked: [Tracked] = []
     private let logger = Logger(label: "wavehost.reload")
+    private let reportIssue: @Sendable (_ message: String) -> Void
 
     /// `isApproved` says whether a hash may serve (production pinning); every hash by default.
-    /// When it throws, the version is rejected.
-    public init(catalog: ActorCatalog, store: Store?, isApproved: @escaping @Sendable (String) throws -> Bool = { _ in true }) {
+    /// When it throws, the version is rejected. `reportIssue` hears of each store error
+    /// while recording an outcome (the outcome itself is returned by `handle`).
+    public init(catalog: ActorCatalog, store: Store?, isApproved: @escaping @Sendable (String) throws -> Bool = { _ in true },
+                reportIssue: @escaping @Sendable (String) -> Void = { _ in }) {
         self.catalog = catalog
         self.store = store
         self.isApproved = isApproved
+        self.reportIssue = reportIssue
     }
 
     func track(_ call: ReloadableCall, variant: WorkflowDefinition.Variant, concurrency: Int) {
@@ -89,6 +94,7 @@ public final class HotReloader: @unchecked Sendable {
         let targets = lock.withLock { tracked.filter { $0.variant.actor == actor } }
         do { try store?.recordVersion(actor: actor, sha256: sha, path: path, state: "pending") } catch {
             logger.warning("cannot record the pending version", metadata: ["actor": "\(actor)", "error": "\(error)"])
+            reportIssue("cannot record the pending version \(sha.prefix(12)) of \(actor): \(error)")
         }
         // The descriptor is read in a sandboxed worker: a hostile or truncated file can hang
         // or crash the dynamic loader itself, and that must not be this process.
@@ -187,18 +193,28 @@ public final class HotReloader: @unchecked Sendable {
         switch outcome {
         case .swapped(let actor, let from, let to):
             logger.notice("actor swapped", metadata: ["actor": "\(actor)", "from": "\(from.prefix(12))", "to": "\(to.prefix(12))"])
-            if let plugin = catalog.registry.plugin(named: actor) {
-                try? store?.registerActorVersion(name: actor, kind: "\(plugin.description.kind)", sha256: to,
-                                                 version: plugin.description.version, path: plugin.path)
-            } else if let script = catalog.script(named: actor) {
-                try? store?.registerActorVersion(name: actor, kind: "script", sha256: to, version: "script", path: script.path)
+            Counter(label: HostMetrics.reloadSwaps, dimensions: [("actor", actor)]).increment()
+            do {
+                if let plugin = catalog.registry.plugin(named: actor) {
+                    try store?.registerActorVersion(name: actor, kind: "\(plugin.description.kind)", sha256: to,
+                                                    version: plugin.description.version, path: plugin.path)
+                } else if let script = catalog.script(named: actor) {
+                    try store?.registerActorVersion(name: actor, kind: "script", sha256: to, version: "script", path: script.path)
+                }
+            } catch {
+                logger.error("cannot record the new version", metadata: ["actor": "\(actor)", "error": "\(error)"])
+                reportIssue("cannot record version \(to.prefix(12)) of \(actor) as current: \(error)")
             }
             event = EventRecord(kind: "actor_version_swapped", cause: "its file changed and the new version passed its checks", interactionID: nil,
                                 payload: JSON.object([("actor", .string(actor)), ("from", .string(from)), ("to", .string(to))]).text)
         case .rejected(let path, let sha, let reason):
             logger.warning("actor version rejected; the current one keeps serving", metadata: ["actor": "\(actor)", "path": "\(path)", "reason": "\(reason)"])
+            Counter(label: HostMetrics.reloadRejections, dimensions: [("actor", actor)]).increment()
             if let sha {
-                try? store?.recordVersion(actor: actor, sha256: sha, path: path, state: "rejected", reason: reason)
+                do { try store?.recordVersion(actor: actor, sha256: sha, path: path, state: "rejected", reason: reason) } catch {
+                    logger.error("cannot record the rejected version", metadata: ["actor": "\(actor)", "error": "\(error)"])
+                    reportIssue("cannot record version \(sha.prefix(12)) of \(actor) as rejected: \(error)")
+                }
             }
             event = EventRecord(kind: "actor_version_rejected", cause: reason, interactionID: nil, payload: JSON.object([
                 ("actor", .string(actor)), ("path", .string(path)), ("sha256", sha.map(JSON.string) ?? .null),
@@ -207,6 +223,9 @@ public final class HotReloader: @unchecked Sendable {
         default:
             return
         }
-        do { try store?.appendEvents([event]) } catch { logger.error("cannot record the reload", metadata: ["error": "\(error)"]) }
+        do { try store?.appendEvents([event]) } catch {
+            logger.error("cannot record the reload", metadata: ["error": "\(error)"])
+            reportIssue("cannot record the reload event of \(actor): \(error)")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Metrics
 import WavehostJSON
 
 /// A canary ramp: a challenger's share of live traffic climbs a schedule (5 → 10 → 25 →
@@ -61,6 +62,11 @@ public enum Canary {
                 try store.updateCanary(canary.id, stage: canary.stage, state: "done")
                 statuses.append(Status(variantID: canary.variantID, percent: percent, state: "done", note: verdict.reason, changed: true))
             }
+        }
+        // The stage each ramping variant stands at, as its share of live traffic (0…1).
+        for status in statuses {
+            Gauge(label: HostMetrics.canaryTrafficRatio, dimensions: [("workflow", workflow), ("step", step), ("variant", String(status.variantID))])
+                .record(Double(status.percent) / 100)
         }
         return statuses
     }

@@ -1,6 +1,7 @@
 import ActorABI
 import Dispatch
 import Foundation
+import Metrics
 import Synchronization
 
 /// Warm `wavehost-worker` processes for one actor version and config, so a call pays
@@ -52,6 +53,7 @@ public final class WorkerPool: Sendable {
     private let log: HostServicesTable.LogSink
     private let slots: DispatchSemaphore
     private let state = Mutex(State())
+    private let metrics: PoolMetrics
 
     private struct State {
         var idle: [WorkerProcess] = []
@@ -73,6 +75,7 @@ public final class WorkerPool: Sendable {
         self.log = log
         uid = WorkerIdentity.allocate(in: configuration.uidRange)
         slots = DispatchSemaphore(value: configuration.size)
+        metrics = PoolMetrics(actor: actor)
     }
 
     /// A pool for a loaded plugin. Its workers get the network only when the plugin
@@ -106,6 +109,7 @@ public final class WorkerPool: Sendable {
             giveBack(worker)
             return output
         } catch {
+            metrics.count(error)
             giveBack(worker)
             throw error
         }
@@ -172,6 +176,7 @@ public final class WorkerPool: Sendable {
             if state.layers == nil { state.layers = layers }
             state.lastStartup = startup
         }
+        metrics.started()
         SandboxProbe.warnOnce(about: layers)
         return worker
     }
@@ -189,6 +194,7 @@ public final class WorkerPool: Sendable {
         if let scratch = worker.scratch { removeScratchFolder(scratch) }
         if let cgroup = worker.cgroup { WorkerIdentity.removeCgroup(cgroup) }
         state.withLock { $0.retired += 1 }
+        metrics.processes.decrement()
     }
 
     /// The worker executable: `$WAVEHOST_WORKER`, else `wavehost-worker` beside this program.
@@ -244,5 +250,37 @@ extension Duration {
     var nanoseconds: UInt64 {
         let (seconds, attoseconds) = components
         return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+    }
+}
+
+/// A pool's instruments, labelled by actor (see ``HostMetrics``); no-ops without a backend.
+private struct PoolMetrics: Sendable {
+    /// Live workers: up when one starts, down when one retires.
+    let processes: Meter
+    let starts, kills, timeouts, crashes: Counter
+
+    init(actor: String) {
+        let dimensions = [("actor", actor)]
+        processes = Meter(label: HostMetrics.workerProcesses, dimensions: dimensions)
+        starts = Counter(label: HostMetrics.workerStarts, dimensions: dimensions)
+        kills = Counter(label: HostMetrics.workerKills, dimensions: dimensions)
+        timeouts = Counter(label: HostMetrics.workerTimeouts, dimensions: dimensions)
+        crashes = Counter(label: HostMetrics.workerCrashes, dimensions: dimensions)
+    }
+
+    func started() {
+        starts.increment()
+        processes.increment()
+    }
+
+    /// A call that failed in a worker: at a timeout the worker was killed; a crash ended it.
+    func count(_ failure: SandboxFailure) {
+        switch failure.code {
+        case .timedOut:
+            timeouts.increment()
+            kills.increment()
+        case .crashed: crashes.increment()
+        default: break
+        }
     }
 }

@@ -173,6 +173,17 @@ extension Store {
         }
     }
 
+    /// Hands back every lease `owner` holds on unfinished runs (a host that drained), so
+    /// the next host claims them at once instead of when the leases expire.
+    public func releaseLeases(owner: String) throws(StoreError) {
+        try withConnection { connection throws(StoreError) in
+            let p = connection.placeholder
+            try connection.query("""
+                UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = \(p(1)) AND status IN ('pending', 'running')
+                """, [.text(owner)])
+        }
+    }
+
     /// Reserves `count` interaction ids for this host alone.
     public func reserveInteractionIDs(_ count: Int) throws(StoreError) -> Range<Int64> {
         try withConnection { connection throws(StoreError) in

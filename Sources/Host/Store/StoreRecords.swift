@@ -38,6 +38,13 @@ public struct InteractionRecord: Sendable {
     public let attempt: Int
     public let output: [UInt8]?
     public let error: String?
+
+    /// Starts the error of an interaction a draining host failed at its deadline: it was cut
+    /// short by the host, not by the actor, so it does not use one of the step's attempts.
+    public static let interruptedPrefix = "interrupted: "
+
+    /// True for an interaction a draining host interrupted (see ``interruptedPrefix``).
+    public var wasInterrupted: Bool { status == .failed && error?.hasPrefix(Self.interruptedPrefix) == true }
 }
 
 /// A run this host now holds the lease of, with what earlier hosts already did for it.

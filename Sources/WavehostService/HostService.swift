@@ -1,0 +1,145 @@
+import Foundation
+import Host
+import Logging
+import ServiceLifecycle
+
+/// The long-lived host: one engine per workflow, kept across passes with its worker pools,
+/// routers and id block, so workers stay warm and their pids stay the same. Every `every`
+/// it takes on new subjects, runs what is unfinished (a workflow with nothing unfinished
+/// starts no engine, hence no worker) and ticks the canaries. A graceful shutdown drains
+/// (see HostService+Drain.swift). Errors of a pass are reported to `issues`, never dropped.
+public final class HostService: Service, @unchecked Sendable {
+    public struct Workflow: Sendable {
+        public let source: String
+        public let definition: WorkflowDefinition
+        public init(source: String, definition: WorkflowDefinition) {
+            self.source = source
+            self.definition = definition
+        }
+    }
+
+    let store: Store
+    let workflows: [Workflow]
+    let engines: [Engine]
+    let every: Duration
+    let drainTimeout: Duration
+    let issues: BackgroundIssues
+    let listening: Listening
+    let announce: @Sendable (ServiceAddress) -> Void
+    let logger = Logger(label: "wavehost.service")
+
+    // Guarded by `wake`: the pass loop sleeps on it between passes; a drain wakes it.
+    let wake = NSCondition()
+    var stopRequested = false
+    var stored: [Int64?]
+
+    /// `announce` is told the HTTP server's address once it listens, before the first pass.
+    public init(store: Store, catalog: ActorCatalog, reloader: HotReloader, workflows: [Workflow], options: Engine.Options,
+                every: Duration, drainTimeout: Duration, issues: BackgroundIssues, listening: Listening,
+                announce: @escaping @Sendable (ServiceAddress) -> Void) {
+        self.store = store
+        self.workflows = workflows
+        self.every = every
+        self.drainTimeout = drainTimeout
+        self.issues = issues
+        self.listening = listening
+        self.announce = announce
+        var options = options
+        options.keepsCallsAcrossRuns = true
+        options.reportIssue = { [issues] task, message in issues.report(task, message) }
+        engines = workflows.map { _ in Engine(store: store, catalog: catalog, options: options, reloader: reloader) }
+        stored = workflows.map { _ in nil }
+    }
+
+    public func run() async throws {
+        // No pass before the server listens: a port in use stops the service before any work.
+        // That failure is the server's to throw (and the CLI's to print); here it only stops us.
+        guard let address = try? await listening.address() else { return }
+        announce(address)
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    // Engines block their thread for a whole pass: never a cooperative thread.
+                    let thread = Thread { [self] in
+                        servePasses()
+                        continuation.resume()
+                    }
+                    thread.name = "wavehost-passes"
+                    thread.start()
+                }
+            } onGracefulShutdown: { [self] in
+                beginDrain(deadline: .now + drainTimeout)
+            }
+        } onCancel: { [self] in
+            beginDrain(deadline: .now)  // cancelled (another service failed): interrupt at once
+        }
+    }
+
+    /// Passes until a drain; then every engine closes and its worker pools retire.
+    private func servePasses() {
+        while !isStopping {
+            for index in workflows.indices where !isStopping { pass(index) }
+            wake.withLock {
+                let until = Date(timeIntervalSinceNow: Double(every.components.seconds) + Double(every.components.attoseconds) / 1e18)
+                while !stopRequested && Date() < until { _ = wake.wait(until: until) }
+            }
+        }
+        finishDrain()
+    }
+
+    var isStopping: Bool { wake.withLock { stopRequested } }
+
+    /// One workflow's pass: new subjects, unfinished runs, canary ticks.
+    private func pass(_ index: Int) {
+        let workflow = workflows[index].definition
+        var subjects: [Subject] = []
+        if let source = workflow.subjects {
+            do { subjects = try Subjects.load(source, store: store) } catch {
+                issues.report("subjects", "\(workflow.name): cannot load subjects (the pass runs what is already stored): \(error)")
+            }
+        }
+        do {
+            let workflowID = try storedID(index)
+            try store.addSubjects(subjects, workflowID: workflowID)
+            let counts = try store.runCounts(workflowID: workflowID)
+            let unfinished = counts.total - counts.completed - counts.failed
+            logger.debug("pass", metadata: ["workflow": "\(workflow.name)", "unfinished_runs": "\(unfinished)"])
+            if unfinished > 0 {
+                let progress = try engines[index].run(workflow, source: workflows[index].source, subjects: [])
+                if progress.interactionsCompleted + progress.interactionsFailed > 0 {
+                    say("\(workflow.name): \(progress.runsCompleted + progress.runsFailed)/\(progress.runsTotal) runs finished "
+                        + "(\(progress.runsFailed) failed), \(progress.interactionsCompleted) interactions this pass")
+                }
+            }
+        } catch {
+            issues.report("engine", "\(workflow.name): the pass failed: \(error)")
+        }
+        guard !isStopping else { return }
+        // Canary ramps advance (or roll back) on what this pass measured.
+        for step in workflow.steps {
+            do {
+                for status in try Canary.tick(store: store, workflow: workflow.name, step: step.name, policy: PromotionPolicy())
+                where status.changed {
+                    say("canary \(workflow.name).\(step.name) variant \(status.variantID): \(status.state) at \(status.percent)%")
+                }
+            } catch {
+                issues.report("canary", "\(workflow.name).\(step.name): the canary tick failed: \(error)")
+            }
+        }
+    }
+
+    /// The workflow's id in the store, registered on first use (the same text keeps its id).
+    private func storedID(_ index: Int) throws -> Int64 {
+        if let id = wake.withLock({ stored[index] }) { return id }
+        let id = try store.registerWorkflow(workflows[index].definition, source: workflows[index].source).id
+        wake.withLock { stored[index] = id }
+        return id
+    }
+}
+
+/// Prints a line on stdout at once (stdout is block-buffered when it is not a terminal,
+/// and tests and supervisors read these lines while the service runs).
+func say(_ line: String) {
+    print(line)
+    fflush(nil)  // all streams: `stdout` itself is a C global Swift 6 will not touch
+}
