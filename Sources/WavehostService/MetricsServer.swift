@@ -60,6 +60,9 @@ public struct MetricsServer: Service {
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+        // HTTP types move the Host header into the request's authority: the dashboard's
+        // same-origin check compares Origin with it.
+        if let authority = request.head.authority { headers["host"] = authority }
         let dashboardRequest = DashboardRequest(method: request.method.rawValue, path: request.uri.path, query: query,
                                                 headers: headers, body: body.readBytes(length: body.readableBytes) ?? [])
         // The dashboard reads the store synchronously: off the cooperative threads.

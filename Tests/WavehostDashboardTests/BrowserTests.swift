@@ -65,9 +65,12 @@ enum Browser {
          "--user-data-dir=\(try DashboardFixtures.temporaryDirectory())/profile"] + extra
     }
 
-    /// The DOM after Chromium parsed and rendered `file`.
+    /// A page's address: an http(s) URL as given, a file as a file:// URL.
+    private static func url(_ target: String) -> String { target.hasPrefix("http") ? target : "file://" + target }
+
+    /// The DOM after Chromium parsed and rendered `file` (or an http URL).
     static func dumpDOM(_ file: String) throws -> String {
-        let result = try DashboardFixtures.run(path!, try arguments(["--dump-dom", "file://" + file]))
+        let result = try DashboardFixtures.run(path!, try arguments(["--dump-dom", url(file)]))
         guard result.status == 0, !result.output.isEmpty else {
             throw SetupError("chromium --dump-dom failed (\(result.status)): \(result.error.suffix(600))")
         }
@@ -77,9 +80,10 @@ enum Browser {
     /// A 1280 × 2000 screenshot of `file`, kept beside it and copied to .build/test-artifacts/.
     @discardableResult
     static func screenshot(_ file: String, name: String) throws -> String {
-        let png = URL(fileURLWithPath: file).deletingPathExtension().path + ".png"
+        let png = file.hasPrefix("http") ? try DashboardFixtures.temporaryDirectory() + "/\(name).png"
+                                         : URL(fileURLWithPath: file).deletingPathExtension().path + ".png"
         let result = try DashboardFixtures.run(path!, try arguments(["--screenshot=\(png)", "--window-size=1280,2000",
-                                                                     "--hide-scrollbars", "file://" + file]))
+                                                                     "--hide-scrollbars", url(file)]))
         let bytes = (try? Data(contentsOf: URL(fileURLWithPath: png))) ?? Data()
         guard result.status == 0, bytes.count > 8, bytes.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
             throw SetupError("chromium --screenshot made no PNG (\(result.status)): \(result.error.suffix(600))")
