@@ -51,6 +51,7 @@ enum API {
             ],
             "background_issues": .array(issues.map { issue in [
                 "time": .integer(Int64(issue.time.timeIntervalSince1970 * 1000)), "task": .string(issue.task), "message": .string(issue.message),
+                "repeats": .integer(issue.repeats),
             ] }),
         ]
     }

@@ -29,14 +29,18 @@ public struct DashboardResponse: Sendable {
 
 /// A failure of one of the service's background tasks, shown on the status page.
 public struct BackgroundIssue: Sendable {
+    /// When it last happened.
     public var time: Date
     public var task: String
     public var message: String
+    /// How many times in a row it happened (an error every pass is one entry, not hundreds).
+    public var repeats: Int
 
-    public init(time: Date, task: String, message: String) {
+    public init(time: Date, task: String, message: String, repeats: Int = 1) {
         self.time = time
         self.task = task
         self.message = message
+        self.repeats = repeats
     }
 }
 

@@ -52,10 +52,10 @@ enum StatusPage {
             (String(format: "%.1f/s", throughput.lastMinute), "last 60 s"), (overall, "overall"),
         ]) + "</section>"
 
-        body += "<section><h2>Background issues</h2>" + HTML.table(["when", "task", "message"], issues.map { issue in
+        body += "<section><h2>Background issues</h2>" + HTML.table(["when", "task", "times", "message"], issues.map { issue in
             let time = Int64(issue.time.timeIntervalSince1970 * 1000)
             return ["<span title=\"\(Format.time(time))\">\(Format.ago(time, report.now))</span>", HTML.escape(issue.task),
-                    "<div class=\"err\">\(HTML.escape(issue.message))</div>"]
+                    "\(issue.repeats)", "<div class=\"err\">\(HTML.escape(issue.message))</div>"]
         }, empty: "none: every background task is healthy") + "</section></div>"
         return HTML.page(title: "\(title) — Wavehost", frame: frame, body: body)
     }

@@ -15,11 +15,17 @@ public final class BackgroundIssues: Sendable {
         self.capacity = capacity
     }
 
-    /// Logs `message` as an error of `task` and keeps it.
+    /// Logs `message` as an error of `task` and keeps it; the same error again right after
+    /// counts as a repeat of the newest entry, so one error every pass cannot push out the rest.
     public func report(_ task: String, _ message: String) {
         logger.error("\(message)", metadata: ["task": "\(task)"])
         let issue = BackgroundIssue(time: Date(), task: task, message: message)
         issues.withLock { list in
+            if let last = list.last, last.task == task, last.message == message {
+                list[list.count - 1].time = issue.time
+                list[list.count - 1].repeats += 1
+                return
+            }
             list.append(issue)
             if list.count > capacity { list.removeFirst(list.count - capacity) }
         }

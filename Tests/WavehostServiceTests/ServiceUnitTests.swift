@@ -23,6 +23,15 @@ import WavehostJSON
         #expect(issues.recent.allSatisfy { $0.task == "canary" })
     }
 
+    @Test func anErrorEveryPassIsOneEntryThatCountsItsRepeats() {
+        let issues = BackgroundIssues(capacity: 3)
+        issues.report("subjects", "subjects.jsonl:2: not JSON")
+        for _ in 0..<500 { issues.report("pinning", "hash ab12 is not approved") }
+        issues.report("subjects", "subjects.jsonl:2: not JSON")
+        #expect(issues.recent.map(\.task) == ["subjects", "pinning", "subjects"])
+        #expect(issues.recent.map(\.repeats) == [1, 500, 1])
+    }
+
     @Test func aJSONLogLineIsOneObjectWithTheAgreedFields() throws {
         let line = JSONLogHandler.line(time: Date(timeIntervalSince1970: 0), level: .warning, label: "wavehost.reload",
                                        message: "rejected \"x.so\"\nsecond line",
