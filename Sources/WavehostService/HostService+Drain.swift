@@ -1,5 +1,6 @@
 import Foundation
 import Host
+import UnixSignals
 
 /// SIGTERM or SIGINT (through the service group's graceful shutdown): no interaction starts
 /// any more; those under way finish until the drain deadline, then they are failed as
@@ -21,6 +22,21 @@ extension HostService {
             "calls_in_flight": "\(calls)", "deadline_seconds": "\(max(.zero, deadline - .now))",
         ])
         say("draining: \(calls) call\(calls == 1 ? "" : "s") under way, up to \(drainTimeout) before they are interrupted")
+    }
+
+    /// A second SIGTERM or SIGINT while draining (a person pressing Ctrl-C again) does not
+    /// wait for the drain deadline: the calls under way are interrupted now, recorded as
+    /// such, and retried by the next host as at the deadline.
+    /// (The first one is the service group's, which begins the drain.)
+    func interruptOnSecondSignal() async {
+        var signals = 0
+        for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            signals += 1
+            guard signals == 2 else { continue }
+            say("second signal: interrupting the calls under way now")
+            beginDrain(deadline: .now)
+            return
+        }
     }
 
     /// After the last pass: the engines' worker pools retire.

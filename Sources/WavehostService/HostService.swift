@@ -56,6 +56,9 @@ public final class HostService: Service, @unchecked Sendable {
         // That failure is the server's to throw (and the CLI's to print); here it only stops us.
         guard let address = try? await listening.address() else { return }
         announce(address)
+        // Trapped from the start, so that no second signal can come before it is listened for.
+        let escalation = Task { [self] in await interruptOnSecondSignal() }
+        defer { escalation.cancel() }
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

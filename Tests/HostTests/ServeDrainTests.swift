@@ -62,6 +62,23 @@ import Testing
         #expect(try store.count("SELECT COUNT(*) FROM interactions") == Self.subjects, "a call was made twice")
     }
 
+    /// Ctrl-C twice: the second signal interrupts the calls under way at once, long before
+    /// the drain deadline, and they are recorded as interrupted like at the deadline.
+    @Test func aSecondSignalInterruptsTheDrainAtOnce() throws {
+        let folder = try Self.setUp(sleepMilliseconds: 60_000)
+        let host = try ServeHost(folder: folder, Self.arguments(folder, drainTimeout: "120"))
+        let store = try Store(location: folder + "/wavehost.db")
+        try host.wait(for: "calls under way") { try store.count("SELECT COUNT(*) FROM interactions WHERE status = 'running'") > 0 }
+        kill(host.pid, SIGTERM)
+        try host.wait(for: "the drain to begin") { host.output.contains("draining:") }
+        #expect(host.stop(with: SIGINT) == 0, "\(host.output)")
+        #expect(host.output.contains("second signal: interrupting the calls under way now"), "\(host.output)")
+        let interrupted = try store.rows("SELECT error FROM interactions WHERE status = 'failed'")
+        #expect(!interrupted.isEmpty && interrupted.allSatisfy { $0[0].text?.hasPrefix(InteractionRecord.interruptedPrefix) == true },
+                "\(interrupted)")
+        #expect(try store.count("SELECT COUNT(*) FROM interactions WHERE status IN ('running', 'pending')") == 0)
+    }
+
     @Test func callsPastTheDrainDeadlineAreInterruptedAndRetriedWithoutUsingAnAttempt() throws {
         // Calls of a minute, a drain of half a second: those under way are surely interrupted.
         let folder = try Self.setUp(sleepMilliseconds: 60_000)
