@@ -76,12 +76,18 @@ import Testing
         #expect(try call(pool, "{}") == "{}")
     }
 
+    /// Sockets need the declared capability and a grant: neither alone opens the network.
     @Test func noNetworkWithoutTheCapability() throws {
         let closed = try pool()
         let layers = closed.statistics.layers
         #expect(try call(closed, #"{"do":"socket"}"#) == #"{"socket":"denied","errno":1}"#)
         #expect(closed.statistics.layers["syscall-filter"]?.hasPrefix("ok") == true || layers.isEmpty)
-        let open = try pool(network: true)
+        let claimed = try pool(network: true)
+        #expect(try call(claimed, #"{"do":"socket"}"#) == #"{"socket":"denied","errno":1}"#, "declared, not granted")
+        let grant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
+        let grantedUnclaimed = try pool { $0.networkGrant = grant }
+        #expect(try call(grantedUnclaimed, #"{"do":"socket"}"#) == #"{"socket":"denied","errno":1}"#, "granted, not declared")
+        let open = try pool(network: true) { $0.networkGrant = grant }
         #expect(try call(open, #"{"do":"socket"}"#) == #"{"socket":"created","errno":0}"#)
     }
 
