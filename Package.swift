@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite", "CLibPQ",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite", "CLibPQ", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

@@ -28,6 +28,8 @@ public final class WorkerPool: Sendable {
         public var networkGrant: NetworkGrant?
         public var environmentGrant: [String] = []
         public var readGrant: [String] = []
+        /// The host's HTTP service for the actor (nil: it refuses every request).
+        public var hostHTTP: HostHTTP?
 
         public init() {}
 
@@ -102,7 +104,7 @@ public final class WorkerPool: Sendable {
         let worker: WorkerProcess
         if let idle = state.withLock({ $0.idle.popLast() }) { worker = idle } else { worker = try startWorker() }
         do throws(SandboxFailure) {
-            let output = try worker.call(input, started: started, deadline: deadline, log: log)
+            let output = try worker.call(input, started: started, deadline: deadline, log: log, http: configuration.hostHTTP)
             giveBack(worker)
             return output
         } catch {
