@@ -31,8 +31,9 @@ let plugins = [
     actorPlugin("FieldValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("StagingValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("JSONTransform", swift: true),
-    actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl", "CurlBody"]),
-    actorPlugin("LLMGrader", swift: true, dependencies: ["CCurl", "CurlBody"]),
+    // libcurl only for its URL parser: the host makes the requests (the HTTP host service).
+    actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
+    actorPlugin("LLMGrader", swift: true),
 ]
 
 let package = Package(
@@ -57,8 +58,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WavehostJSON", swiftSettings: workerSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
-        // Code shared by two example actors each (field rules; an HTTP body sink): static libraries they embed.
-        .target(name: "CurlBody", dependencies: ["CCurl"], path: "Plugins/CurlBody", swiftSettings: swiftSettings),
+        // Code shared by two example actors (field rules): a static library they embed.
         .target(name: "FieldRules", dependencies: ["ActorKit"], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: workerSettings),
         .target(

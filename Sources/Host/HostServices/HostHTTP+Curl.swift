@@ -65,7 +65,7 @@ extension HostHTTP {
             let reason = String(cString: curl_easy_strerror(result))
             switch result {
             case CURLE_OPERATION_TIMEDOUT:
-                return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "\(what): no answer within \(timeoutMilliseconds) ms")
+                return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "\(what): timed out after \(timeoutMilliseconds) ms")
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
                 return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "\(what): \(reason)")
             default: return HostHTTPResponse(failure: WH_ERR_FAILED, "\(what): \(reason)")

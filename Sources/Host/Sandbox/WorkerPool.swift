@@ -2,6 +2,7 @@ import ActorABI
 import Dispatch
 import Foundation
 import Synchronization
+import WavehostJSON
 
 /// Warm `wavehost-worker` processes for one actor version and config, so a call pays
 /// a round trip, not a process start. Thread-safe; each call has its own deadline,
@@ -86,6 +87,11 @@ public final class WorkerPool: Sendable {
     {
         var configuration = configuration
         configuration.limits.network = plugin.description.capabilities.contains(.network) && configuration.networkGrant != nil
+        // The host's HTTP service, held to the same grant (none: it refuses every request).
+        if configuration.hostHTTP == nil {
+            configuration.hostHTTP = HostHTTP(actor: plugin.name, grant: configuration.networkGrant, responseLimit: configuration.limits.httpResponseBytes,
+                                              secrets: HostHTTP.secretNames(in: (try? JSON.parse(config)) ?? [:]))
+        }
         self.init(pluginPath: plugin.cachedPath, actor: plugin.name, config: config, configuration: configuration, log: log)
     }
 
