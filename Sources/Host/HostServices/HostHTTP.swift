@@ -95,8 +95,9 @@ public final class HostHTTP: Sendable {
     private func substitute(_ headers: [(name: String, value: String)]) throws(HTTPTarget.Refusal) -> [String] {
         var lines: [String] = []
         for (name, value) in headers {
-            guard !name.isEmpty, !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" || $0 == " " }),
-                  !value.contains(where: { $0 == "\r" || $0 == "\n" })
+            // Bytes, not Characters: "\r\n" is one Character in Swift.
+            guard !name.isEmpty, !name.utf8.contains(where: { $0 <= 32 || $0 == UInt8(ascii: ":") || $0 == 127 }),
+                  !value.utf8.contains(where: Self.isLineBreak)
             else { throw .init(message: "header \(Self.quoted(name)) has a malformed name or a line break in its value") }
             var out = ""
             var rest = Substring(value)
@@ -107,7 +108,7 @@ public final class HostHTTP: Sendable {
                     throw .init(message: "header \(name) uses secret \(secret), which the variant's config does not reference "
                         + "as {\"secret\": \"\(secret)\"}")
                 }
-                guard let text = secretValue(secret), !text.isEmpty, !text.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+                guard let text = secretValue(secret), !text.isEmpty, !text.utf8.contains(where: Self.isLineBreak) else {
                     throw .init(message: "secret \(secret) (for header \(name)) is not set in the host's environment, or holds a line break")
                 }
                 out += rest[..<open.lowerBound] + text
@@ -117,6 +118,8 @@ public final class HostHTTP: Sendable {
         }
         return lines
     }
+
+    private static func isLineBreak(_ byte: UInt8) -> Bool { byte == 10 || byte == 13 || byte == 0 }
 
     static func quoted(_ text: String) -> String { JSON.string(String(text.prefix(64))).text }
 
