@@ -129,6 +129,11 @@ typedef struct wh_host_services {
 #define WH_HOST_SERVICES_HTTP_SIZE \
     (offsetof(wh_host_services, http_release) + sizeof(void (*)(void *, void *)))
 
+/* Whether `host` offers the HTTP service (a host that predates it hands a smaller table). */
+static inline int wh_host_offers_http(const wh_host_services *host) {
+    return host != NULL && host->struct_size >= WH_HOST_SERVICES_HTTP_SIZE && host->http != NULL && host->http_release != NULL;
+}
+
 /* One header: name and value are UTF-8, not NUL-terminated. */
 typedef struct wh_http_header {
     const char *name;
