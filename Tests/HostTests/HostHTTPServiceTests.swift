@@ -142,6 +142,12 @@ import WavehostJSON
         let sent = try http(["127.0.0.1"], secrets: ["API_KEY"], secretValue: { $0 == "API_KEY" ? "s3cret" : nil }).perform(request)
         #expect(sent.status == WH_OK)
         #expect(try served(server).last?["headers"]?["x-key"] == "k=s3cret")
+        let shadow = HostHTTP(actor: "t", grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]), readOnly: true)
+        #expect(shadow.perform(HostHTTPRequest(method: "POST", url: url, body: Array("{}".utf8))).error?
+            .contains("a shadow variant makes no POST request") == true)
+        let posted = try TestPlugins.loopbackHTTP("t").perform(HostHTTPRequest(method: "POST", url: url, body: Array(#"{"a":1}"#.utf8)))
+        #expect(posted.status == WH_OK && posted.httpStatus == 201)
+        #expect(try served(server).last?["body"] == #"{"a":1}"#)
         #expect(HostHTTP.secretNames(in: ["headers": ["A": ["secret": "ONE"]], "list": [["secret": "TWO"]], "secret": "NOT"]) == ["ONE", "TWO"])
     }
 

@@ -139,7 +139,7 @@ public final class ActorCatalog: Sendable {
         if let limits = variant.limits, let parsed = try? SandboxLimits(json: limits) { configuration.limits = parsed }
         // The host's HTTP service, held to the variant's grant (no grant: it refuses every request).
         let http = HostHTTP(actor: plugin.name, grant: variant.grants.network, responseLimit: configuration.limits.httpResponseBytes,
-                            secrets: HostHTTP.secretNames(in: variant.config))
+                            secrets: HostHTTP.secretNames(in: variant.config), readOnly: variant.mode == .shadow)
         switch variant.isolation {
         case .inprocess:
             return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config, http: http))

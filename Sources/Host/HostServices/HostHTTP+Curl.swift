@@ -16,13 +16,27 @@ extension HostHTTP {
     private static let initializeCurl: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     /// One transfer, pinned to `target.address`, redirects not followed, no proxy.
-    static func curl(_ request: HostHTTPRequest, headers: [String], target: HTTPTarget, timeoutMilliseconds: Int, limit: Int)
-        -> HostHTTPResponse
+    /// A handle from the idle ones (its connections and TLS sessions kept), or a new one.
+    func takeHandle() -> UnsafeMutableRawPointer? {
+        _ = Self.initializeCurl
+        return handles.withLock { $0.popLast() }?.pointer ?? curl_easy_init()
+    }
+
+    /// Back to the idle ones, its options reset (its connection cache stays); a few at most.
+    func giveBack(_ handle: UnsafeMutableRawPointer) {
+        curl_easy_reset(handle)
+        let kept = handles.withLock { idle in
+            guard idle.count < 4 else { return false }
+            idle.append(CurlHandle(pointer: handle))
+            return true
+        }
+        if !kept { curl_easy_cleanup(handle) }
+    }
+
+    static func curl(_ request: HostHTTPRequest, on handle: UnsafeMutableRawPointer, headers: [String], target: HTTPTarget,
+                     timeoutMilliseconds: Int, limit: Int) -> HostHTTPResponse
     {
-        _ = initializeCurl
         let what = "\(request.method) \(request.url)"
-        guard let handle = curl_easy_init() else { return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "\(what): curl_easy_init failed") }
-        defer { curl_easy_cleanup(handle) }
         var list: UnsafeMutablePointer<curl_slist>?
         // "Expect:" stops curl waiting for 100-continue on larger bodies.
         for line in headers + ["Expect:"] { list = curl_slist_append(list, line) }

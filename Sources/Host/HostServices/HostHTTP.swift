@@ -3,6 +3,7 @@ import ActorRuntime
 import CCurl
 import Crypto
 import Foundation
+import Synchronization
 import WavehostJSON
 
 /// The host's HTTP service for one variant: each request an actor asks for is checked
@@ -15,19 +16,29 @@ public final class HostHTTP: Sendable {
     public let responseLimit: Int
     /// The secrets the variant's config references as `{"secret": "NAME"}`.
     public let secrets: Set<String>
+    /// True for a shadow variant: only GET and HEAD go out, so it changes nothing outside.
+    public let readOnly: Bool
     /// Where a secret's value comes from (the host's environment by default).
     private let secretValue: @Sendable (String) -> String?
     public static let defaultTimeout: Duration = .seconds(30)
+    /// Idle curl handles: a reused one reuses its open connection to the same host.
+    let handles = Mutex<[CurlHandle]>([])
+    /// A curl easy handle, used by one request at a time.
+    struct CurlHandle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
 
     public init(actor: String, grant: NetworkGrant?, responseLimit: UInt64 = SandboxLimits().httpResponseBytes,
-                secrets: Set<String> = [], secretValue: @escaping @Sendable (String) -> String? = HostHTTP.environment)
+                secrets: Set<String> = [], readOnly: Bool = false,
+                secretValue: @escaping @Sendable (String) -> String? = HostHTTP.environment)
     {
+        self.readOnly = readOnly
         self.actor = actor
         self.grant = grant
         self.responseLimit = Int(clamping: responseLimit)
         self.secrets = secrets
         self.secretValue = secretValue
     }
+
+    deinit { handles.withLock { $0.forEach { curl_easy_cleanup($0.pointer) } } }
 
     public static let environment: @Sendable (String) -> String? = { name in
         guard let value = getenv(name) else { return nil }
@@ -77,6 +88,9 @@ public final class HostHTTP: Sendable {
         guard (1...16).contains(method.count), method.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
             throw .init(message: "\"\(method)\" is not an HTTP method")
         }
+        if readOnly && method != "GET" && method != "HEAD" {
+            throw .init(message: "a shadow variant makes no \(method) request: only GET and HEAD, which change nothing outside")
+        }
         try target.check(against: grant)
         let headers = try substitute(request.headers)
         var timeout = request.timeoutMilliseconds == 0 ? Self.defaultTimeout.nanoseconds : UInt64(request.timeoutMilliseconds) * 1_000_000
@@ -88,7 +102,10 @@ public final class HostHTTP: Sendable {
         guard timeout >= 1_000_000 else {
             return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "\(method) \(request.url): no time left before the interaction's deadline")
         }
-        return Self.curl(request, headers: headers, target: target, timeoutMilliseconds: Int(timeout / 1_000_000), limit: responseLimit)
+        guard let handle = takeHandle() else { return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "curl_easy_init failed") }
+        defer { giveBack(handle) }
+        return Self.curl(request, on: handle, headers: headers, target: target, timeoutMilliseconds: Int(timeout / 1_000_000),
+                         limit: responseLimit)
     }
 
     /// Replaces `{{secret:NAME}}` in header values; refuses CR/LF (header injection) and unknown names.
