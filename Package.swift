@@ -83,7 +83,7 @@ let package = Package(
             dependencies: ["ActorRuntime", "CWavehostShims", "WavehostJSON"],
             swiftSettings: workerSettings
         ),
-        .executableTarget(name: "wavehost-bench", dependencies: ["Host"], path: "tools/bench-src", swiftSettings: swiftSettings),
+        .executableTarget(name: "wavehost-bench", dependencies: ["Host", "CCurl"], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", .product(name: "Yams", package: "Yams")],
