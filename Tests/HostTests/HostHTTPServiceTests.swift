@@ -204,3 +204,39 @@ import WavehostJSON
         }
     }
 }
+
+/// The service through the C ABI itself, and a worker that forges a host-call frame.
+@Suite struct HostHTTPWireTests {
+    private func pool(grant: NetworkGrant?) throws -> WorkerPool {
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        configuration.networkGrant = grant
+        return WorkerPool(plugin: try TestPlugins.loader().load(try TestPlugins.wireHostile()), configuration: configuration)
+    }
+
+    @Test func aCActorDetectsTheServiceAndGetsThroughTheGrantOnly() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        try #"{"data":[]}"#.write(toFile: folder + "/page-1.json", atomically: true, encoding: .utf8)
+        let server = try HTTPServer(pages: folder)
+        defer { server.stop() }
+        let input = #"{"do":"http","url":"http://127.0.0.1:\#(server.port)/pages/page-1.json"}"#
+        let granted = try pool(grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]))
+        #expect(try JSON.parse(try granted.invoke(Array(input.utf8), timeout: .seconds(10))) == ["status": 200, "bytes": 11])
+        let ungranted = try pool(grant: try NetworkGrant(allow: ["api.example.com"]))
+        #expect {
+            try ungranted.invoke(Array(input.utf8), timeout: .seconds(10))
+        } throws: { error in
+            (error as? SandboxFailure)?.message.contains("scheme http is not in the variant's network grant (schemes: https)") == true
+        }
+    }
+
+    @Test func aForgedHostCallFrameIsAProtocolViolation() throws {
+        let pool = try pool(grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]))
+        #expect {
+            try pool.invoke(Array(#"{"do":"http-garbage"}"#.utf8), timeout: .seconds(10))
+        } throws: { error in
+            guard let failure = error as? SandboxFailure else { return false }
+            return failure.code == .protocolViolation && failure.message.contains("host-call frame")
+        }
+    }
+}
