@@ -1,5 +1,5 @@
-import CCurl
 import Foundation
+import HostCurl
 
 /// Where a request may go: the URL read by libcurl's own parser (the one the transfer
 /// uses, so check and fetch cannot disagree), checked against a variant's network grant,
@@ -16,26 +16,16 @@ struct HTTPTarget {
     struct Refusal: Error { let message: String }
 
     init(url: String) throws(Refusal) {
-        guard let handle = curl_url() else { throw Refusal(message: "cannot parse URLs (curl_url failed)") }
-        defer { curl_url_cleanup(handle) }
-        guard curl_url_set(handle, CURLUPART_URL, url, UInt32(CURLU_NON_SUPPORT_SCHEME)) == CURLUE_OK else {
-            throw Refusal(message: "\(url) is not an absolute URL")
-        }
-        func part(_ which: CURLUPart, _ flags: Int32 = 0) -> String? {
-            var out: UnsafeMutablePointer<CChar>?
-            guard curl_url_get(handle, which, &out, UInt32(flags)) == CURLUE_OK, let out else { return nil }
-            defer { curl_free(out) }
-            return String(cString: out)
-        }
-        scheme = part(CURLUPART_SCHEME)?.lowercased() ?? ""
+        guard let parts = URLParts(url) else { throw Refusal(message: "\(url) is not an absolute URL") }
+        scheme = parts.scheme
         guard scheme == "http" || scheme == "https" else {
             throw Refusal(message: "\(url): only http and https are spoken, not \(scheme.isEmpty ? "no scheme" : scheme)")
         }
-        host = (part(CURLUPART_HOST) ?? "").lowercased()
+        host = parts.host
         guard !host.isEmpty else { throw Refusal(message: "\(url) names no host") }
-        guard part(CURLUPART_USER) == nil else { throw Refusal(message: "\(url): credentials in a URL are refused; send a header") }
-        port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT).flatMap { Int($0) } ?? (scheme == "https" ? 443 : 80)
-        path = (part(CURLUPART_PATH) ?? "/") + (part(CURLUPART_QUERY).map { "?" + $0 } ?? "")
+        guard !parts.hasCredentials else { throw Refusal(message: "\(url): credentials in a URL are refused; send a header") }
+        port = parts.port ?? (scheme == "https" ? 443 : 80)
+        path = parts.path
     }
 
     /// Checks scheme, host and port against `grant`, resolves the name and picks an address
@@ -71,6 +61,11 @@ struct HTTPTarget {
     /// The name's addresses, each with why it is special (loopback, private…) or nil.
     private static func resolve(_ host: String) throws(Refusal) -> [(String, String?)] {
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        // An IPv4 literal needs no resolver (the common loopback case, on every call).
+        var literal = in_addr()
+        if !host.hasPrefix("["), inet_pton(AF_INET, bare, &literal) == 1 {
+            return [(host, special(v4: withUnsafeBytes(of: literal) { Array($0) }))]
+        }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = host.hasPrefix("[") ? AI_NUMERICHOST : 0

@@ -1,9 +1,8 @@
 import ActorABI
 import ActorRuntime
-import CCurl
 import Crypto
 import Foundation
-import Synchronization
+import HostCurl
 import WavehostJSON
 
 /// The host's HTTP service for one variant: each request an actor asks for is checked
@@ -21,10 +20,8 @@ public final class HostHTTP: Sendable {
     /// Where a secret's value comes from (the host's environment by default).
     private let secretValue: @Sendable (String) -> String?
     public static let defaultTimeout: Duration = .seconds(30)
-    /// Idle curl handles: a reused one reuses its open connection to the same host.
-    let handles = Mutex<[CurlHandle]>([])
-    /// A curl easy handle, used by one request at a time.
-    struct CurlHandle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
+    /// Its transfers (a reused handle reuses its open connection to the same host).
+    private let session = CurlSession()
 
     public init(actor: String, grant: NetworkGrant?, responseLimit: UInt64 = SandboxLimits().httpResponseBytes,
                 secrets: Set<String> = [], readOnly: Bool = false,
@@ -37,8 +34,6 @@ public final class HostHTTP: Sendable {
         self.secrets = secrets
         self.secretValue = secretValue
     }
-
-    deinit { handles.withLock { $0.forEach { curl_easy_cleanup($0.pointer) } } }
 
     public static let environment: @Sendable (String) -> String? = { name in
         guard let value = getenv(name) else { return nil }
@@ -102,10 +97,21 @@ public final class HostHTTP: Sendable {
         guard timeout >= 1_000_000 else {
             return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "\(method) \(request.url): no time left before the interaction's deadline")
         }
-        guard let handle = takeHandle() else { return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "curl_easy_init failed") }
-        defer { giveBack(handle) }
-        return Self.curl(request, on: handle, headers: headers, target: target, timeoutMilliseconds: Int(timeout / 1_000_000),
-                         limit: responseLimit)
+        let milliseconds = Int(timeout / 1_000_000)
+        // An address literal is its own pin: curl does not resolve it.
+        let pin = target.address == target.host ? nil : "\(target.host):\(target.port):\(target.address)"
+        let what = "\(method) \(request.url)"
+        switch session.perform(method: method, url: request.url, headers: headers, body: request.body, pin: pin,
+                               timeoutMilliseconds: milliseconds, limit: responseLimit) {
+        case .response(let status, let headers, let body):
+            return HostHTTPResponse(httpStatus: Int32(clamping: status), headers: headers, body: body)
+        case .timedOut: return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "\(what): timed out after \(milliseconds) ms")
+        case .unreachable(let reason): return HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "\(what): \(reason)")
+        case .failed(let reason): return HostHTTPResponse(failure: WH_ERR_FAILED, "\(what): \(reason)")
+        case .tooLarge:
+            return HostHTTPResponse(failure: WH_ERR_FAILED, "\(what): the response is larger than the limit of \(responseLimit) bytes "
+                + "(limits: {http_response_bytes: N} on the variant raises it)")
+        }
     }
 
     /// Replaces `{{secret:NAME}}` in header values; refuses CR/LF (header injection) and unknown names.
