@@ -114,13 +114,15 @@ private func collectBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ co
 private func collectHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
     guard let data, let collector = Collector.from(context) else { return 0 }
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    let line = UnsafeRawBufferPointer(start: data, count: length)
     // A status line starts a new header block (after a 100 Continue): keep the last one only.
-    if line.hasPrefix("HTTP/") { collector.headers = [] }
-    if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-        collector.headers.append((name, value))
+    if line.starts(with: "HTTP/".utf8) {
+        collector.headers = []
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        let isSpace = { (byte: UInt8) in byte == 32 || byte == 9 || byte == 10 || byte == 13 }
+        var value = line[(colon + 1)...].drop(while: isSpace)
+        while let last = value.last, isSpace(last) { value = value.dropLast() }
+        collector.headers.append((String(decoding: line[..<colon], as: UTF8.self).lowercased(), String(decoding: value, as: UTF8.self)))
     }
     return length
 }

@@ -5,7 +5,9 @@ import Host
 /// An HTTP GET to a loopback server through the host service from a sandboxed actor (the
 /// bundled http-fetcher), beside its floor in the same run: the same GET made with libcurl
 /// directly from this process, reusing its connection, plus one warm worker round trip
-/// (echo-c). Rounds alternate, so all three see the same machine.
+/// (echo-c). Rounds alternate, so all three see the same machine. The sandboxed figure
+/// holds two worker round trips (invoke/result and the host call) and the fetcher's own
+/// work (URL policy, JSON parse); the in-process figure is the host's side alone.
 func benchHostCall(_ context: BenchContext) throws {
     let server = try KeepAliveServer(body: #"{"data":[{"id":1}],"paging":{"next":null}}"#)
     let url = "http://127.0.0.1:\(server.port)/page"
