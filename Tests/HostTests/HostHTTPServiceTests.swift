@@ -205,6 +205,41 @@ import WavehostJSON
     }
 }
 
+extension HostHTTPServiceTests {
+    /// A trusted in-process fetcher reaches the same service: same grant, same events.
+    @Test func anInProcessActorsCallsAreHeldToTheGrantAndRecordedToo() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let store = try EngineFixtures.store(.sqlite)
+        let catalog = try EngineFixtures.catalog(["HTTPFetcher"], trusting: ["HTTPFetcher"])
+        try EngineFixtures.run("""
+            workflow: in-process-fetch
+            subjects: {single: api}
+            steps:
+              granted:
+                actor: http-fetcher
+                isolation: inprocess
+                network: {allow: ["127.0.0.1:\(server.port)"], schemes: [http]}
+                config: {url: "http://127.0.0.1:\(server.port)/pages/page-1.json"}
+              ungranted:
+                actor: http-fetcher
+                isolation: inprocess
+                after: [granted]
+                network: {allow: ["api.example.com"], schemes: [http]}
+                config: {url: "http://127.0.0.1:\(server.port)/pages/page-1.json"}
+            """, [Subject(key: "api", payload: [:])], store: store, catalog: catalog)
+        let rows = try store.rows("""
+            SELECT s.name, i.status, e.payload FROM events e JOIN interactions i ON i.id = e.interaction_id \
+            JOIN steps s ON s.id = i.step_id WHERE e.kind = 'host_http_call' ORDER BY e.id
+            """)
+        #expect(rows.map { $0[0].text } == ["granted", "ungranted"])
+        #expect(rows.map { $0[1].text } == ["completed", "failed"])
+        let refused = try JSON.parse(Array((rows.last?[2].text ?? "{}").utf8))
+        #expect(refused["status"] == 0 && refused["error"]?.stringValue?.contains("host 127.0.0.1 is not in the variant's network grant") == true)
+        #expect(try served(server).count == 1, "the refused call never reached the server")
+    }
+}
+
 /// The service through the C ABI itself, and a worker that forges a host-call frame.
 @Suite struct HostHTTPWireTests {
     private func pool(grant: NetworkGrant?) throws -> WorkerPool {
