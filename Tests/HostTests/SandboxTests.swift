@@ -81,7 +81,9 @@ import Testing
         let layers = closed.statistics.layers
         #expect(try call(closed, #"{"do":"socket"}"#) == #"{"socket":"denied","errno":1}"#)
         #expect(closed.statistics.layers["syscall-filter"]?.hasPrefix("ok") == true || layers.isEmpty)
-        let open = try pool(network: true)
+        // By grant, not by claim: the capability opens sockets only with a variant's grant.
+        #expect(try call(try pool(network: true), #"{"do":"socket"}"#) == #"{"socket":"denied","errno":1}"#)
+        let open = try pool(network: true) { $0.networkGrant = try? NetworkGrant(allow: ["127.0.0.1"]) }
         #expect(try call(open, #"{"do":"socket"}"#) == #"{"socket":"created","errno":0}"#)
     }
 
