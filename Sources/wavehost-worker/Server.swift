@@ -22,7 +22,7 @@ struct Server {
         dup2(STDERR_FILENO, STDOUT_FILENO)
         let sender = Sender(socket: socket)
         // An HTTP answer from the host may be as large as the actor's response limit allows.
-        let inbox = Inbox(socket: socket, limit: max(limits.inputBytes, limits.httpResponseBytes + 65_536))
+        let inbox = Inbox(socket: socket, limit: max(limits.inputBytes, limits.httpResponseBytes + (1 << 20)))
 
         let config: [UInt8]
         do {
@@ -39,7 +39,7 @@ struct Server {
             instance = try image.makeInstance(config: config, log: { level, message in
                 sender.send(.log, status: level, Array(message.utf8))
             }, http: { request in
-                inbox.hostCall(request, sender: sender) { exitFatally(sender, .protocolViolation, $0) }
+                inbox.hostCall(request, sender: sender, limit: limits.outputBytes) { exitFatally(sender, .protocolViolation, $0) }
             })
         } catch {
             fatal(sender, error.code == .createFailed ? .createFailed : .loadFailed, error.description)
@@ -115,9 +115,15 @@ final class Inbox: @unchecked Sendable {
     }
 
     /// Sends `request` to the host and waits for its answer; `violation` ends the worker.
-    func hostCall(_ request: HostHTTPRequest, sender: Sender, violation: (String) -> Never) -> HostHTTPResponse {
-        calls.withLock { _ in
-            sender.send(.httpRequest, HostHTTPWire.encode(request))
+    /// A request past `limit` (what the host reads of a frame) is refused here, not sent.
+    func hostCall(_ request: HostHTTPRequest, sender: Sender, limit: UInt64, violation: (String) -> Never) -> HostHTTPResponse {
+        let frame = HostHTTPWire.encode(request)
+        guard UInt64(frame.count) <= limit else {
+            return HostHTTPResponse(failure: WH_ERR_FAILED, "\(request.method) \(request.url) refused: the request of \(frame.count) bytes "
+                + "exceeds the limit of \(limit) (limits: {output_bytes: N})")
+        }
+        return calls.withLock { _ in
+            sender.send(.httpRequest, frame)
             do throws(WorkerWire.WireError) {
                 guard let frame = try receive() else { exit(0) }  // the host is gone
                 guard frame.header.kind == .httpResponse else { violation("expected httpResponse, got \(frame.header.kind)") }

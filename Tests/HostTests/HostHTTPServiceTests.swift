@@ -240,6 +240,29 @@ extension HostHTTPServiceTests {
     }
 }
 
+extension HostHTTPServiceTests {
+    /// A sandboxed request larger than the host reads of a frame is refused in the worker,
+    /// with the limit's name, instead of breaking the wire.
+    @Test func aRequestOverTheWorkersFrameLimitIsRefusedBeforeItIsSent() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        configuration.networkGrant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
+        configuration.limits.outputBytes = 600
+        let config: JSON = ["endpoint": .string("http://127.0.0.1:\(server.port)/v1"), "prompt": .string(String(repeating: "x", count: 1000))]
+        let pool = WorkerPool(plugin: try TestPlugins.loader().load(try TestPlugins.product("LLMGrader")), config: config.bytes,
+                              configuration: configuration)
+        #expect {
+            try pool.invoke(Array("{}".utf8), timeout: .seconds(10))
+        } throws: { error in
+            guard let failure = error as? SandboxFailure else { return false }
+            return failure.code == .actorFailed(.failed) && failure.message.contains("exceeds the limit of 600 (limits: {output_bytes: N})")
+        }
+        #expect(try served(server).isEmpty)
+    }
+}
+
 /// The service through the C ABI itself, and a worker that forges a host-call frame.
 @Suite struct HostHTTPWireTests {
     private func pool(grant: NetworkGrant?) throws -> WorkerPool {
