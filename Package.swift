@@ -31,8 +31,9 @@ let plugins = [
     actorPlugin("FieldValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("StagingValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("JSONTransform", swift: true),
-    actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl", "CurlBody"]),
-    actorPlugin("LLMGrader", swift: true, dependencies: ["CCurl", "CurlBody"]),
+    // libcurl only for its URL parser: the host makes the requests (the HTTP host service).
+    actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
+    actorPlugin("LLMGrader", swift: true),
 ]
 
 let package = Package(
@@ -61,14 +62,15 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WavehostJSON", swiftSettings: workerSettings),
         .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
-        // Code shared by two example actors each (field rules; an HTTP body sink): static libraries they embed.
-        .target(name: "CurlBody", dependencies: ["CCurl"], path: "Plugins/CurlBody", swiftSettings: swiftSettings),
+        // Code shared by two example actors (field rules): a static library they embed.
         .target(name: "FieldRules", dependencies: ["ActorKit"], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
+        // libcurl for the host's HTTP service, in a module of its own (see CurlURL.swift for why).
+        .target(name: "HostCurl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: workerSettings),
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite", "CLibPQ",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite", "CLibPQ", "HostCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -104,7 +106,7 @@ let package = Package(
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
-            "Host", "WavehostService", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
+            "Host", "CCurl", "WavehostService", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),

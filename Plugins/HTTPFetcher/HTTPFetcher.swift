@@ -1,6 +1,4 @@
 import ActorKit
-import CCurl
-import CurlBody
 
 #if canImport(Glibc)
 import Glibc
@@ -16,20 +14,25 @@ import Glibc
 /// Input:  `{}` for the first page, or `{"cursor": "<url>"}` for a given page.
 /// Output: `{"url": "<fetched>", "items": [...], "next": "<absolute url>" | null}`.
 /// A cursor or redirect must stay within the URL's origin or `allowed_origins`; the
-/// headers (API keys) go to the URL's origin only; see ``URLPolicy``.
+/// headers (API keys) go to the URL's origin only; see ``URLPolicy``. A header's value may be
+/// `{"secret": "NAME"}`: the host puts the secret in, and this actor never sees it.
+/// Requests go through the host's HTTP service (the host holds them to the variant's
+/// network grant and records each), so the sandbox has no network; files are read here.
 final class HTTPFetcher: JSONActor {
     static let info = ActorInfo(
         name: "http-fetcher",
         version: "1.0.0",
         kind: .fetcher,
-        capabilities: [.network, .threadSafe],
+        capabilities: [.threadSafe],
         description: "Fetches one page of a paged JSON API (http, https; file when allowed) and returns its items and next link.",
         configSchema: [
             "type": "object", "required": ["url"],
             "properties": [
                 "url": ["type": "string"], "items": ["type": "string"], "next": ["type": "string"],
                 "timeout_ms": ["type": "integer", "minimum": 1], "max_bytes": ["type": "integer", "minimum": 1],
-                "headers": ["type": "object", "additionalProperties": ["type": "string"]],
+                "headers": ["type": "object", "additionalProperties": [
+                    "oneOf": [["type": "string"], ["type": "object", "required": ["secret"], "properties": ["secret": ["type": "string"]]]],
+                ]],
                 "allowed_origins": ["type": "array", "items": ["type": "string"]],
                 "allow_file": ["type": "boolean"], "file_root": ["type": "string"],
             ],
@@ -51,8 +54,9 @@ final class HTTPFetcher: JSONActor {
     private let nextPath: [String]
     private let timeoutMilliseconds: Int
     private let maxBytes: Int
-    private let headers: [String]
+    private let headers: [(name: String, value: String)]
     private let policy: URLPolicy
+    private let host: HostServices
 
     init(config: JSON, host: HostServices) throws(ActorError) {
         guard let url = config["url"]?.stringValue, url.contains("://") else {
@@ -65,8 +69,15 @@ final class HTTPFetcher: JSONActor {
         timeoutMilliseconds = config["timeout_ms"]?.intValue ?? 10_000
         maxBytes = config["max_bytes"]?.intValue ?? 8 << 20
         guard timeoutMilliseconds > 0, maxBytes > 0 else { throw .invalidConfig("timeout_ms and max_bytes must be positive") }
-        headers = (config["headers"]?.objectValue ?? []).compactMap { header in header.value.stringValue.map { "\(header.key): \($0)" } }
-        Self.initializeCurl
+        var headers: [(name: String, value: String)] = []
+        for (name, value) in config["headers"]?.objectValue ?? [] {
+            guard let text = HostServices.headerValue(value) else {
+                throw .invalidConfig("headers.\(name) must be a string or {\"secret\": \"NAME\"}")
+            }
+            headers.append((name, text))
+        }
+        self.headers = headers
+        self.host = host
     }
 
     func handle(_ input: JSON) throws(ActorError) -> JSON {
@@ -106,40 +117,19 @@ final class HTTPFetcher: JSONActor {
 
     private static let maxRedirects = 5
 
-    /// One request; answers the body, or where a redirect points.
+    /// One request through the host; answers the body, or where a redirect points.
     private func transfer(_ url: String, sendHeaders: Bool) throws(ActorError) -> ([UInt8], redirect: String?) {
-        guard let handle = curl_easy_init() else { throw .internalError("curl_easy_init failed") }
-        defer { curl_easy_cleanup(handle) }
-        let sink = BodySink(limit: maxBytes)
-        var list: UnsafeMutablePointer<curl_slist>?
-        if sendHeaders { for header in headers { list = curl_slist_append(list, header) } }
-        defer { curl_slist_free_all(list) }
-        _ = ccurl_set_string(handle, CURLOPT_URL, url)
-        // libcurl speaks many protocols; this actor needs two. Redirects are followed above, checked.
-        _ = ccurl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-        _ = ccurl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-        _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)  // no SIGALRM in a multithreaded host
-        _ = ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
-        _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost-http-fetcher/1.0")
-        _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
-        sink.install(on: handle)
-        let result = curl_easy_perform(handle)
-        if sink.overflowed { throw .failed("page \(url) is larger than max_bytes (\(maxBytes))") }
-        guard result == CURLE_OK else {
-            let reason = String(cString: curl_easy_strerror(result))
-            switch result {
-            case CURLE_OPERATION_TIMEDOUT: throw .unavailable("\(url): timed out after \(timeoutMilliseconds) ms")
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
-                throw .unavailable("\(url): \(reason)")
-            default: throw .failed("\(url): \(reason)")
-            }
+        let response = try host.http(.get, url, headers: [("User-Agent", "wavehost-http-fetcher/1.0")] + (sendHeaders ? headers : []),
+                                     timeout: .milliseconds(timeoutMilliseconds))
+        if response.body.count > maxBytes { throw .failed("page \(url) is larger than max_bytes (\(maxBytes))") }
+        let status = response.status
+        if (300..<400).contains(status), let location = response.header("location") {
+            guard let target = URLPolicy.resolve(location, against: url) else { throw .failed("\(url): redirect to \(location), which is no URL") }
+            return (response.body, target)
         }
-        let status = ccurl_response_code(handle)
-        if (300..<400).contains(status), let location = ccurl_redirect_url(handle) { return (sink.bytes, String(cString: location)) }
         if status >= 500 { throw .unavailable("\(url): the server answered \(status)") }
         if status >= 400 { throw .failed("\(url): the server answered \(status)") }
-        return (sink.bytes, nil)
+        return (response.body, nil)
     }
 
     /// Reads a file the policy allowed (`path` is its real path), up to max_bytes.
@@ -158,9 +148,6 @@ final class HTTPFetcher: JSONActor {
             bytes += chunk[..<count]
         }
     }
-
-    /// curl_global_init is not thread-safe: run it once, before any handle exists.
-    private static let initializeCurl: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     private static func path(_ dotted: String) -> [String] { dotted.split(separator: ".").map(String.init) }
 

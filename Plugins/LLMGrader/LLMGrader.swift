@@ -1,6 +1,4 @@
 import ActorKit
-import CCurl
-import CurlBody
 
 #if canImport(Glibc)
 import Glibc
@@ -15,15 +13,18 @@ import Musl
 ///
 /// Config: `{"endpoint": "http://127.0.0.1:8088/v1", "model": "gemma-3-270m", "system": "You grade job postings.",
 ///           "prompt": "Grade {{title}} at {{company.name}}", "schema": {"type": "object", ...},
-///           "max_tokens": 256, "temperature": 0, "timeout_ms": 60000, "api_key_env": "OPENAI_API_KEY"}`
+///           "max_tokens": 256, "temperature": 0, "timeout_ms": 60000, "api_key": {"secret": "OPENAI_API_KEY"}}`
 /// Input:  a JSON object the prompt's `{{dotted.paths}}` read.
 /// Output: `{"answer": <the model's JSON answer>, "model": "<as the server reports>", "usage": {...}}`.
+/// The request goes through the host's HTTP service (held to the variant's network grant,
+/// recorded), so the sandbox has no network; the host puts the API key in, and this actor
+/// never sees it.
 final class LLMGrader: JSONActor {
     static let info = ActorInfo(
         name: "llm-grader",
         version: "1.0.0",
         kind: .grader,
-        capabilities: [.network, .threadSafe],
+        capabilities: [.threadSafe],
         description: "Grades a JSON record with a language model (OpenAI-compatible chat completions); answers the model's JSON.",
         configSchema: [
             "type": "object", "required": ["prompt"], "additionalProperties": false,
@@ -31,7 +32,8 @@ final class LLMGrader: JSONActor {
                 "endpoint": ["type": "string"], "model": ["type": "string"], "system": ["type": "string"],
                 "prompt": ["type": "string"], "schema": ["type": "object"],
                 "max_tokens": ["type": "integer", "minimum": 1], "temperature": ["type": "number", "minimum": 0, "maximum": 2],
-                "timeout_ms": ["type": "integer", "minimum": 1], "api_key_env": ["type": "string"],
+                "timeout_ms": ["type": "integer", "minimum": 1],
+                "api_key": ["type": "object", "required": ["secret"], "properties": ["secret": ["type": "string"]]],
             ],
         ],
         inputSchema: ["type": "object"],
@@ -46,7 +48,7 @@ final class LLMGrader: JSONActor {
 
     static let defaultEndpoint = "http://127.0.0.1:8088/v1"
     private static let options: Set = ["endpoint", "model", "system", "prompt", "schema", "max_tokens",
-                                       "temperature", "timeout_ms", "api_key_env"]
+                                       "temperature", "timeout_ms", "api_key"]
     /// A chat reply is small; anything bigger is not one.
     private static let maxResponseBytes = 4 << 20
 
@@ -60,6 +62,7 @@ final class LLMGrader: JSONActor {
     private let temperature: JSON
     private let timeoutMilliseconds: Int
     private let authorization: String?
+    private let host: HostServices
 
     init(config: JSON, host: HostServices) throws(ActorError) {
         guard let members = config.objectValue else { throw .invalidConfig("config must be a JSON object") }
@@ -103,15 +106,16 @@ final class LLMGrader: JSONActor {
             throw .invalidConfig("\"temperature\" must be a number from 0 to 2")
         }
         temperature = heat
-        if let variable = try string("api_key_env") {
-            guard let key = Self.environment(variable) else {
-                throw .invalidConfig("\"api_key_env\" names $\(variable), which is not set")
+        if let key = config["api_key"], key != .null {
+            // A reference only: the host substitutes the value, which never reaches this process.
+            guard key.stringValue == nil, let reference = HostServices.headerValue(key) else {
+                throw .invalidConfig("\"api_key\" must be {\"secret\": \"NAME\"}, naming a secret the host holds")
             }
-            authorization = "Authorization: Bearer \(key)"
+            authorization = "Bearer " + reference
         } else {
             authorization = nil
         }
-        Self.initializeCurl
+        self.host = host
     }
 
     func handle(_ input: JSON) throws(ActorError) -> JSON {
@@ -173,47 +177,27 @@ final class LLMGrader: JSONActor {
     /// Posts `body`; a refused or dropped connection, a timeout, 429 or 5xx is `unavailable`
     /// (worth retrying), other 4xx is `failed` with the server's own words.
     private func post(_ body: JSON) throws(ActorError) -> JSON {
-        guard let handle = curl_easy_init() else { throw .internalError("curl_easy_init failed") }
-        defer { curl_easy_cleanup(handle) }
-        let sink = BodySink(limit: Self.maxResponseBytes)
-        var list: UnsafeMutablePointer<curl_slist>?
-        // "Expect:" stops curl waiting a second for 100-continue on bodies over 1 KiB.
-        for header in ["Content-Type: application/json", "Accept: application/json", "Expect:"] + (authorization.map { [$0] } ?? []) {
-            list = curl_slist_append(list, header)
-        }
-        defer { curl_slist_free_all(list) }
-        _ = ccurl_set_string(handle, CURLOPT_URL, url)
-        _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)  // no SIGALRM in a multithreaded host
-        _ = ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
-        _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost-llm-grader/1.0")
-        _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
-        _ = ccurl_set_string(handle, CURLOPT_COPYPOSTFIELDS, body.text)  // printed JSON holds no NUL byte
-        sink.install(on: handle)
-        let result = curl_easy_perform(handle)
-        if sink.overflowed { throw .failed("\(url): the reply is larger than \(Self.maxResponseBytes) bytes") }
-        let start = "start a local model with `tools/llm start` or set \"endpoint\""
-        guard result == CURLE_OK else {
-            let reason = String(cString: curl_easy_strerror(result))
-            switch result {
-            case CURLE_OPERATION_TIMEDOUT: throw .unavailable("\(url): timed out after \(timeoutMilliseconds) ms")
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST:
-                throw .unavailable("no model server at \(endpoint) (\(reason)): \(start)")
-            case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING: throw .unavailable("\(url): \(reason)")
-            default: throw .failed("\(url): \(reason)")
+        let headers = [("Content-Type", "application/json"), ("Accept", "application/json"), ("User-Agent", "wavehost-llm-grader/1.0")]
+            + (authorization.map { [("Authorization", $0)] } ?? [])
+        let response: HTTPResponse
+        do {
+            response = try host.http(.post, url, headers: headers, body: body.bytes, timeout: .milliseconds(timeoutMilliseconds))
+        } catch {
+            if case .unavailable(let reason) = error, reason.contains("Couldn't connect") {
+                throw .unavailable("no model server at \(endpoint) (\(reason)): start a local model with `tools/llm start` or set \"endpoint\"")
             }
+            throw error
         }
-        let status = ccurl_response_code(handle)
-        let text = String(decoding: sink.bytes, as: UTF8.self)
-        let reply = try? JSON.parse(sink.bytes)
+        if response.body.count > Self.maxResponseBytes { throw .failed("\(url): the reply is larger than \(Self.maxResponseBytes) bytes") }
+        let status = response.status
+        let text = String(decoding: response.body, as: UTF8.self)
+        let reply = try? JSON.parse(response.body)
         let said = reply?["error"]?["message"]?.stringValue ?? reply?["error"]?.stringValue ?? Self.quote(text)
         if status >= 500 || status == 429 { throw .unavailable("\(url): the server answered \(status): \(said)") }
         if status >= 400 { throw .failed("\(url): the server answered \(status): \(said)") }
         guard let reply else { throw .failed("\(url): the reply (\(status)) is not JSON: \(Self.quote(text))") }
         return reply
     }
-
-    /// curl_global_init is not thread-safe: run it once, before any handle exists.
-    private static let initializeCurl: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     private static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }

@@ -5,19 +5,27 @@ import ActorABI
 public final class HostServicesTable: @unchecked Sendable {
     /// Receives the plugin's log messages; called from any thread the plugin logs on.
     public typealias LogSink = @Sendable (wh_log_level, String) -> Void
+    /// Makes an HTTP request for the plugin (in the host: checked against the grant; in a
+    /// worker: sent to the host). Called on the plugin's thread, which it blocks.
+    public typealias HTTPHandler = @Sendable (HostHTTPRequest) -> HostHTTPResponse
 
     private let log: LogSink
+    private let http: HTTPHandler
     let table: UnsafeMutablePointer<wh_host_services>
 
-    /// `abiVersion` is the version negotiated with the plugin.
-    init(abiVersion: UInt32, log: @escaping LogSink) {
+    /// `abiVersion` is the version negotiated with the plugin. Without `http`, the
+    /// service is offered and refuses every request, saying the host grants no network.
+    init(abiVersion: UInt32, log: @escaping LogSink, http: HTTPHandler? = nil) {
         self.log = log
+        self.http = http ?? { _ in HostHTTPResponse(failure: WH_ERR_FAILED, "this host makes no HTTP requests for this actor") }
         table = .allocate(capacity: 1)
         table.initialize(to: wh_host_services(
             struct_size: UInt32(MemoryLayout<wh_host_services>.size),
             abi_version: abiVersion,
             context: nil,
-            log: hostLog
+            log: hostLog,
+            http: hostHTTP,
+            http_release: hostHTTPRelease
         ))
         table.pointee.context = Unmanaged.passUnretained(self).toOpaque()
     }
@@ -25,6 +33,7 @@ public final class HostServicesTable: @unchecked Sendable {
     deinit { table.deallocate() }
 
     fileprivate func forward(_ level: wh_log_level, _ message: String) { log(level, message) }
+    fileprivate func perform(_ request: HostHTTPRequest) -> HostHTTPResponse { http(request) }
 }
 
 private func hostLog(_ context: UnsafeMutableRawPointer?, _ level: wh_log_level,
@@ -32,8 +41,89 @@ private func hostLog(_ context: UnsafeMutableRawPointer?, _ level: wh_log_level,
 {
     guard let context, let message else { return }
     let services = Unmanaged<HostServicesTable>.fromOpaque(context).takeUnretainedValue()
-    let text = UnsafeRawPointer(message).withMemoryRebound(to: UInt8.self, capacity: length) {
+    services.forward(level, text(message, length))
+}
+
+private func text(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> String {
+    guard let pointer, length > 0 else { return "" }
+    return UnsafeRawPointer(pointer).withMemoryRebound(to: UInt8.self, capacity: length) {
         String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
     }
-    services.forward(level, text)
+}
+
+/// The buffers one response points at: the host's, until `http_release`.
+private final class ResponseStorage {
+    let headers: UnsafeMutableBufferPointer<wh_http_header>
+    let strings: [UnsafeMutableBufferPointer<CChar>]
+    let body: UnsafeMutableBufferPointer<UInt8>
+
+    init(_ response: HostHTTPResponse) {
+        var strings: [UnsafeMutableBufferPointer<CChar>] = []
+        func copy(_ text: String) -> UnsafeMutableBufferPointer<CChar> {
+            let utf8 = Array(text.utf8)
+            let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(1, utf8.count))
+            utf8.withUnsafeBytes { raw in
+                if !utf8.isEmpty { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: utf8.count) }
+            }
+            strings.append(buffer)
+            return UnsafeMutableBufferPointer(start: buffer.baseAddress, count: utf8.count)
+        }
+        headers = .allocate(capacity: max(1, response.headers.count))
+        for (index, header) in response.headers.enumerated() {
+            let name = copy(header.name), value = copy(header.value)
+            headers[index] = wh_http_header(name: name.baseAddress, name_length: name.count, value: value.baseAddress,
+                                            value_length: value.count)
+        }
+        body = .allocate(capacity: max(1, response.body.count))
+        _ = body.initialize(from: response.body)
+        if let error = response.error { _ = copy(error) }
+        self.strings = strings
+    }
+
+    deinit {
+        headers.deallocate()
+        body.deallocate()
+        strings.forEach { $0.deallocate() }
+    }
+}
+
+private func hostHTTP(_ context: UnsafeMutableRawPointer?, _ request: UnsafePointer<wh_http_request>?,
+                      _ response: UnsafeMutablePointer<wh_http_response>?) -> wh_status
+{
+    guard let context, let response, response.pointee.struct_size >= UInt32(MemoryLayout<wh_http_response>.size) else {
+        return WH_ERR_INTERNAL
+    }
+    let services = Unmanaged<HostServicesTable>.fromOpaque(context).takeUnretainedValue()
+    let answer: HostHTTPResponse
+    if let request, request.pointee.struct_size >= UInt32(MemoryLayout<wh_http_request>.size) {
+        let r = request.pointee
+        var headers: [(name: String, value: String)] = []
+        for index in 0..<(r.headers == nil ? 0 : r.header_count) {
+            let header = r.headers[index]
+            headers.append((text(header.name, header.name_length), text(header.value, header.value_length)))
+        }
+        let body = r.body == nil ? [] : Array(UnsafeBufferPointer(start: r.body, count: r.body_length))
+        answer = services.perform(HostHTTPRequest(method: text(r.method, r.method_length), url: text(r.url, r.url_length),
+                                                  headers: headers, body: body, timeoutMilliseconds: r.timeout_ms))
+    } else {
+        answer = HostHTTPResponse(failure: WH_ERR_FAILED, "the request is NULL or its struct_size is too small")
+    }
+    let storage = ResponseStorage(answer)
+    let size = response.pointee.struct_size
+    response.pointee = wh_http_response(
+        struct_size: size, status: answer.httpStatus,
+        headers: answer.headers.isEmpty ? nil : UnsafePointer(storage.headers.baseAddress), header_count: answer.headers.count,
+        body: answer.body.isEmpty ? nil : UnsafePointer(storage.body.baseAddress), body_length: answer.body.count,
+        error: answer.error == nil ? nil : UnsafePointer(storage.strings.last!.baseAddress),
+        error_length: answer.error?.utf8.count ?? 0,
+        release_token: Unmanaged.passRetained(storage).toOpaque())
+    return answer.status
+}
+
+private func hostHTTPRelease(_ context: UnsafeMutableRawPointer?, _ response: UnsafeMutablePointer<wh_http_response>?) {
+    guard let response, let token = response.pointee.release_token else { return }
+    Unmanaged<ResponseStorage>.fromOpaque(token).release()
+    let size = response.pointee.struct_size
+    response.pointee = wh_http_response()
+    response.pointee.struct_size = size
 }

@@ -52,9 +52,10 @@ public final class PluginImage: @unchecked Sendable {
     /// Creates an instance with `config` (JSON text; `{}` when empty); the plugin's log
     /// messages go to `log`. Throws ``PluginError/Code/createFailed`` with its message.
     public func makeInstance(config: [UInt8] = Array("{}".utf8),
-                             log: @escaping HostServicesTable.LogSink = { _, _ in }) throws(PluginError) -> ActorInstance
+                             log: @escaping HostServicesTable.LogSink = { _, _ in },
+                             http: HostServicesTable.HTTPHandler? = nil) throws(PluginError) -> ActorInstance
     {
-        let services = HostServicesTable(abiVersion: description.abiVersion, log: log)
+        let services = HostServicesTable(abiVersion: description.abiVersion, log: log, http: http)
         var reply = wh_reply.empty
         var instance: UnsafeMutableRawPointer?
         let config = config.isEmpty ? Array("{}".utf8) : config

@@ -13,6 +13,8 @@ public struct SandboxLimits: Sendable, Equatable {
     public var outputBytes: UInt64 = 16 << 20
     /// The largest input sent (guards the worker's memory as outputBytes guards the host's).
     public var inputBytes: UInt64 = 64 << 20
+    /// The largest HTTP response body the host fetches for the actor (its HTTP service).
+    public var httpResponseBytes: UInt64 = 8 << 20
     /// Processes and threads of the worker's whole tree (a cgroup's pids.max as root;
     /// RLIMIT_NPROC in the worker's own user namespace otherwise).
     public var processes: UInt64 = 64
@@ -38,7 +40,7 @@ public struct SandboxLimits: Sendable, Equatable {
 
     /// The JSON keys of ``init(json:)``, as a variant's `limits` object names them.
     public static let jsonKeys = ["memory_mb", "cpu_seconds", "open_files", "output_bytes", "input_bytes", "processes",
-                                  "file_size_mb"]
+                                  "file_size_mb", "http_response_bytes"]
 
     /// Limits from a config object such as `{"memory_mb": 256, "cpu_seconds": 10}`;
     /// keys left out keep their defaults. The network is not a limit: it follows the
@@ -58,6 +60,7 @@ public struct SandboxLimits: Sendable, Equatable {
             case "input_bytes": inputBytes = amount
             case "processes": processes = amount
             case "file_size_mb": fileSizeBytes = amount << 20
+            case "http_response_bytes": httpResponseBytes = amount
             default: throw LimitsError("unknown limit \"\(key)\" (known: \(Self.jsonKeys.joined(separator: ", ")))")
             }
         }
@@ -68,7 +71,8 @@ public struct SandboxLimits: Sendable, Equatable {
         var arguments: [String] = ["--limit-as", String(addressSpaceBytes), "--limit-cpu", String(cpuSeconds),
                                    "--limit-files", String(openFiles), "--limit-output", String(outputBytes),
                                    "--limit-input", String(inputBytes), "--limit-procs", String(processes),
-                                   "--limit-fsize", String(fileSizeBytes)]
+                                   "--limit-fsize", String(fileSizeBytes),
+                                   "--limit-http-response", String(httpResponseBytes)]
         if network { arguments.append("--network") }
         for path in reads { arguments += ["--read", path] }
         if let uid { arguments += ["--uid", String(uid)] }
@@ -93,6 +97,7 @@ public struct SandboxLimits: Sendable, Equatable {
             case "--limit-input": field = \.inputBytes
             case "--limit-procs": field = \.processes
             case "--limit-fsize": field = \.fileSizeBytes
+            case "--limit-http-response": field = \.httpResponseBytes
             case "--network": limits.network = true; continue
             case "--read", "--cgroup", "--allow-weak", "--uid", "--gid":
                 guard let text = iterator.next() else { throw LimitsError("\(argument) needs a value") }

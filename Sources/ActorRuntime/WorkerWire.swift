@@ -29,6 +29,11 @@ public enum WorkerWire {
         case fatal = 5
         /// worker → host, any time before a result: status is a `wh_log_level`, payload the message.
         case log = 6
+        /// worker → host, during a call: the actor asks the host for an HTTP request
+        /// (payload: ``HostHTTPWire``); the worker's calling thread waits for the answer.
+        case httpRequest = 7
+        /// host → worker: the answer to the one outstanding `httpRequest`.
+        case httpResponse = 8
     }
 
     /// Result statuses the worker adds to the ABI's (which are all ≥ 0).

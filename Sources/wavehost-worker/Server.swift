@@ -21,11 +21,12 @@ struct Server {
         // which the host captures for error reports.
         dup2(STDERR_FILENO, STDOUT_FILENO)
         let sender = Sender(socket: socket)
-        var inbox = WireInbox(limit: limits.inputBytes)
+        // An HTTP answer from the host may be as large as the actor's response limit allows.
+        let inbox = Inbox(socket: socket, limit: max(limits.inputBytes, limits.httpResponseBytes + (1 << 20)))
 
         let config: [UInt8]
         do {
-            guard let hello = try inbox.receive(blockingFrom: socket), hello.header.kind == .hello else {
+            guard let hello = try inbox.receive(), hello.header.kind == .hello else {
                 fatal(sender, .protocolViolation, "expected a hello frame first")
             }
             config = hello.payload
@@ -35,9 +36,11 @@ struct Server {
         let instance: ActorInstance
         do {
             let image = try PluginImage(path: pluginPath)
-            instance = try image.makeInstance(config: config) { level, message in
+            instance = try image.makeInstance(config: config, log: { level, message in
                 sender.send(.log, status: level, Array(message.utf8))
-            }
+            }, http: { request in
+                inbox.hostCall(request, sender: sender, limit: limits.outputBytes) { exitFatally(sender, .protocolViolation, $0) }
+            })
         } catch {
             fatal(sender, error.code == .createFailed ? .createFailed : .loadFailed, error.description)
         }
@@ -56,7 +59,7 @@ struct Server {
 
         while true {
             let frame: WireInbox.Frame?
-            do { frame = try inbox.receive(blockingFrom: socket) } catch {
+            do { frame = try inbox.receive() } catch {
                 fatal(sender, .protocolViolation, error.description)
             }
             guard let frame else { exit(0) }  // the host closed: retire
@@ -85,8 +88,48 @@ struct Server {
     }
 
     private func fatal(_ sender: Sender, _ reason: WorkerWire.FatalReason, _ message: String) -> Never {
-        sender.send(.fatal, status: reason.rawValue, Array(message.utf8))
-        exit(1)
+        exitFatally(sender, reason, message)
+    }
+}
+
+private func exitFatally(_ sender: Sender, _ reason: WorkerWire.FatalReason, _ message: String) -> Never {
+    sender.send(.fatal, status: reason.rawValue, Array(message.utf8))
+    exit(1)
+}
+
+/// The frames from the host. The main loop reads invokes between calls; during a call, the
+/// actor's thread that asks for an HTTP request reads the host's answer itself (the host
+/// sends nothing else while a call is in progress), one request at a time.
+final class Inbox: @unchecked Sendable {
+    private let socket: Int32
+    private let frames: Mutex<WireInbox>
+    private let calls = Mutex(())
+
+    init(socket: Int32, limit: UInt64) {
+        self.socket = socket
+        frames = Mutex(WireInbox(limit: limit))
+    }
+
+    func receive() throws(WorkerWire.WireError) -> WireInbox.Frame? {
+        try frames.withLock { inbox throws(WorkerWire.WireError) in try inbox.receive(blockingFrom: socket) }
+    }
+
+    /// Sends `request` to the host and waits for its answer; `violation` ends the worker.
+    /// A request past `limit` (what the host reads of a frame) is refused here, not sent.
+    func hostCall(_ request: HostHTTPRequest, sender: Sender, limit: UInt64, violation: (String) -> Never) -> HostHTTPResponse {
+        let frame = HostHTTPWire.encode(request)
+        guard UInt64(frame.count) <= limit else {
+            return HostHTTPResponse(failure: WH_ERR_FAILED, "\(request.method) \(request.url) refused: the request of \(frame.count) bytes "
+                + "exceeds the limit of \(limit) (limits: {output_bytes: N})")
+        }
+        return calls.withLock { _ in
+            sender.send(.httpRequest, frame)
+            do throws(WorkerWire.WireError) {
+                guard let frame = try receive() else { exit(0) }  // the host is gone
+                guard frame.header.kind == .httpResponse else { violation("expected httpResponse, got \(frame.header.kind)") }
+                return try HostHTTPWire.response(frame.payload)
+            } catch { violation(error.description) }
+        }
     }
 }
 

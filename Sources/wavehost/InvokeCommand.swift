@@ -105,7 +105,9 @@ struct InvokeCommand: ParsableCommand {
         let plugin = try cache.loader(trust: trust.trust(database: database)).load(path)
         switch isolation {
         case .inprocess:
-            return try plugin.makeInstance(config: config).invoke(input)  // refused unless trusted
+            let http = HostHTTP(actor: plugin.name, grant: configuration.networkGrant, responseLimit: configuration.limits.httpResponseBytes,
+                                secrets: HostHTTP.secretNames(in: (try? JSON.parse(config)) ?? [:]))
+            return try plugin.makeInstance(config: config, http: http).invoke(input)  // refused unless trusted
         case .process:
             try plugin.verifyCachedCopy()
             if plugin.description.capabilities.contains(.network) && configuration.networkGrant == nil {

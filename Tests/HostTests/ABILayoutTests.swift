@@ -22,9 +22,12 @@ import Testing
 
     @Test func hostServices() {
         typealias T = wh_host_services
-        #expect(MemoryLayout<T>.size == 24)
+        // Version 1 ended at 24 bytes; http and http_release were appended after it.
+        #expect(MemoryLayout<T>.size == 40)
         #expect([MemoryLayout<T>.offset(of: \.struct_size), MemoryLayout<T>.offset(of: \.abi_version),
-                 MemoryLayout<T>.offset(of: \.context), MemoryLayout<T>.offset(of: \.log)] == [0, 4, 8, 16])
+                 MemoryLayout<T>.offset(of: \.context), MemoryLayout<T>.offset(of: \.log),
+                 MemoryLayout<T>.offset(of: \.http), MemoryLayout<T>.offset(of: \.http_release)] == [0, 4, 8, 16, 24, 32])
+        #expect(MemoryLayout<wh_http_request>.size == 72 && MemoryLayout<wh_http_response>.size == 64)
     }
 
     @Test func reply() {

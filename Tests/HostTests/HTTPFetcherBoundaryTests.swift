@@ -7,7 +7,8 @@ import WavehostJSON
 /// files, other origins, redirects. Two real servers on loopback are two origins.
 @Suite(.serialized) struct HTTPFetcherBoundaryTests {
     private func fetcher(_ config: JSON) throws -> ActorInstance {
-        try TestPlugins.loader().load(try TestPlugins.product("HTTPFetcher")).makeInstance(config: config.bytes)
+        try TestPlugins.loader().load(try TestPlugins.product("HTTPFetcher"))
+            .makeInstance(config: config.bytes, http: try TestPlugins.loopbackHTTP("http-fetcher"))
     }
 
     /// Why creating a fetcher with `config` fails, or nil if it does not.

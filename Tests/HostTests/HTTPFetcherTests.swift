@@ -18,8 +18,10 @@ import WavehostJSON
         return folder
     }
 
+    /// In process, with the host's HTTP service granted plain HTTP to loopback.
     private func fetcher(_ config: JSON) throws -> ActorInstance {
-        try TestPlugins.loader().load(try TestPlugins.product("HTTPFetcher")).makeInstance(config: config.bytes)
+        try TestPlugins.loader().load(try TestPlugins.product("HTTPFetcher"))
+            .makeInstance(config: config.bytes, http: try TestPlugins.loopbackHTTP("http-fetcher"))
     }
 
     /// Follows "next" until it is null, as the engine will.
@@ -89,8 +91,8 @@ import WavehostJSON
         #expect(refused.status == .unavailable)
     }
 
-    /// In the sandbox, the variant's grant is what lets the fetcher out; its declared
-    /// capability alone does not (by grant, not by claim).
+    /// In the sandbox, the variant's grant is what lets the fetcher out, through the host:
+    /// the worker itself has no network either way.
     @Test func reachesTheNetworkFromTheSandboxOnlyWhenGranted() throws {
         let server = try HTTPServer(pages: try pages())
         defer { server.stop() }
@@ -102,11 +104,13 @@ import WavehostJSON
         #expect {
             try claimed.invoke(Array("{}".utf8), timeout: .seconds(10))
         } throws: { error in
-            (error as? SandboxFailure)?.message.contains("Couldn't connect") == true
+            (error as? SandboxFailure)?.message.contains("the variant of actor http-fetcher grants no network") == true
         }
         configuration.networkGrant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
         let granted = WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)
         let page = try JSON.parse(try granted.invoke(Array("{}".utf8), timeout: .seconds(10)))
         #expect(page["items"] == [["id": 5]])
+        let network = granted.statistics.layers["network-namespace"] ?? ""
+        #expect(network.hasPrefix("ok"), "the worker has no network of its own: \(network)")
     }
 }

@@ -33,8 +33,10 @@ import WavehostJSON
         Description: {{posting.description}}
         """
 
+    /// In process, with the host's HTTP service granted plain HTTP to loopback.
     private func grader(_ config: JSON) throws -> ActorInstance {
-        try TestPlugins.loader().load(try TestPlugins.product("LLMGrader")).makeInstance(config: config.bytes)
+        try TestPlugins.loader().load(try TestPlugins.product("LLMGrader"))
+            .makeInstance(config: config.bytes, http: try TestPlugins.loopbackHTTP("llm-grader", secrets: HostHTTP.secretNames(in: config)))
     }
 
     private func failure(_ config: JSON, _ input: JSON = posting) throws -> ActorFailure? {
@@ -113,7 +115,7 @@ import WavehostJSON
         let output = try JSON.parse(try grader([
             "endpoint": .string("\(server.base)/echo/v1/"), "model": "any-model", "system": "Be brief.",
             "prompt": "{{posting.title}} | {{posting.salary}} | {{posting.salary.min}}", "schema": ["type": "object"],
-            "max_tokens": 32, "temperature": .number("0.5"), "api_key_env": "WAVEHOST_TEST_LLM_KEY",
+            "max_tokens": 32, "temperature": .number("0.5"), "api_key": ["secret": "WAVEHOST_TEST_LLM_KEY"],
         ]).invoke(Self.posting.bytes))
         #expect(output["model"] == "fixture-model" && output["usage"]?["total_tokens"] == 2)
         let seen = try #require(output["answer"])
@@ -150,7 +152,7 @@ import WavehostJSON
         #expect(try configFailure(["prompt": prompt, "max_tokens": 0])?.contains("\"max_tokens\"") == true)
         #expect(try configFailure(["prompt": prompt, "temperature": 3])?.contains("\"temperature\"") == true)
         #expect(try configFailure(["prompt": prompt, "promt": "x"])?.contains("unknown option \"promt\"") == true)
-        #expect(try configFailure(["prompt": prompt, "api_key_env": "WAVEHOST_TEST_UNSET_KEY"])?.contains("WAVEHOST_TEST_UNSET_KEY") == true)
+        #expect(try configFailure(["prompt": prompt, "api_key": "sk-inline"])?.contains("\"api_key\" must be {\"secret\"") == true)
     }
 
     /// In the sandbox, the variant's network grant is what lets it reach the server.

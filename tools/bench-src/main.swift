@@ -9,6 +9,7 @@ import Glibc
 let groups: [String: (BenchContext) throws -> Void] = [
     "describe": benchDescribe,
     "engine": benchEngine,
+    "hostcall": benchHostCall,
     "invoke": benchInvoke,
     "reload": benchReload,
     "routing": benchRouting,

@@ -137,15 +137,19 @@ public final class ActorCatalog: Sendable {
         var configuration = workerConfiguration
         configuration.size = concurrency
         if let limits = variant.limits, let parsed = try? SandboxLimits(json: limits) { configuration.limits = parsed }
+        // The host's HTTP service, held to the variant's grant (no grant: it refuses every request).
+        let http = HostHTTP(actor: plugin.name, grant: variant.grants.network, responseLimit: configuration.limits.httpResponseBytes,
+                            secrets: HostHTTP.secretNames(in: variant.config), readOnly: variant.mode == .shadow)
         switch variant.isolation {
         case .inprocess:
-            return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config))
+            return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config, http: http))
         case .process:
             // Network by grant, not by claim: a declared capability without the variant's grant is refused here.
             if plugin.description.capabilities.contains(.network) && variant.grants.network == nil {
                 throw PluginError(.createFailed, path: plugin.path, NetworkGrant.notGranted(actor: plugin.name))
             }
             configuration.grant(variant.grants)
+            configuration.hostHTTP = http
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
             // One worker now: a config the actor refuses stops the run before it starts.
             do { try pool.warm(1) } catch {
@@ -167,7 +171,8 @@ struct InProcessCall: ActorCall {
 
     func call(_ input: [UInt8], timeout: Duration) -> CallOutcome {
         do {
-            return .output(try instance.invoke(input))
+            let deadline = monotonicNanoseconds() + timeout.nanoseconds
+            return .output(try HostCallLog.bounded(by: deadline) { () throws(ActorFailure) in try instance.invoke(input) })
         } catch {
             // Output that is not JSON may be a passing fault; the actor's own refusals are final.
             let retryable = error.status.isRetryable || error.status == .invalidOutput

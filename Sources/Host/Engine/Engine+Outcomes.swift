@@ -4,7 +4,8 @@ import WavehostJSON
 /// From an actor's answer to a durable result: checks, effects, retries, the watchdog.
 extension Engine {
     /// Turns a call's outcome into the interaction's end and hands it to the journal.
-    func finish(_ start: InteractionStart, run: RunState, step index: Int, outcome: CallOutcome, latency: Duration, shadow: Bool = false) {
+    func finish(_ start: InteractionStart, run: RunState, step index: Int, outcome: CallOutcome, latency: Duration, shadow: Bool = false,
+                hostCalls: [HostCallRecord] = []) {
         let step = workflow.steps[index]
         var status = InteractionStatus.completed
         var output: [UInt8]?
@@ -37,7 +38,8 @@ extension Engine {
         if status != .completed { output = nil }
         let finish = InteractionFinish(
             id: start.id, status: status, output: output, error: reason, completedAt: Store.now(),
-            latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod && !shadow)
+            latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod && !shadow,
+            hostCalls: hostCalls)
         lock.lock()
         if !shadow { awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable) }
         metered[start.id] = instruments(for: start, step: index)

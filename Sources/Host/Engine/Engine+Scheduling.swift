@@ -156,7 +156,7 @@ extension Engine {
         journal.record(start: start)
         let clock = ContinuousClock()
         let began = clock.now
-        let outcome = version.call(start.input, timeout: timeout)
+        let (outcome, hostCalls) = HostCallLog.collecting { version.call(start.input, timeout: timeout) }
         let latency = clock.now - began
         lock.lock()
         guard inFlight.removeValue(forKey: start.id) != nil else {
@@ -164,7 +164,7 @@ extension Engine {
             return true
         }
         lock.unlock()
-        finish(start, run: run, step: index, outcome: outcome, latency: latency, shadow: shadow)
+        finish(start, run: run, step: index, outcome: outcome, latency: latency, shadow: shadow, hostCalls: hostCalls)
         return false
     }
 

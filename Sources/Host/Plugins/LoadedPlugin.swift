@@ -60,14 +60,17 @@ public final class LoadedPlugin: Sendable {
     /// Creates an in-process instance with `config` (JSON text; `{}` when empty); its log
     /// messages go to `logger` with the actor's name as metadata. Trusted versions only.
     public func makeInstance(config: [UInt8] = Array("{}".utf8),
-                             logger: Logger = Logger(label: "wavehost.actor")) throws(PluginError) -> ActorInstance
+                             logger: Logger = Logger(label: "wavehost.actor"), http: HostHTTP? = nil) throws(PluginError) -> ActorInstance
     {
         let image = try inProcessImage()
         var actorLogger = logger
         actorLogger[metadataKey: "actor"] = .string(name)
-        return try image.makeInstance(config: config) { [actorLogger] level, message in
+        let log: HostServicesTable.LogSink = { [actorLogger] level, message in
             actorLogger.log(level: Logger.Level(abiLevel: level), "\(message)")
         }
+        var handler: HostServicesTable.HTTPHandler?
+        if let http { handler = { request in http.perform(request, deadline: HostCallLog.deadline) } }
+        return try image.makeInstance(config: config, log: log, http: handler)
     }
 }
 

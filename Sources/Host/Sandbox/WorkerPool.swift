@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Metrics
 import Synchronization
+import WavehostJSON
 
 /// Warm `wavehost-worker` processes for one actor version and config, so a call pays
 /// a round trip, not a process start. Thread-safe; each call has its own deadline,
@@ -29,6 +30,8 @@ public final class WorkerPool: Sendable {
         public var networkGrant: NetworkGrant?
         public var environmentGrant: [String] = []
         public var readGrant: [String] = []
+        /// The host's HTTP service for the actor (nil: it refuses every request).
+        public var hostHTTP: HostHTTP?
 
         public init() {}
 
@@ -87,6 +90,11 @@ public final class WorkerPool: Sendable {
     {
         var configuration = configuration
         configuration.limits.network = plugin.description.capabilities.contains(.network) && configuration.networkGrant != nil
+        // The host's HTTP service, held to the same grant (none: it refuses every request).
+        if configuration.hostHTTP == nil {
+            configuration.hostHTTP = HostHTTP(actor: plugin.name, grant: configuration.networkGrant, responseLimit: configuration.limits.httpResponseBytes,
+                                              secrets: HostHTTP.secretNames(in: (try? JSON.parse(config)) ?? [:]))
+        }
         self.init(pluginPath: plugin.cachedPath, actor: plugin.name, config: config, configuration: configuration, log: log)
     }
 
@@ -105,7 +113,7 @@ public final class WorkerPool: Sendable {
         let worker: WorkerProcess
         if let idle = state.withLock({ $0.idle.popLast() }) { worker = idle } else { worker = try startWorker() }
         do throws(SandboxFailure) {
-            let output = try worker.call(input, started: started, deadline: deadline, log: log)
+            let output = try worker.call(input, started: started, deadline: deadline, log: log, http: configuration.hostHTTP)
             giveBack(worker)
             return output
         } catch {

@@ -78,8 +78,8 @@ final class WorkerProcess: @unchecked Sendable {
     /// Sends `input` and waits for the answer until `deadline`; failures report the time
     /// since `started` (both monotonic nanoseconds). On a timeout, crash or protocol
     /// violation the worker is dead afterwards.
-    func call(_ input: [UInt8], started: UInt64, deadline: UInt64, log: HostServicesTable.LogSink) throws(SandboxFailure)
-        -> [UInt8]
+    func call(_ input: [UInt8], started: UInt64, deadline: UInt64, log: HostServicesTable.LogSink,
+              http: HostHTTP? = nil) throws(SandboxFailure) -> [UInt8]
     {
         calls += 1
         guard UInt64(input.count) <= limits.inputBytes else {
@@ -87,7 +87,7 @@ final class WorkerProcess: @unchecked Sendable {
                                  "input of \(input.count) bytes exceeds the limit of \(limits.inputBytes)")
         }
         try send(.invoke, input, deadline: deadline, started: started)
-        let (header, payload) = try receive(deadline: deadline, started: started, log: log)
+        let (header, payload) = try receive(deadline: deadline, started: started, log: log, http: http)
         let elapsed = monotonicNanoseconds() - started
         defer { retireIfStderrClosed() }
         guard header.kind == .result else { throw violation("expected a result, got \(header.kind)", elapsed: elapsed) }
@@ -155,8 +155,8 @@ final class WorkerProcess: @unchecked Sendable {
         }
     }
 
-    private func receive(deadline: UInt64, started: UInt64, log: HostServicesTable.LogSink) throws(SandboxFailure)
-        -> (WorkerWire.Header, [UInt8])
+    private func receive(deadline: UInt64, started: UInt64, log: HostServicesTable.LogSink, http: HostHTTP? = nil)
+        throws(SandboxFailure) -> (WorkerWire.Header, [UInt8])
     {
         var logs = LogBudget()
         defer { logs.reportDropped(to: log) }
@@ -177,6 +177,15 @@ final class WorkerProcess: @unchecked Sendable {
                 logs.pass(frame.header.status, frame.payload, to: log)
                 // Past its budget, an actor's frames are taken slowly, so a flood costs the host little.
                 if logs.dropped > 0 && logs.dropped % 50 == 0 { nap(atMost: 1_000_000, before: deadline) }
+            case .httpRequest:
+                // The actor's thread waits for this answer; the call's deadline bounds both.
+                let request: HostHTTPRequest
+                do { request = try HostHTTPWire.request(frame.payload) } catch {
+                    throw violation(error.description, elapsed: monotonicNanoseconds() - started)
+                }
+                let response = http?.perform(request, deadline: deadline)
+                    ?? HostHTTPResponse(failure: WH_ERR_FAILED, "\(request.method) \(request.url) refused: actor \(actor) has no network grant here")
+                try send(.httpResponse, HostHTTPWire.encode(response), deadline: deadline, started: started)
             case .fatal:
                 // The worker exits after a fatal frame: never hand it out again.
                 let reason = WorkerWire.FatalReason(rawValue: frame.header.status)

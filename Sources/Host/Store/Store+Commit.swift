@@ -27,6 +27,8 @@ public struct InteractionFinish: Sendable {
     public var effects: [Effect]
     /// False in test environments and shadow runs: the effects are recorded as skipped.
     public var applyEffects: Bool
+    /// The HTTP requests the host made for the actor, each written as an event.
+    public var hostCalls: [HostCallRecord] = []
 }
 
 /// Everything one group commit writes, in one transaction.
@@ -183,6 +185,7 @@ extension Store {
             payload.append(UInt8(ascii: "}"))
             events.append(EventRecord(kind: kind, cause: finish.error ?? "the actor answered", interactionID: finish.id,
                                       payload: String(decoding: payload, as: UTF8.self)))
+            events += finish.hostCalls.map { $0.event(interaction: finish.id) }
         }
         return events
     }

@@ -5,7 +5,8 @@ Serves /pages/<file> from PAGES_DIR, and misbehaves on request: /status/500 answ
 page-3.json=slow") makes the first request for each named page under /faulty/<file> fail
 that way; later requests get the page. For the fetcher's boundary: /link?next=URL is a page
 whose next link is URL, /redirect?to=URL answers 302 to URL, and /requests is a page whose
-items are the requests served so far (path and headers, lower-cased). Writes its port to
+items are the requests served so far (path and headers, lower-cased). /big?bytes=N answers
+N bytes; a POST is recorded with its body and answered 201. Writes its port to
 PORT_FILE once listening.
 """
 import http.server
@@ -71,7 +72,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(200, b'{"data":[],"paging":{"next":null}}')
         if self.path == "/malformed":
             return self.answer(200, b'{"data": [1, 2')
+        if url.path == "/big":
+            return self.answer(200, b"x" * int(query["bytes"]))
         return self.answer(404, b"{}")
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with served_lock:
+            served.append({"path": self.path, "method": "POST", "body": body.decode(errors="replace"),
+                           "headers": {k.lower(): v for k, v in self.headers.items()}})
+        return self.answer(201, json.dumps({"received": len(body)}).encode())
 
 
 # Threaded: a retry must not queue behind the slow request it gave up on.

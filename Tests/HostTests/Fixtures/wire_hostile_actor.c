@@ -8,6 +8,9 @@
  *   close-stdio  close stdin, stdout and stderr, then sleep 30 s
  *   close-wire   close the worker's socket, then sleep 30 s
  *   bad-text     fail (retryably) with a message holding a NUL byte and invalid UTF-8
+ *   http         GET "url" through the host's HTTP service (the C ABI), answer {"status": S, "bytes": N}
+ *                or fail with the host's error
+ *   http-garbage write an httpRequest frame whose payload is no request straight onto fd 3
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +84,24 @@ static wh_status invoke(void *instance, const uint8_t *input, size_t length, wh_
         sleep(30);
     } else if (strcmp(action, "close-wire") == 0) {
         close(3);
+        sleep(30);
+    } else if (strcmp(action, "http") == 0) {
+        char url[256] = "";
+        value_of(input, length, "url", url, sizeof url);
+        if (!wh_host_offers_http(services)) { answer(reply, "no http service", 15); return WH_ERR_FAILED; }
+        wh_http_header accept = {"Accept", 6, "application/json", 16};
+        wh_http_request request = {sizeof request, 5000, "GET", 3, url, strlen(url), &accept, 1, NULL, 0};
+        wh_http_response response = {.struct_size = sizeof response};
+        wh_status status = services->http(services->context, &request, &response);
+        int size = status == WH_OK
+            ? snprintf(text, sizeof text, "{\"status\":%d,\"bytes\":%zu}", (int)response.status, response.body_length)
+            : snprintf(text, sizeof text, "%.*s", (int)response.error_length, response.error ? response.error : "");
+        services->http_release(services->context, &response);
+        answer(reply, text, (size_t)size);
+        return status;
+    } else if (strcmp(action, "http-garbage") == 0) {
+        uint8_t frame[16 + 4] = {0x57, 0x48, 1, 7, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f};
+        if (send(3, frame, sizeof frame, MSG_NOSIGNAL) < 0) _exit(9);
         sleep(30);
     } else if (strcmp(action, "bad-text") == 0) {
         static const char message[] = "bad\0byte \xff\xfe end";

@@ -1,4 +1,5 @@
 import Foundation
+import Host
 
 /// A Python fixture server from Tests/HostTests/Fixtures, started for one test and stopped
 /// after. The script writes its port to the file it is given once it listens.
@@ -39,5 +40,13 @@ extension FixtureServer {
     init(pages: String, faults: [String: String] = [:]) throws {
         let plan = faults.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
         try self.init("http_server.py") { [pages, $0, plan] }
+    }
+}
+
+extension TestPlugins {
+    /// The host's HTTP service as a variant granted plain HTTP to loopback would get it.
+    static func loopbackHTTP(_ actor: String, secrets: Set<String> = [], responseLimit: UInt64 = 8 << 20) throws -> HostHTTP {
+        HostHTTP(actor: actor, grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]), responseLimit: responseLimit,
+                 secrets: secrets)
     }
 }

@@ -97,6 +97,9 @@ typedef int32_t wh_log_level;
  * its end: check `struct_size` before reading a field added after version 1.
  * Owned by the host; valid from create until destroy returns (until create returns,
  * if create fails). Never use it from release, which may run after destroy. */
+struct wh_http_request;
+struct wh_http_response;
+
 typedef struct wh_host_services {
     uint32_t struct_size;
     uint32_t abi_version;
@@ -105,7 +108,71 @@ typedef struct wh_host_services {
     /* [any-thread] Log a UTF-8 message (not NUL-terminated) of `length` bytes.
      * The host copies it before returning. */
     void (*log)(void *context, wh_log_level level, const char *message, size_t length);
+
+    /* ---- added after version 1: present when struct_size >= WH_HOST_SERVICES_HTTP_SIZE ---- */
+
+    /* [any-thread, blocking] Ask the host to make an HTTP request (see wh_http_request).
+     * The host checks it against the variant's network grant, substitutes secrets, makes
+     * it, records it, and fills `response` (zeroed and sized by the plugin before the call).
+     * Returns WH_OK when a server answered (any HTTP status, redirects NOT followed: a 3xx
+     * comes back with its Location header); WH_ERR_UNAVAILABLE when no answer came (timeout,
+     * refused connection: worth retrying); WH_ERR_FAILED when the host refused the request
+     * (outside the grant, too large, malformed). On failure `response->error` says why.
+     * The request's buffers are the plugin's and are not kept after return. */
+    wh_status (*http)(void *context, const struct wh_http_request *request, struct wh_http_response *response);
+    /* [any-thread] Give back what `http` put in `response` (headers, body, error). Call it
+     * exactly once per `http` call, whatever it returned. */
+    void (*http_release)(void *context, struct wh_http_response *response);
 } wh_host_services;
+
+/* The host offers `http` and `http_release` when its table is at least this big. */
+#define WH_HOST_SERVICES_HTTP_SIZE \
+    (offsetof(wh_host_services, http_release) + sizeof(void (*)(void *, void *)))
+
+/* Whether `host` offers the HTTP service (a host that predates it hands a smaller table). */
+static inline int wh_host_offers_http(const wh_host_services *host) {
+    return host != NULL && host->struct_size >= WH_HOST_SERVICES_HTTP_SIZE && host->http != NULL && host->http_release != NULL;
+}
+
+/* One header: name and value are UTF-8, not NUL-terminated. */
+typedef struct wh_http_header {
+    const char *name;
+    size_t name_length;
+    const char *value;
+    size_t value_length;
+} wh_http_header;
+
+/* A request, owned by the plugin. `method` (e.g. "GET", "POST") and `url` (http:// or
+ * https://) are not NUL-terminated. A header value may contain `{{secret:NAME}}`, which
+ * the host replaces with the secret NAME when the variant's config names it as
+ * {"secret": "NAME"}; the plugin never sees the value. `timeout_ms` 0 means the host's
+ * default; the host caps it by the interaction's own deadline. */
+typedef struct wh_http_request {
+    uint32_t struct_size;          /* sizeof(wh_http_request), set by the plugin */
+    uint32_t timeout_ms;
+    const char *method;
+    size_t method_length;
+    const char *url;
+    size_t url_length;
+    const wh_http_header *headers;
+    size_t header_count;
+    const uint8_t *body;
+    size_t body_length;
+} wh_http_request;
+
+/* A response, filled by the host; the plugin zeroes it and sets `struct_size`. Every
+ * pointer in it is owned by the host until the plugin passes it to `http_release`. */
+typedef struct wh_http_response {
+    uint32_t struct_size;          /* sizeof(wh_http_response), set by the plugin */
+    int32_t status;                /* the HTTP status, e.g. 200; 0 when no server answered */
+    const wh_http_header *headers; /* header names lower-cased, in the order received */
+    size_t header_count;
+    const uint8_t *body;
+    size_t body_length;
+    const char *error;             /* UTF-8, not NUL-terminated; NULL on WH_OK */
+    size_t error_length;
+    void *release_token;           /* the host's; do not touch */
+} wh_http_response;
 
 /* ------------------------------------------------------------------ replies */
 

@@ -1,0 +1,128 @@
+internal import CCurl
+import Foundation
+import Synchronization
+
+/// HTTP transfers with libcurl: redirects never followed, no proxy, the name pinned to an
+/// address the caller checked, the body cut at a limit. Idle handles are kept, so a
+/// server's connection stays open between calls. Thread-safe.
+public final class CurlSession: Sendable {
+    public enum Outcome: Sendable {
+        case response(status: Int, headers: [(name: String, value: String)], body: [UInt8])
+        case timedOut
+        /// No connection, or it broke (refused, reset, nothing answered): worth retrying.
+        case unreachable(String)
+        case tooLarge
+        case failed(String)
+    }
+
+    private struct Handle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
+    private let idle = Mutex<[Handle]>([])
+    private static let initialize: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public init() { _ = Self.initialize }
+
+    deinit { idle.withLock { $0.forEach { curl_easy_cleanup($0.pointer) } } }
+
+    /// One transfer. `headers` are whole lines ("Name: value"); `pin` is "host:port:address"
+    /// for CURLOPT_RESOLVE (nil for an address literal, which curl does not resolve).
+    public func perform(method: String, url: String, headers: [String], body: [UInt8], pin: String?,
+                        timeoutMilliseconds: Int, limit: Int) -> Outcome
+    {
+        guard let handle = idle.withLock({ $0.popLast() })?.pointer ?? curl_easy_init() else { return .failed("curl_easy_init failed") }
+        defer { giveBack(handle) }
+        var list: UnsafeMutablePointer<curl_slist>?
+        // "Expect:" stops curl waiting for 100-continue on larger bodies.
+        for line in headers + ["Expect:"] { list = curl_slist_append(list, line) }
+        defer { curl_slist_free_all(list) }
+        let pinned = pin.flatMap { curl_slist_append(nil, $0) }
+        defer { curl_slist_free_all(pinned) }
+        let collector = Collector(limit: limit)
+        let context = Unmanaged.passUnretained(collector).toOpaque()
+        _ = ccurl_set_string(handle, CURLOPT_URL, url)
+        _ = ccurl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        _ = ccurl_set_string(handle, CURLOPT_PROXY, "")  // an environment proxy would bypass the pin
+        _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
+        _ = ccurl_set_pointer(handle, CURLOPT_RESOLVE, pinned.map { UnsafeMutableRawPointer($0) })
+        _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
+        _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost/1")
+        _ = ccurl_set_off(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit))
+        _ = ccurl_set_writer(handle, collectBody, context)
+        _ = ccurl_set_header_writer(handle, collectHeader, context)
+        switch method {
+        case "GET" where body.isEmpty: _ = ccurl_set_long(handle, CURLOPT_HTTPGET, 1)
+        case "HEAD": _ = ccurl_set_long(handle, CURLOPT_NOBODY, 1)
+        default: _ = ccurl_set_string(handle, CURLOPT_CUSTOMREQUEST, method)
+        }
+        let result = body.withUnsafeBytes { bytes -> CURLcode in
+            if !body.isEmpty || method == "POST" || method == "PUT" {
+                _ = ccurl_set_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
+                _ = ccurl_set_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+            return withExtendedLifetime(collector) { curl_easy_perform(handle) }
+        }
+        if collector.overflowed || result == CURLE_FILESIZE_EXCEEDED { return .tooLarge }
+        guard result == CURLE_OK else {
+            let reason = String(cString: curl_easy_strerror(result))
+            switch result {
+            case CURLE_OPERATION_TIMEDOUT: return .timedOut
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
+                return .unreachable(reason)
+            default: return .failed(reason)
+            }
+        }
+        return .response(status: ccurl_response_code(handle), headers: collector.headers, body: collector.body)
+    }
+
+    /// Back to the idle ones, its options reset (its connections stay); a few at most.
+    private func giveBack(_ handle: UnsafeMutableRawPointer) {
+        curl_easy_reset(handle)
+        let kept = idle.withLock { idle in
+            guard idle.count < 4 else { return false }
+            idle.append(Handle(pointer: handle))
+            return true
+        }
+        if !kept { curl_easy_cleanup(handle) }
+    }
+}
+
+/// A response's headers and body, refusing a body past `limit`.
+private final class Collector {
+    let limit: Int
+    var body: [UInt8] = []
+    var headers: [(name: String, value: String)] = []
+    var overflowed = false
+    init(limit: Int) { self.limit = limit }
+
+    static func from(_ context: UnsafeMutableRawPointer?) -> Collector? {
+        context.map { Unmanaged<Collector>.fromOpaque($0).takeUnretainedValue() }
+    }
+}
+
+private func collectBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let collector = Collector.from(context) else { return 0 }
+    let length = size * count
+    guard collector.body.count + length <= collector.limit else {
+        collector.overflowed = true
+        return 0  // a short count stops the transfer
+    }
+    collector.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+private func collectHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let collector = Collector.from(context) else { return 0 }
+    let length = size * count
+    let line = UnsafeRawBufferPointer(start: data, count: length)
+    // A status line starts a new header block (after a 100 Continue): keep the last one only.
+    if line.starts(with: "HTTP/".utf8) {
+        collector.headers = []
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        let isSpace = { (byte: UInt8) in byte == 32 || byte == 9 || byte == 10 || byte == 13 }
+        var value = line[(colon + 1)...].drop(while: isSpace)
+        while let last = value.last, isSpace(last) { value = value.dropLast() }
+        collector.headers.append((String(decoding: line[..<colon], as: UTF8.self).lowercased(), String(decoding: value, as: UTF8.self)))
+    }
+    return length
+}

@@ -1,0 +1,300 @@
+import ActorABI
+import ActorRuntime
+import Crypto
+import Foundation
+@testable import Host
+import Testing
+import WavehostJSON
+
+/// The host's HTTP service against a real loopback server: what a grant lets through, what
+/// it refuses and why, the limits, secrets, and the audit record of every call. The
+/// actors are the bundled http-fetcher, in a sandbox without network.
+@Suite(.serialized) struct HostHTTPServiceTests {
+    private func pages() throws -> String {
+        let folder = try TestPlugins.temporaryDirectory()
+        try #"{"data":[{"id":1}],"paging":{"next":null}}"#.write(toFile: folder + "/page-1.json", atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    private func http(_ allow: [String], schemes: [String] = ["http"], secrets: Set<String> = [],
+                      secretValue: @escaping @Sendable (String) -> String? = HostHTTP.environment) throws -> HostHTTP {
+        HostHTTP(actor: "test-actor", grant: try NetworkGrant(allow: allow, schemes: schemes), secrets: secrets, secretValue: secretValue)
+    }
+
+    /// The paths the server was asked for, in order (the /requests page itself left out).
+    private func served(_ server: HTTPServer) throws -> [JSON] {
+        let response = try TestPlugins.loopbackHTTP("test").perform(HostHTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/requests"))
+        return try JSON.parse(response.body)["data"]?.arrayValue ?? []
+    }
+
+    private func sandboxedFetcher(_ config: JSON, grant: NetworkGrant?, limits: SandboxLimits = SandboxLimits()) throws -> WorkerPool {
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        configuration.networkGrant = grant
+        configuration.limits = limits
+        return WorkerPool(plugin: try TestPlugins.loader().load(try TestPlugins.product("HTTPFetcher")), config: config.bytes,
+                          configuration: configuration)
+    }
+
+    @Test func refusesHostsSchemesPortsAndLoopbackNamesTheGrantDoesNotCover() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let port = server.port
+        func refusal(_ service: HostHTTP, _ url: String) -> String? {
+            let response = service.perform(HostHTTPRequest(method: "GET", url: url))
+            return response.status == WH_ERR_FAILED ? response.error : nil
+        }
+        let page = "http://127.0.0.1:\(port)/pages/page-1.json"
+        let (_, records) = try HostCallLog.collecting { () throws in
+            #expect(try refusal(http(["api.example.com"]), page)?
+                .contains("host 127.0.0.1 is not in the variant's network grant (allow: api.example.com)") == true)
+            #expect(try refusal(http(["127.0.0.1"], schemes: ["https"]), page)?
+                .contains("scheme http is not in the variant's network grant (schemes: https)") == true)
+            #expect(try refusal(http(["127.0.0.1:1"]), page)?.contains("port \(port) of host 127.0.0.1 is not in") == true)
+            #expect(try refusal(http(["*.127.0.0.1"]), page)?.contains("is not in the variant's network grant") == true)
+            // A name that leads to loopback is refused: only the address itself grants it.
+            let byName = try refusal(http(["localhost"]), "http://localhost:\(port)/pages/page-1.json")
+            #expect(byName?.contains("host localhost resolves to") == true && byName?.contains("(loopback)") == true, "\(byName ?? "allowed")")
+            #expect(try refusal(http(["localhost", "127.0.0.1"]), "gopher://localhost:\(port)/x")?.contains("only http and https") == true)
+            #expect(try refusal(http(["127.0.0.1"]), "http://user:pw@127.0.0.1:\(port)/")?.contains("credentials in a URL") == true)
+            let granted = try http(["127.0.0.1"]).perform(HostHTTPRequest(method: "GET", url: page))
+            #expect(granted.status == WH_OK && granted.httpStatus == 200)
+            #expect(try JSON.parse(granted.body)["data"] == [["id": 1]])
+            #expect(granted.headers.contains { $0.name == "content-type" && $0.value == "application/json" })
+        }
+        #expect(try served(server).map { $0["path"] } == ["/pages/page-1.json"], "no refused request reached the server")
+        #expect(records.count == 8, "every call is recorded, refused ones too")
+        #expect(records.filter { $0.status == 0 }.allSatisfy { $0.error != nil })
+        let last = try #require(records.last)
+        #expect(last.method == "GET" && last.host == "127.0.0.1:\(port)" && last.path == "/pages/page-1.json" && last.status == 200)
+        let body = Array(#"{"data":[{"id":1}],"paging":{"next":null}}"#.utf8)
+        #expect(last.bytesIn == body.count && last.bytesOut == 0)
+        #expect(last.requestSHA256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(last.responseSHA256 == SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined())
+    }
+
+    @Test func aRedirectComesBackUnfollowedAndTheFetcherCannotLeaveTheGrantByOne() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let base = "http://127.0.0.1:\(server.port)"
+        let redirect = try http(["127.0.0.1"]).perform(HostHTTPRequest(method: "GET", url: "\(base)/redirect?to=http://10.0.0.5/x"))
+        #expect(redirect.status == WH_OK && redirect.httpStatus == 302)
+        #expect(redirect.headers.first { $0.name == "location" }?.value == "http://10.0.0.5/x")
+        // The fetcher's own policy lets it follow to localhost; the host's grant does not.
+        let pool = try sandboxedFetcher(["url": .string("\(base)/redirect?to=http://localhost:\(server.port)/pages/page-1.json"),
+                                         "allowed_origins": .array([.string("http://localhost:\(server.port)")])],
+                                        grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]))
+        #expect {
+            try pool.invoke(Array("{}".utf8), timeout: .seconds(10))
+        } throws: { error in
+            (error as? SandboxFailure)?.message.contains("host localhost is not in the variant's network grant (allow: 127.0.0.1)") == true
+        }
+        #expect(try served(server).count == 2, "the redirect was asked for twice, its target never")
+    }
+
+    @Test func aResponseOverTheLimitFailsNamingTheLimit() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        var limits = SandboxLimits()
+        limits.httpResponseBytes = 1000
+        let pool = try sandboxedFetcher(["url": .string("http://127.0.0.1:\(server.port)/big?bytes=5000")],
+                                        grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]), limits: limits)
+        #expect {
+            try pool.invoke(Array("{}".utf8), timeout: .seconds(10))
+        } throws: { error in
+            guard let failure = error as? SandboxFailure else { return false }
+            return failure.code == .actorFailed(.failed) && failure.message.contains("larger than the limit of 1000 bytes")
+        }
+        // Under the limit, the same service answers.
+        let small = try TestPlugins.loopbackHTTP("t", responseLimit: 1000)
+            .perform(HostHTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/big?bytes=999"))
+        #expect(small.status == WH_OK && small.body.count == 999)
+    }
+
+    /// The server sleeps 3 s; the call's deadline is 1 s. The host ends the request inside
+    /// the deadline, so the actor answers (unavailable: retryable) and its worker lives on.
+    @Test func aServerThatDoesNotAnswerEndsInsideTheInteractionsDeadline() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let pool = try sandboxedFetcher(["url": .string("http://127.0.0.1:\(server.port)/slow"), "timeout_ms": 60_000],
+                                        grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]))
+        #expect {
+            try pool.invoke(Array("{}".utf8), timeout: .seconds(1))
+        } throws: { error in
+            guard let failure = error as? SandboxFailure else { return false }
+            return failure.code == .actorFailed(.unavailable) && failure.message.contains("timed out after")
+        }
+        #expect(pool.statistics.retired == 0, "the worker was not killed: the request ended first")
+    }
+
+    @Test func aSecretIsSubstitutedOnlyWhenTheConfigReferencesIt() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/pages/page-1.json"
+        let request = HostHTTPRequest(method: "GET", url: url, headers: [("X-Key", "k={{secret:API_KEY}}")])
+        let unreferenced = try http(["127.0.0.1"], secretValue: { _ in "s3cret" }).perform(request)
+        #expect(unreferenced.error?.contains("uses secret API_KEY, which the variant's config does not reference") == true)
+        let unset = try http(["127.0.0.1"], secrets: ["API_KEY"], secretValue: { _ in nil }).perform(request)
+        #expect(unset.error?.contains("secret API_KEY (for header X-Key) is not set") == true)
+        let injected = try http(["127.0.0.1"], secrets: ["API_KEY"], secretValue: { _ in "s3cret" })
+            .perform(HostHTTPRequest(method: "GET", url: url, headers: [("X-Key", "a\r\nHost: evil")]))
+        #expect(injected.error?.contains("line break") == true)
+        let sent = try http(["127.0.0.1"], secrets: ["API_KEY"], secretValue: { $0 == "API_KEY" ? "s3cret" : nil }).perform(request)
+        #expect(sent.status == WH_OK)
+        #expect(try served(server).last?["headers"]?["x-key"] == "k=s3cret")
+        let shadow = HostHTTP(actor: "t", grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]), readOnly: true)
+        #expect(shadow.perform(HostHTTPRequest(method: "POST", url: url, body: Array("{}".utf8))).error?
+            .contains("a shadow variant makes no POST request") == true)
+        let posted = try TestPlugins.loopbackHTTP("t").perform(HostHTTPRequest(method: "POST", url: url, body: Array(#"{"a":1}"#.utf8)))
+        #expect(posted.status == WH_OK && posted.httpStatus == 201)
+        #expect(try served(server).last?["body"] == #"{"a":1}"#)
+        #expect(HostHTTP.secretNames(in: ["headers": ["A": ["secret": "ONE"]], "list": [["secret": "TWO"]], "secret": "NOT"]) == ["ONE", "TWO"])
+    }
+
+    /// Through the engine: a sandboxed fetcher with a secret header walks two pages; the
+    /// server sees the secret, the store never does, and each request is an event.
+    @Test func theEngineRecordsEveryCallAndTheSecretReachesOnlyTheServer() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        try #"{"data":[{"id":1}],"paging":{"next":"page-2.json"}}"#.write(toFile: folder + "/page-1.json", atomically: true, encoding: .utf8)
+        try #"{"data":[{"id":2}],"paging":{"next":null}}"#.write(toFile: folder + "/page-2.json", atomically: true, encoding: .utf8)
+        let server = try HTTPServer(pages: folder)
+        defer { server.stop() }
+        let secret = "sk-wavehost-\(UInt64.random(in: 1...UInt64.max))"
+        setenv("WAVEHOST_TEST_FETCH_KEY", secret, 1)
+        defer { unsetenv("WAVEHOST_TEST_FETCH_KEY") }
+        let store = try EngineFixtures.store(.sqlite)
+        let progress = try EngineFixtures.run("""
+            workflow: fetch-with-key
+            subjects: {single: api}
+            writable_tables: [staging]
+            steps:
+              fetch:
+                actor: http-fetcher
+                network: {allow: ["127.0.0.1:\(server.port)"], schemes: [http]}
+                config: {url: "http://127.0.0.1:\(server.port)/pages/page-1.json", headers: {X-Api-Key: {secret: WAVEHOST_TEST_FETCH_KEY}}}
+                paging: next
+                save: {table: staging, rows: items}
+            """, [Subject(key: "api", payload: [:])], store: store, catalog: try EngineFixtures.catalog(["HTTPFetcher"]))
+        #expect(progress.runsCompleted == 1)
+        #expect(try store.effectRows(table: "staging").count == 2)
+        let requests = try served(server)
+        #expect(requests.count == 2 && requests.allSatisfy { $0["headers"]?["x-api-key"]?.stringValue == secret })
+
+        let events = try store.rows("SELECT interaction_id, payload FROM events WHERE kind = 'host_http_call' ORDER BY id")
+        #expect(events.count == 2)
+        let interactions = try store.rows("SELECT id FROM interactions ORDER BY id").compactMap { $0[0].integer }
+        #expect(events.compactMap { $0[0].integer } == interactions, "one call per interaction, each its own event")
+        for (index, event) in events.enumerated() {
+            let payload = try JSON.parse(Array((event[1].text ?? "").utf8))
+            #expect(payload["method"] == "GET" && payload["status"] == 200 && payload["host"] == .string("127.0.0.1:\(server.port)"))
+            #expect(payload["path"] == .string("/pages/page-\(index + 1).json"))
+            #expect(payload["response_sha256"]?.stringValue?.count == 64 && payload["bytes_in"]?.intValue ?? 0 > 0)
+        }
+        // Nowhere in the store: every text or blob of every table.
+        for table in ["interactions", "events", "variants", "runs", "steps", "effects"] {
+            for row in (try? store.rows("SELECT * FROM \(table)")) ?? [] {
+                for value in row {
+                    let text: String = switch value {
+                    case .blob(let bytes): String(decoding: bytes, as: UTF8.self)
+                    default: value.text ?? ""
+                    }
+                    #expect(!text.contains(secret), "the secret is in table \(table)")
+                }
+            }
+        }
+    }
+}
+
+extension HostHTTPServiceTests {
+    /// A trusted in-process fetcher reaches the same service: same grant, same events.
+    @Test func anInProcessActorsCallsAreHeldToTheGrantAndRecordedToo() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let store = try EngineFixtures.store(.sqlite)
+        let catalog = try EngineFixtures.catalog(["HTTPFetcher"], trusting: ["HTTPFetcher"])
+        try EngineFixtures.run("""
+            workflow: in-process-fetch
+            subjects: {single: api}
+            steps:
+              granted:
+                actor: http-fetcher
+                isolation: inprocess
+                network: {allow: ["127.0.0.1:\(server.port)"], schemes: [http]}
+                config: {url: "http://127.0.0.1:\(server.port)/pages/page-1.json"}
+              ungranted:
+                actor: http-fetcher
+                isolation: inprocess
+                after: [granted]
+                network: {allow: ["api.example.com"], schemes: [http]}
+                config: {url: "http://127.0.0.1:\(server.port)/pages/page-1.json"}
+            """, [Subject(key: "api", payload: [:])], store: store, catalog: catalog)
+        let rows = try store.rows("""
+            SELECT s.name, i.status, e.payload FROM events e JOIN interactions i ON i.id = e.interaction_id \
+            JOIN steps s ON s.id = i.step_id WHERE e.kind = 'host_http_call' ORDER BY e.id
+            """)
+        #expect(rows.map { $0[0].text } == ["granted", "ungranted"])
+        #expect(rows.map { $0[1].text } == ["completed", "failed"])
+        let refused = try JSON.parse(Array((rows.last?[2].text ?? "{}").utf8))
+        #expect(refused["status"] == 0 && refused["error"]?.stringValue?.contains("host 127.0.0.1 is not in the variant's network grant") == true)
+        #expect(try served(server).count == 1, "the refused call never reached the server")
+    }
+}
+
+extension HostHTTPServiceTests {
+    /// A sandboxed request larger than the host reads of a frame is refused in the worker,
+    /// with the limit's name, instead of breaking the wire.
+    @Test func aRequestOverTheWorkersFrameLimitIsRefusedBeforeItIsSent() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        configuration.networkGrant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
+        configuration.limits.outputBytes = 600
+        let config: JSON = ["endpoint": .string("http://127.0.0.1:\(server.port)/v1"), "prompt": .string(String(repeating: "x", count: 1000))]
+        let pool = WorkerPool(plugin: try TestPlugins.loader().load(try TestPlugins.product("LLMGrader")), config: config.bytes,
+                              configuration: configuration)
+        #expect {
+            try pool.invoke(Array("{}".utf8), timeout: .seconds(10))
+        } throws: { error in
+            guard let failure = error as? SandboxFailure else { return false }
+            return failure.code == .actorFailed(.failed) && failure.message.contains("exceeds the limit of 600 (limits: {output_bytes: N})")
+        }
+        #expect(try served(server).isEmpty)
+    }
+}
+
+/// The service through the C ABI itself, and a worker that forges a host-call frame.
+@Suite struct HostHTTPWireTests {
+    private func pool(grant: NetworkGrant?) throws -> WorkerPool {
+        var configuration = WorkerPool.Configuration()
+        configuration.workerPath = TestPlugins.worker
+        configuration.networkGrant = grant
+        return WorkerPool(plugin: try TestPlugins.loader().load(try TestPlugins.wireHostile()), configuration: configuration)
+    }
+
+    @Test func aCActorDetectsTheServiceAndGetsThroughTheGrantOnly() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        try #"{"data":[]}"#.write(toFile: folder + "/page-1.json", atomically: true, encoding: .utf8)
+        let server = try HTTPServer(pages: folder)
+        defer { server.stop() }
+        let input = #"{"do":"http","url":"http://127.0.0.1:\#(server.port)/pages/page-1.json"}"#
+        let granted = try pool(grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]))
+        #expect(try JSON.parse(try granted.invoke(Array(input.utf8), timeout: .seconds(10))) == ["status": 200, "bytes": 11])
+        let ungranted = try pool(grant: try NetworkGrant(allow: ["api.example.com"]))
+        #expect {
+            try ungranted.invoke(Array(input.utf8), timeout: .seconds(10))
+        } throws: { error in
+            (error as? SandboxFailure)?.message.contains("scheme http is not in the variant's network grant (schemes: https)") == true
+        }
+    }
+
+    @Test func aForgedHostCallFrameIsAProtocolViolation() throws {
+        let pool = try pool(grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]))
+        #expect {
+            try pool.invoke(Array(#"{"do":"http-garbage"}"#.utf8), timeout: .seconds(10))
+        } throws: { error in
+            guard let failure = error as? SandboxFailure else { return false }
+            return failure.code == .protocolViolation && failure.message.contains("host-call frame")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import CCurl
+import Foundation
+import Host
+
+/// An HTTP GET to a loopback server through the host service from a sandboxed actor (the
+/// bundled http-fetcher), beside its floor in the same run: the same GET made with libcurl
+/// directly from this process, reusing its connection, plus one warm worker round trip
+/// (echo-c). Rounds alternate, so all three see the same machine. The sandboxed figure
+/// holds two worker round trips (invoke/result and the host call) and the fetcher's own
+/// work (URL policy, JSON parse); the in-process figure is the host's side alone.
+func benchHostCall(_ context: BenchContext) throws {
+    let server = try KeepAliveServer(body: #"{"data":[{"id":1}],"paging":{"next":null}}"#)
+    let url = "http://127.0.0.1:\(server.port)/page"
+    let loader = PluginLoader(cache: PluginCache(directory: context.cacheDirectory))
+    var configuration = WorkerPool.Configuration()
+    configuration.workerPath = context.productsDirectory + "/wavehost-worker"
+    configuration.size = 1
+    let echo = WorkerPool(plugin: try loader.load(context.plugin("EchoC")), configuration: configuration)
+    configuration.networkGrant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
+    let fetcher = WorkerPool(plugin: try loader.load(context.plugin("HTTPFetcher")), config: Array(#"{"url":"\#(url)"}"#.utf8),
+                             configuration: configuration)
+    defer { echo.shutdown(); fetcher.shutdown() }
+
+    curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    guard let handle = curl_easy_init() else { throw BenchFailure("curl_easy_init failed") }
+    defer { curl_easy_cleanup(handle) }
+    _ = ccurl_set_string(handle, CURLOPT_URL, url)
+    _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+    _ = ccurl_set_writer(handle, discardBody, nil)
+    let input = Array("{}".utf8)
+    func direct() throws {
+        guard curl_easy_perform(handle) == CURLE_OK, ccurl_response_code(handle) == 200 else { throw BenchFailure("direct GET failed") }
+    }
+    for _ in 0..<300 {
+        try direct()
+        _ = try echo.invoke(input, timeout: .seconds(5))
+        _ = try fetcher.invoke(input, timeout: .seconds(5))
+    }
+    // The host's side alone, in this process: checks, pin, transfer, record.
+    let service = HostHTTP(actor: "bench", grant: configuration.networkGrant)
+    func viaService() throws {
+        guard service.perform(HostHTTPRequest(method: "GET", url: url)).httpStatus == 200 else { throw BenchFailure("service GET failed") }
+    }
+    var floor: [Double] = [], trip: [Double] = [], hosted: [Double] = [], served: [Double] = []
+    for _ in 0..<10 {
+        for _ in 0..<300 { floor.append(try timed(direct)) }
+        for _ in 0..<300 { served.append(try timed(viaService)) }
+        for _ in 0..<300 { trip.append(try timed { _ = try echo.invoke(input, timeout: .seconds(5)) }) }
+        for _ in 0..<300 { hosted.append(try timed { _ = try fetcher.invoke(input, timeout: .seconds(5)) }) }
+    }
+    let (f, t, h) = (percentile(floor, 50), percentile(trip, 50), percentile(hosted, 50))
+    report("hostcall.floor_curl_reused_connection_get_p50", f / 1000, "us")
+    report("hostcall.warm_worker_roundtrip_p50", t / 1000, "us")
+    report("hostcall.host_service_in_process_get_p50", percentile(served, 50) / 1000, "us")
+    report("hostcall.sandboxed_get_via_host_p50", h / 1000, "us")
+    report("hostcall.sandboxed_get_via_host_p99", percentile(hosted, 99) / 1000, "us")
+    report("hostcall.goal_1.3x_floor_plus_roundtrip", (1.3 * f + t) / 1000, "us")
+    report("hostcall.p50_over_goal", h / (1.3 * f + t), "x")
+    server.stop()
+}
+
+private func timed(_ body: () throws -> Void) throws -> Double {
+    let start = nanoseconds()
+    try body()
+    return Double(nanoseconds() - start)
+}
+
+private func percentile(_ samples: [Double], _ p: Int) -> Double {
+    let sorted = samples.sorted()
+    return sorted[min(sorted.count - 1, sorted.count * p / 100)]
+}
+
+private func discardBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    size * count
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A loopback HTTP/1.1 server answering every request with one body, keeping connections
+/// open: the cheapest server, so the figures are the client's.
+final class KeepAliveServer: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let response: [UInt8]
+
+    init(body: String) throws {
+        let response = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+        self.response = response
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(listener, 16) == 0 else { throw BenchFailure("cannot listen on loopback") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread { [self] in
+            while true {
+                let connection = accept(listener, nil, nil)
+                if connection < 0 { return }
+                Thread.detachNewThread { [self] in serve(connection) }
+            }
+        }
+    }
+
+    func stop() { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
+
+    private func serve(_ connection: Int32) {
+        defer { close(connection) }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var pending: [UInt8] = []
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(connection, $0.baseAddress, $0.count) }
+            if count <= 0 { return }
+            pending += buffer[..<count]
+            // One answer per request head (the bench's GETs have no body).
+            while let end = pending.firstRange(of: [13, 10, 13, 10]) {
+                pending.removeSubrange(..<end.upperBound)
+                let sent = response.withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
+                if sent != response.count { return }
+            }
+        }
+    }
+}
