@@ -7,53 +7,15 @@ import WavehostJSON
 enum API {
     private static func number(_ value: Double?) -> JSON { value.map { .double(($0 * 1000).rounded() / 1000) } ?? .null }
     private static func time(_ value: Int64?) -> JSON { value.map { .integer($0) } ?? .null }
-    private static func text(_ value: String?) -> JSON { value.map { .string($0) } ?? .null }
 
     /// The same sections and names as `wavehost status --json`, plus `background_issues`.
     static func status(_ report: StatusReport, issues: [BackgroundIssue]) -> JSON {
-        let runs = report.runs, calls = report.interactions, throughput = report.throughput
-        return [
-            "workflow": text(report.workflow),
-            "workflows": .array(report.workflows.map { .string($0) }),
-            "now": .integer(report.now),
-            "runs": ["total": .integer(runs.total), "pending": .integer(runs.pending), "running": .integer(runs.running),
-                     "completed": .integer(runs.completed), "failed": .integer(runs.failed), "through_every_step": .integer(runs.throughEveryStep)],
-            "interactions": ["total": .integer(calls.total), "pending": .integer(calls.pending), "running": .integer(calls.running),
-                             "completed": .integer(calls.completed), "failed": .integer(calls.failed), "timed_out": .integer(calls.timedOut)],
-            "steps": .array(report.steps.map { step in [
-                "workflow": .string(step.workflow), "name": .string(step.name),
-                "interactions": .integer(step.interactions), "interactions_completed": .integer(step.interactionsCompleted),
-                "runs": .integer(step.runs), "runs_completed": .integer(step.runsCompleted), "runs_skipped": .integer(step.runsSkipped),
-                "p50_ms": number(step.p50Milliseconds), "p95_ms": number(step.p95Milliseconds),
-            ] }),
-            "actors": .array(report.actors.map { actor in [
-                "name": .string(actor.name), "interactions": .integer(actor.interactions), "completed": .integer(actor.completed),
-                "finished": .integer(actor.finished), "success_rate": number(actor.successRate),
-                "sha256": .array(actor.sha256.map { .string($0) }),
-            ] }),
-            "recent_errors": .array(report.errors.map { error in [
-                "source": .string(error.source.rawValue), "error": .string(error.message),
-                "count": .integer(error.count), "latest_at": time(error.latestAt),
-            ] }),
-            "stale": [
-                "interactions": .array(report.staleInteractions.map { call in [
-                    "id": .integer(call.id), "run": .integer(call.runID), "step": .string(call.step),
-                    "started_at": .integer(call.startedAt), "timeout_ms": .integer(call.timeoutMilliseconds), "owner": text(call.owner),
-                ] }),
-                "runs": .array(report.staleRuns.map { run in [
-                    "id": .integer(run.id), "subject": .string(run.subject), "owner": text(run.owner),
-                    "lease_expires_at": .integer(run.leaseExpiresAt),
-                ] }),
-            ],
-            "throughput": [
-                "last_minute_per_second": number(throughput.lastMinute), "overall_per_second": number(throughput.overall),
-                "first_started_at": time(throughput.firstStartedAt), "last_completed_at": time(throughput.lastCompletedAt),
-            ],
-            "background_issues": .array(issues.map { issue in [
-                "time": .integer(Int64(issue.time.timeIntervalSince1970 * 1000)), "task": .string(issue.task), "message": .string(issue.message),
-                "repeats": .integer(issue.repeats),
-            ] }),
-        ]
+        guard case .object(var members) = report.json else { return report.json }
+        members.append((key: "background_issues", value: .array(issues.map { issue in [
+            "time": .integer(Int64(issue.time.timeIntervalSince1970 * 1000)), "task": .string(issue.task), "message": .string(issue.message),
+            "repeats": .integer(issue.repeats),
+        ] })))
+        return .object(members)
     }
 
     static func step(_ data: StepComparison) -> JSON {

@@ -45,7 +45,7 @@ struct StatusCommand: ParsableCommand {
             throw ExitCode(2)
         }
         if json {
-            print(statusJSON(report).prettyText)
+            print(report.json.prettyText)
         } else {
             printDashboard(report)
         }
@@ -145,50 +145,4 @@ private func ago(_ time: Int64?, _ now: Int64) -> String {
     case ..<86_400: return "\(seconds / 3600)h ago"
     default: return "\(seconds / 86_400)d ago"
     }
-}
-
-/// The report as JSON: the same sections, times in Unix milliseconds.
-func statusJSON(_ report: StatusReport) -> JSON {
-    func number(_ value: Double?) -> JSON { value.map { .double(($0 * 1000).rounded() / 1000) } ?? .null }
-    func time(_ value: Int64?) -> JSON { value.map { .integer($0) } ?? .null }
-    let runs = report.runs, calls = report.interactions, throughput = report.throughput
-    return [
-        "workflow": report.workflow.map { .string($0) } ?? .null,
-        "workflows": .array(report.workflows.map { .string($0) }),
-        "now": .integer(report.now),
-        "runs": ["total": .integer(runs.total), "pending": .integer(runs.pending), "running": .integer(runs.running),
-                 "completed": .integer(runs.completed), "failed": .integer(runs.failed), "through_every_step": .integer(runs.throughEveryStep)],
-        "interactions": ["total": .integer(calls.total), "pending": .integer(calls.pending), "running": .integer(calls.running),
-                         "completed": .integer(calls.completed), "failed": .integer(calls.failed), "timed_out": .integer(calls.timedOut)],
-        "steps": .array(report.steps.map { step in [
-            "workflow": .string(step.workflow), "name": .string(step.name),
-            "interactions": .integer(step.interactions), "interactions_completed": .integer(step.interactionsCompleted),
-            "runs": .integer(step.runs), "runs_completed": .integer(step.runsCompleted), "runs_skipped": .integer(step.runsSkipped),
-            "p50_ms": number(step.p50Milliseconds), "p95_ms": number(step.p95Milliseconds),
-        ] }),
-        "actors": .array(report.actors.map { actor in [
-            "name": .string(actor.name), "interactions": .integer(actor.interactions), "completed": .integer(actor.completed),
-            "finished": .integer(actor.finished), "success_rate": number(actor.successRate),
-            "sha256": .array(actor.sha256.map { .string($0) }),
-        ] }),
-        "recent_errors": .array(report.errors.map { error in [
-            "source": .string(error.source.rawValue), "error": .string(error.message),
-            "count": .integer(error.count), "latest_at": time(error.latestAt),
-        ] }),
-        "stale": [
-            "interactions": .array(report.staleInteractions.map { call in [
-                "id": .integer(call.id), "run": .integer(call.runID), "step": .string(call.step),
-                "started_at": .integer(call.startedAt), "timeout_ms": .integer(call.timeoutMilliseconds),
-                "owner": call.owner.map { .string($0) } ?? .null,
-            ] }),
-            "runs": .array(report.staleRuns.map { run in [
-                "id": .integer(run.id), "subject": .string(run.subject),
-                "owner": run.owner.map { .string($0) } ?? .null, "lease_expires_at": .integer(run.leaseExpiresAt),
-            ] }),
-        ],
-        "throughput": [
-            "last_minute_per_second": number(throughput.lastMinute), "overall_per_second": number(throughput.overall),
-            "first_started_at": time(throughput.firstStartedAt), "last_completed_at": time(throughput.lastCompletedAt),
-        ],
-    ]
 }
