@@ -1,3 +1,6 @@
+// In a release (whole-module) build of this target, glibc's socket types come through
+// CCurl's headers (HostCallBench imports it): this file needs it too for SOCK_STREAM.
+import CCurl
 import CoreMetrics
 import Foundation
 import Host
