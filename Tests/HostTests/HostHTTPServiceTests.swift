@@ -45,7 +45,7 @@ import WavehostJSON
             return response.status == WH_ERR_FAILED ? response.error : nil
         }
         let page = "http://127.0.0.1:\(port)/pages/page-1.json"
-        let (_, records) = try HostCallLog.collecting { () throws in
+        let (_, records) = try HostCallLog.collecting(for: .prod) { () throws in
             #expect(try refusal(http(["api.example.com"]), page)?
                 .contains("host 127.0.0.1 is not in the variant's network grant (allow: api.example.com)") == true)
             #expect(try refusal(http(["127.0.0.1"], schemes: ["https"]), page)?
@@ -142,13 +142,99 @@ import WavehostJSON
         let sent = try http(["127.0.0.1"], secrets: ["API_KEY"], secretValue: { $0 == "API_KEY" ? "s3cret" : nil }).perform(request)
         #expect(sent.status == WH_OK)
         #expect(try served(server).last?["headers"]?["x-key"] == "k=s3cret")
-        let shadow = HostHTTP(actor: "t", grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]), readOnly: true)
-        #expect(shadow.perform(HostHTTPRequest(method: "POST", url: url, body: Array("{}".utf8))).error?
-            .contains("a shadow variant makes no POST request") == true)
         let posted = try TestPlugins.loopbackHTTP("t").perform(HostHTTPRequest(method: "POST", url: url, body: Array(#"{"a":1}"#.utf8)))
         #expect(posted.status == WH_OK && posted.httpStatus == 201)
         #expect(try served(server).last?["body"] == #"{"a":1}"#)
         #expect(HostHTTP.secretNames(in: ["headers": ["A": ["secret": "ONE"]], "list": [["secret": "TWO"]], "secret": "NOT"]) == ["ONE", "TWO"])
+    }
+
+    /// Shadow variants make only GET and HEAD requests unless the grant's `writes_in` lists
+    /// shadow; test runs may be held to the same by leaving test out of it.
+    @Test func writesOutsideGoOnlyFromTheRunsTheGrantLists() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/pages/page-1.json"
+        let post = HostHTTPRequest(method: "POST", url: url, body: Array("{}".utf8))
+        let get = HostHTTPRequest(method: "GET", url: url)
+        func answer(_ writesIn: Set<NetworkGrant.Run>, _ run: NetworkGrant.Run, _ request: HostHTTPRequest) throws -> HostHTTPResponse {
+            var grant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
+            grant.writesIn = writesIn
+            let service = HostHTTP(actor: "t", grant: grant)
+            return HostCallLog.collecting(for: run) { service.perform(request) }.0
+        }
+        #expect(try answer([.prod, .test], .shadow, post).error?
+            .contains("a shadow variant makes no POST request: only GET and HEAD, which change nothing outside (list shadow in the grant's writes_in") == true)
+        #expect(try answer([.prod, .test], .shadow, get).httpStatus == 200)
+        #expect(try answer([.prod, .test, .shadow], .shadow, post).httpStatus == 201)
+        #expect(try answer([.prod], .test, post).error?.contains("a test run makes no POST request") == true)
+        #expect(try answer([.prod], .prod, post).httpStatus == 201)
+        #expect(try served(server).map { $0["method"]?.stringValue ?? "GET" } == ["GET", "POST", "POST"], "no refused request reached the server")
+
+        let parsed = try WorkflowParser(file: "w.yaml").parse("""
+            workflow: w
+            steps:
+              grade:
+                actor: llm-grader
+                network: {allow: ["127.0.0.1"], schemes: [http], writes_in: [prod, shadow]}
+            """)
+        #expect(parsed.steps[0].variants[0].grants.network?.writesIn == [.prod, .shadow])
+        #expect(throws: WorkflowError.self) {
+            try WorkflowParser(file: "w.yaml").parse("workflow: w\nsteps:\n  a:\n    actor: x\n    network: {allow: [h], writes_in: [staging]}\n")
+        }
+    }
+
+    /// Through the engine: a shadow model variant's POST is refused (its interactions fail,
+    /// saying how to allow it) while the champion's goes out; with `writes_in: [prod, shadow]` it goes.
+    @Test func theEngineHoldsAShadowVariantToGetAndHeadUnlessTheGrantLetsItWrite() throws {
+        let server = try FixtureServer("chat_server.py") { [$0] }
+        defer { server.stop() }
+        for writesIn in ["", ", writes_in: [prod, shadow]"] {
+            let store = try EngineFixtures.store(.sqlite)
+            let grader = "actor: llm-grader, config: {endpoint: \"http://127.0.0.1:\(server.port)/echo/v1\", prompt: \"{{subject.n}}\"}, "
+                + "network: {allow: [\"127.0.0.1\"], schemes: [http]\(writesIn)}"
+            let progress = try EngineFixtures.run("""
+                workflow: shadow-writes
+                steps:
+                  grade:
+                    variants:
+                      - {\(grader)}
+                      - {\(grader), role: challenger, mode: shadow}
+                """, EngineFixtures.subjects(2), store: store, catalog: try EngineFixtures.catalog(["LLMGrader"]))
+            #expect(progress.runsCompleted == 2)
+            let shadows = try store.rows("SELECT status, error FROM interactions WHERE parent_id IS NOT NULL ORDER BY id")
+            #expect(shadows.count == 2)
+            for row in shadows {
+                if writesIn.isEmpty {
+                    #expect(row[1].text?.contains("a shadow variant makes no POST request") == true, "\(row)")
+                } else {
+                    #expect(row[0].text == "completed", "\(row)")
+                }
+            }
+            let live = try store.rows("SELECT status FROM interactions WHERE parent_id IS NULL").map { $0[0].text }
+            #expect(live == ["completed", "completed"])
+        }
+    }
+
+    /// An in-process actor may ask from a thread of its own: the request belongs to the
+    /// call under way; once no call is, an engine variant's service refuses it.
+    @Test func aRequestFromAnInProcessActorsOwnThreadIsRecordedWithItsCall() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/pages/page-1.json"
+        let service = HostHTTP(actor: "t", grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]), interactionsOnly: true)
+        let (_, records) = HostCallLog.collecting(for: .prod) {
+            HostCallLog.attending(service, deadline: monotonicNanoseconds() + 5_000_000_000) {
+                let done = DispatchSemaphore(value: 0)
+                Thread.detachNewThread {
+                    #expect(service.perform(HostHTTPRequest(method: "GET", url: url)).httpStatus == 200)
+                    done.signal()
+                }
+                done.wait()
+            }
+        }
+        #expect(records.map(\.path) == ["/pages/page-1.json"])
+        let after = service.perform(HostHTTPRequest(method: "GET", url: url))
+        #expect(after.error?.contains("no interaction of actor t is under way") == true)
     }
 
     /// Through the engine: a sandboxed fetcher with a secret header walks two pages; the

@@ -139,10 +139,11 @@ public final class ActorCatalog: Sendable {
         if let limits = variant.limits, let parsed = try? SandboxLimits(json: limits) { configuration.limits = parsed }
         // The host's HTTP service, held to the variant's grant (no grant: it refuses every request).
         let http = HostHTTP(actor: plugin.name, grant: variant.grants.network, responseLimit: configuration.limits.httpResponseBytes,
-                            secrets: HostHTTP.secretNames(in: variant.config), readOnly: variant.mode == .shadow)
+                            secrets: HostHTTP.secretNames(in: variant.config), interactionsOnly: true)
         switch variant.isolation {
         case .inprocess:
-            return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config, http: http))
+            return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config, http: http),
+                                 http: http)
         case .process:
             // Network by grant, not by claim: a declared capability without the variant's grant is refused here.
             if plugin.description.capabilities.contains(.network) && variant.grants.network == nil {
@@ -167,12 +168,14 @@ struct InProcessCall: ActorCall {
     let actor: String
     let sha256: String
     let instance: ActorInstance
+    /// Its host service: a request from one of the actor's own threads belongs to this call.
+    var http: HostHTTP? = nil
     var runsInProcess: Bool { true }
 
     func call(_ input: [UInt8], timeout: Duration) -> CallOutcome {
         do {
             let deadline = monotonicNanoseconds() + timeout.nanoseconds
-            return .output(try HostCallLog.bounded(by: deadline) { () throws(ActorFailure) in try instance.invoke(input) })
+            return .output(try HostCallLog.attending(http, deadline: deadline) { () throws(ActorFailure) in try instance.invoke(input) })
         } catch {
             // Output that is not JSON may be a passing fault; the actor's own refusals are final.
             let retryable = error.status.isRetryable || error.status == .invalidOutput

@@ -156,7 +156,8 @@ extension Engine {
         journal.record(start: start)
         let clock = ContinuousClock()
         let began = clock.now
-        let (outcome, hostCalls) = HostCallLog.collecting { version.call(start.input, timeout: timeout) }
+        let kind: NetworkGrant.Run = shadow ? .shadow : workflow.environment == .test ? .test : .prod
+        let (outcome, hostCalls) = HostCallLog.collecting(for: kind) { version.call(start.input, timeout: timeout) }
         let latency = clock.now - began
         lock.lock()
         guard inFlight.removeValue(forKey: start.id) != nil else {

@@ -144,12 +144,12 @@ public struct WorkflowParser {
         )
     }
 
-    /// `network: {allow: [HOST[:PORT], "*.DOMAIN[:PORT]", ...], schemes: [https, http]}`,
+    /// `network: {allow: [HOST[:PORT], "*.DOMAIN[:PORT]", ...], schemes: [https, http], writes_in: [prod, test, shadow]}`,
     /// `environment: [NAME, ...]`, `read: [PATH, ...]`: checked here, with file and line.
     private func grants(_ fields: Node.Mapping, what: String) throws(WorkflowError) -> WorkflowDefinition.Grants {
         var grants = WorkflowDefinition.Grants()
         if let node = fields["network"] {
-            let network = try mapping(node, "\(what): network", keys: ["allow", "schemes"])
+            let network = try mapping(node, "\(what): network", keys: ["allow", "schemes", "writes_in"])
             guard let allow = network["allow"] else {
                 throw fault(node, "\(what): network needs \"allow\", e.g. network: {allow: [\"api.example.com\"], schemes: [https]}")
             }
@@ -157,6 +157,16 @@ public struct WorkflowParser {
             let schemes = try network["schemes"].map { node throws(WorkflowError) in try strings(node, "\(what): network: schemes") }
             do { grants.network = try NetworkGrant(allow: hosts, schemes: schemes ?? ["https"]) } catch {
                 throw fault(node, "\(what): \(error)")
+            }
+            if let writes = network["writes_in"] {
+                var runs: Set<NetworkGrant.Run> = []
+                for name in try strings(writes, "\(what): network: writes_in") {
+                    guard let run = NetworkGrant.Run(rawValue: name) else {
+                        throw fault(writes, "\(what): network: writes_in lists runs (prod, test, shadow), not \"\(name)\"")
+                    }
+                    runs.insert(run)
+                }
+                grants.network?.writesIn = runs
             }
         }
         if let node = fields["environment"] {

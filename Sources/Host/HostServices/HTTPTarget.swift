@@ -31,7 +31,7 @@ struct HTTPTarget {
     /// Checks scheme, host and port against `grant`, resolves the name and picks an address
     /// the grant allows: a public one, or a private/loopback/link-local one the grant names.
     mutating func check(against grant: NetworkGrant) throws(Refusal) {
-        let allowed = grant.allow.map(\.description).joined(separator: ", ")
+        var allowed: String { grant.allow.map(\.description).joined(separator: ", ") }
         guard grant.schemes.contains(scheme) else {
             throw Refusal(message: "scheme \(scheme) is not in the variant's network grant (schemes: \(grant.schemes.joined(separator: ", ")))")
         }

@@ -1,5 +1,6 @@
 import ActorRuntime
 import Foundation
+import Synchronization
 import WavehostJSON
 
 /// One HTTP request the host made for an actor: what an audit needs, no header values
@@ -33,47 +34,52 @@ public struct HostCallRecord: Sendable, Equatable {
     }
 }
 
-/// Collects the host calls made on this thread while `collecting` runs: the engine wraps
-/// each actor call in it, and the host's HTTP service records into it (a sandboxed call's
-/// requests are served on the calling thread; an in-process actor's on its own thread).
+/// Collects the host calls of one interaction: the engine wraps each actor call in
+/// `collecting`, and the host's HTTP service records into it. A sandboxed call's requests
+/// are served on the calling thread; an in-process actor may ask from threads of its own,
+/// so its call is also `attending` its service, which then finds the interaction from there.
 public enum HostCallLog {
-    private final class Box { var records: [HostCallRecord] = [] }
+    /// One interaction's calls; appended from whichever thread the actor asked on.
+    final class Collection: Sendable {
+        let run: NetworkGrant.Run
+        let deadline = Atomic<UInt64>(0)
+        private let records = Mutex<[HostCallRecord]>([])
+        init(run: NetworkGrant.Run) { self.run = run }
+        func append(_ record: HostCallRecord) { records.withLock { $0.append(record) } }
+        var all: [HostCallRecord] { records.withLock { $0 } }
+    }
+
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
         return key
     }()
 
-    public static func collecting<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> (T, [HostCallRecord]) {
-        let box = Box()
+    /// `run` says what kind of interaction the calls belong to (the grant's `writes_in`).
+    public static func collecting<T, E: Error>(for run: NetworkGrant.Run, _ body: () throws(E) -> T) throws(E) -> (T, [HostCallRecord]) {
+        let collection = Collection(run: run)
         let previous = pthread_getspecific(key)
-        pthread_setspecific(key, Unmanaged.passUnretained(box).toOpaque())
+        pthread_setspecific(key, Unmanaged.passUnretained(collection).toOpaque())
         defer { pthread_setspecific(key, previous) }
         let result = try body()
-        withExtendedLifetime(box) {}
-        return (result, box.records)
+        return withExtendedLifetime(collection) { (result, collection.all) }
     }
 
-    private static let deadlineKey: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        return key
-    }()
-
-    /// Runs `body` with `deadline` (monotonic nanoseconds) as this thread's: an in-process
-    /// actor's requests end before it.
-    static func bounded<T, E: Error>(by deadline: UInt64, _ body: () throws(E) -> T) throws(E) -> T {
-        let previous = pthread_getspecific(deadlineKey)
-        pthread_setspecific(deadlineKey, UnsafeRawPointer(bitPattern: UInt(deadline)))
-        defer { pthread_setspecific(deadlineKey, previous) }
-        return try body()
+    /// This thread's interaction, when the engine is running one on it.
+    static var current: Collection? {
+        pthread_getspecific(key).map { Unmanaged<Collection>.fromOpaque($0).takeUnretainedValue() }
     }
 
-    static var deadline: UInt64? { pthread_getspecific(deadlineKey).map { UInt64(UInt(bitPattern: $0)) } }
-
-    /// Adds `record` to the innermost collection running on this thread (none: dropped).
-    static func record(_ record: HostCallRecord) {
-        guard let raw = pthread_getspecific(key) else { return }
-        Unmanaged<Box>.fromOpaque(raw).takeUnretainedValue().records.append(record)
+    /// Runs an in-process call with `deadline` (monotonic nanoseconds) as its interaction's,
+    /// registered with `service` so that requests from the actor's own threads count too.
+    static func attending<T, E: Error>(_ service: HostHTTP?, deadline: UInt64, _ body: () throws(E) -> T) throws(E) -> T {
+        let collection = current ?? Collection(run: .prod)
+        collection.deadline.store(deadline, ordering: .relaxed)
+        service?.attend(collection)
+        defer { service?.leave(collection) }
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, Unmanaged.passUnretained(collection).toOpaque())
+        defer { pthread_setspecific(key, previous) }
+        return try withExtendedLifetime(collection) { () throws(E) -> T in try body() }
     }
 }

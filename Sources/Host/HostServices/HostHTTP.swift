@@ -2,6 +2,7 @@ import ActorABI
 import ActorRuntime
 import Crypto
 import Foundation
+import Synchronization
 import HostCurl
 import WavehostJSON
 
@@ -15,20 +16,23 @@ public final class HostHTTP: Sendable {
     public let responseLimit: Int
     /// The secrets the variant's config references as `{"secret": "NAME"}`.
     public let secrets: Set<String>
-    /// True for a shadow variant: only GET and HEAD go out, so it changes nothing outside.
-    public let readOnly: Bool
+    /// True when every request must belong to an interaction (the engine's variants): one
+    /// made outside any, which could not be recorded, is refused.
+    public let interactionsOnly: Bool
     /// Where a secret's value comes from (the host's environment by default).
     private let secretValue: @Sendable (String) -> String?
+    /// In-process calls under way: a request from an actor's own thread belongs to the oldest.
+    private let attending = Mutex<[HostCallLog.Collection]>([])
     public static let defaultTimeout: Duration = .seconds(30)
     /// Its transfers (a reused handle reuses its open connection to the same host).
     private let session = CurlSession()
 
     public init(actor: String, grant: NetworkGrant?, responseLimit: UInt64 = SandboxLimits().httpResponseBytes,
-                secrets: Set<String> = [], readOnly: Bool = false,
+                secrets: Set<String> = [], interactionsOnly: Bool = false,
                 secretValue: @escaping @Sendable (String) -> String? = HostHTTP.environment)
     {
-        self.readOnly = readOnly
         self.actor = actor
+        self.interactionsOnly = interactionsOnly
         self.grant = grant
         self.responseLimit = Int(clamping: responseLimit)
         self.secrets = secrets
@@ -51,16 +55,29 @@ public final class HostHTTP: Sendable {
         }
     }
 
-    /// Makes `request`, finishing before `deadline` (monotonic nanoseconds) when one is given.
+    func attend(_ collection: HostCallLog.Collection) { attending.withLock { $0.append(collection) } }
+    func leave(_ collection: HostCallLog.Collection) { attending.withLock { $0.removeAll { $0 === collection } } }
+
+    /// Makes `request`, finishing before `deadline` (monotonic nanoseconds) when one is given,
+    /// and records it with the interaction it belongs to.
     public func perform(_ request: HostHTTPRequest, deadline: UInt64? = nil) -> HostHTTPResponse {
         let began = monotonicNanoseconds()
+        let interaction = HostCallLog.current ?? attending.withLock { $0.first }
+        var deadline = deadline
+        if deadline == nil, let interaction, case let attended = interaction.deadline.load(ordering: .relaxed), attended > 0 {
+            deadline = attended
+        }
         var record = HostCallRecord(method: request.method, host: "", path: "", status: 0, bytesOut: request.body.count,
                                     bytesIn: 0, durationMicroseconds: 0, requestSHA256: Self.sha256(request.body))
         let response: HostHTTPResponse
         do throws(HTTPTarget.Refusal) {
             var target = try HTTPTarget(url: request.url)
             (record.host, record.path) = (target.port == (target.scheme == "https" ? 443 : 80) ? target.host : "\(target.host):\(target.port)", target.path)
-            response = try transfer(request, to: &target, began: began, deadline: deadline)
+            if interaction == nil && interactionsOnly {
+                throw HTTPTarget.Refusal(message: "no interaction of actor \(actor) is under way to record it with "
+                    + "(a request from a thread of the actor's own after its call returned)")
+            }
+            response = try transfer(request, to: &target, run: interaction?.run, began: began, deadline: deadline)
         } catch {
             response = HostHTTPResponse(failure: WH_ERR_FAILED, "\(request.method) \(request.url) refused: \(error.message)")
         }
@@ -69,11 +86,11 @@ public final class HostHTTP: Sendable {
         record.responseSHA256 = response.status == WH_OK ? Self.sha256(response.body) : nil
         record.error = response.error
         record.durationMicroseconds = Int64((monotonicNanoseconds() - began) / 1000)
-        HostCallLog.record(record)
+        interaction?.append(record)
         return response
     }
 
-    private func transfer(_ request: HostHTTPRequest, to target: inout HTTPTarget, began: UInt64, deadline: UInt64?)
+    private func transfer(_ request: HostHTTPRequest, to target: inout HTTPTarget, run: NetworkGrant.Run?, began: UInt64, deadline: UInt64?)
         throws(HTTPTarget.Refusal) -> HostHTTPResponse
     {
         guard let grant else {
@@ -83,8 +100,10 @@ public final class HostHTTP: Sendable {
         guard (1...16).contains(method.count), method.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
             throw .init(message: "\"\(method)\" is not an HTTP method")
         }
-        if readOnly && method != "GET" && method != "HEAD" {
-            throw .init(message: "a shadow variant makes no \(method) request: only GET and HEAD, which change nothing outside")
+        if let run, !grant.permits(method: method, in: run) {
+            let who = run == .shadow ? "a shadow variant" : "a \(run.rawValue) run"
+            throw .init(message: "\(who) makes no \(method) request: only GET and HEAD, which change nothing outside "
+                + "(list \(run.rawValue) in the grant's writes_in to let it)")
         }
         try target.check(against: grant)
         let headers = try substitute(request.headers)
@@ -122,10 +141,15 @@ public final class HostHTTP: Sendable {
             guard !name.isEmpty, !name.utf8.contains(where: { $0 <= 32 || $0 == UInt8(ascii: ":") || $0 == 127 }),
                   !value.utf8.contains(where: Self.isLineBreak)
             else { throw .init(message: "header \(Self.quoted(name)) has a malformed name or a line break in its value") }
+            // Most values name no secret: no search then.
+            guard value.utf8.contains(UInt8(ascii: "{")) else {
+                lines.append("\(name): \(value)")
+                continue
+            }
             var out = ""
             var rest = Substring(value)
-            while let open = rest.range(of: "{{secret:") {
-                guard let close = rest[open.upperBound...].range(of: "}}") else { break }
+            while let open = rest.firstRange(of: "{{secret:") {
+                guard let close = rest[open.upperBound...].firstRange(of: "}}") else { break }
                 let secret = String(rest[open.upperBound..<close.lowerBound])
                 guard secrets.contains(secret) else {
                     throw .init(message: "header \(name) uses secret \(secret), which the variant's config does not reference "
@@ -147,10 +171,17 @@ public final class HostHTTP: Sendable {
     static func quoted(_ text: String) -> String { JSON.string(String(text.prefix(64))).text }
 
     static func sha256(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: bytes) { hex += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
-        return String(decoding: hex, as: UTF8.self)
+        let digest = SHA256.hash(data: bytes)
+        return String(unsafeUninitializedCapacity: 64) { out in
+            var index = 0
+            for byte in digest {
+                out[index] = hexDigit(byte >> 4)
+                out[index + 1] = hexDigit(byte & 15)
+                index += 2
+            }
+            return index
+        }
     }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 48 + value : 87 + value }
 }

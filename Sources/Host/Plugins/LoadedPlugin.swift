@@ -69,7 +69,7 @@ public final class LoadedPlugin: Sendable {
             actorLogger.log(level: Logger.Level(abiLevel: level), "\(message)")
         }
         var handler: HostServicesTable.HTTPHandler?
-        if let http { handler = { request in http.perform(request, deadline: HostCallLog.deadline) } }
+        if let http { handler = { request in http.perform(request) } }
         return try image.makeInstance(config: config, log: log, http: handler)
     }
 }

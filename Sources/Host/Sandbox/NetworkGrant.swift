@@ -27,8 +27,26 @@ public struct NetworkGrant: Sendable, Equatable {
 
     public static let knownSchemes = ["http", "https"]
 
+    /// The runs an interaction belongs to, as far as the outside world is concerned.
+    public enum Run: String, Sendable, CaseIterable {
+        /// A live interaction of a production workflow.
+        case prod
+        /// A live interaction of a workflow with `environment: test`.
+        case test
+        /// A shadow variant's interaction: its answer is recorded, never used.
+        case shadow
+    }
+
     public var allow: [Host]
     public var schemes: [String]
+    /// The runs whose requests may be other than GET and HEAD (`writes_in`, default prod and
+    /// test): a shadow variant that would write to the outside world does not, unless listed.
+    public var writesIn: Set<Run> = [.prod, .test]
+
+    /// Whether a request with `method` may go out for an interaction of `run`.
+    public func permits(method: String, in run: Run) -> Bool {
+        method == "GET" || method == "HEAD" || writesIn.contains(run)
+    }
 
     /// Checks each entry; the error says which and why.
     public init(allow: [String], schemes: [String] = ["https"]) throws(GrantError) {
