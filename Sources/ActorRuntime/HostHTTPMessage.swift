@@ -51,68 +51,112 @@ public struct HostHTTPResponse: Sendable {
     }
 }
 
-/// The wire form of both (frames `httpRequest` and `httpResponse`): a u32 little-endian
-/// length, that many bytes of JSON metadata, then the raw body. Bodies stay bytes.
+/// The wire form of both (frames `httpRequest` and `httpResponse`), binary and little-endian:
+/// a text is a u32 length and its UTF-8 bytes, a header is two texts, the body is the rest.
+///   request:  method, url, u32 timeout_ms, u32 header count, headers, body
+///   response: i32 wh_status, i32 http_status, u8 1 and an error text (or 0), u32 header count, headers, body
+/// No JSON: these frames carry every host call, and a parse costs more than the copy.
 public enum HostHTTPWire {
     public static func encode(_ request: HostHTTPRequest) -> [UInt8] {
-        frame(["method": .string(request.method), "url": .string(request.url), "headers": pairs(request.headers),
-               "timeout_ms": .integer(Int(request.timeoutMilliseconds))], request.body)
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + request.method.utf8.count + request.url.utf8.count + request.body.count)
+        text(request.method, to: &out)
+        text(request.url, to: &out)
+        u32(request.timeoutMilliseconds, to: &out)
+        headers(request.headers, to: &out)
+        return out + request.body
     }
 
     public static func encode(_ response: HostHTTPResponse) -> [UInt8] {
-        frame(["status": .integer(Int(response.status)), "http_status": .integer(Int(response.httpStatus)),
-               "headers": pairs(response.headers), "error": response.error.map { .string($0) } ?? .null], response.body)
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + response.body.count)
+        u32(UInt32(bitPattern: response.status), to: &out)
+        u32(UInt32(bitPattern: response.httpStatus), to: &out)
+        if let error = response.error {
+            out.append(1)
+            text(error, to: &out)
+        } else {
+            out.append(0)
+        }
+        headers(response.headers, to: &out)
+        return out + response.body
     }
 
     public static func request(_ payload: [UInt8]) throws(WorkerWire.WireError) -> HostHTTPRequest {
-        let (meta, body) = try split(payload)
-        guard let method = meta["method"]?.stringValue, let url = meta["url"]?.stringValue,
-              let timeout = meta["timeout_ms"]?.intValue, let headers = headerPairs(meta["headers"])
-        else { throw WorkerWire.WireError("malformed httpRequest frame") }
-        return HostHTTPRequest(method: method, url: url, headers: headers, body: body,
-                               timeoutMilliseconds: UInt32(clamping: timeout))
+        var reader = Reader(payload, "httpRequest")
+        let method = try reader.text(), url = try reader.text()
+        let timeout = try reader.u32()
+        let headers = try reader.headers()
+        return HostHTTPRequest(method: method, url: url, headers: headers, body: reader.rest(), timeoutMilliseconds: timeout)
     }
 
     public static func response(_ payload: [UInt8]) throws(WorkerWire.WireError) -> HostHTTPResponse {
-        let (meta, body) = try split(payload)
-        guard let status = meta["status"]?.intValue, let code = meta["http_status"]?.intValue,
-              let headers = headerPairs(meta["headers"])
-        else { throw WorkerWire.WireError("malformed httpResponse frame") }
-        if let error = meta["error"]?.stringValue { return HostHTTPResponse(failure: Int32(clamping: status), error) }
-        return HostHTTPResponse(httpStatus: Int32(clamping: code), headers: headers, body: body)
+        var reader = Reader(payload, "httpResponse")
+        let status = Int32(bitPattern: try reader.u32()), code = Int32(bitPattern: try reader.u32())
+        let error = try reader.byte() == 0 ? nil : try reader.text()
+        let headers = try reader.headers()
+        if let error { return HostHTTPResponse(failure: status, error) }
+        return HostHTTPResponse(httpStatus: code, headers: headers, body: reader.rest())
     }
 
-    private static func pairs(_ headers: [(name: String, value: String)]) -> JSON {
-        .array(headers.map { .array([.string($0.name), .string($0.value)]) })
+    private static func u32(_ value: UInt32, to out: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { out += $0 }
     }
 
-    private static func headerPairs(_ json: JSON?) -> [(name: String, value: String)]? {
-        guard let items = json?.arrayValue else { return nil }
-        var out: [(name: String, value: String)] = []
-        for item in items {
-            guard let pair = item.arrayValue, pair.count == 2, let name = pair[0].stringValue, let value = pair[1].stringValue
-            else { return nil }
-            out.append((name, value))
+    private static func text(_ value: String, to out: inout [UInt8]) {
+        u32(UInt32(clamping: value.utf8.count), to: &out)
+        out += value.utf8
+    }
+
+    private static func headers(_ headers: [(name: String, value: String)], to out: inout [UInt8]) {
+        u32(UInt32(clamping: headers.count), to: &out)
+        for (name, value) in headers {
+            text(name, to: &out)
+            text(value, to: &out)
         }
-        return out
     }
 
-    private static func frame(_ meta: JSON, _ body: [UInt8]) -> [UInt8] {
-        let text = meta.bytes
-        var out: [UInt8] = []
-        out.reserveCapacity(4 + text.count + body.count)
-        withUnsafeBytes(of: UInt32(text.count).littleEndian) { out += $0 }
-        return out + text + body
-    }
+    /// Reads a payload front to back; any length past its end is a malformed frame.
+    private struct Reader {
+        let bytes: [UInt8]
+        let kind: String
+        var offset = 0
+        init(_ bytes: [UInt8], _ kind: String) { (self.bytes, self.kind) = (bytes, kind) }
 
-    private static func split(_ payload: [UInt8]) throws(WorkerWire.WireError) -> (JSON, [UInt8]) {
-        guard payload.count >= 4 else { throw WorkerWire.WireError("a host-call frame of \(payload.count) bytes is too short") }
-        let length = Int(UInt32(payload[0]) | UInt32(payload[1]) << 8 | UInt32(payload[2]) << 16 | UInt32(payload[3]) << 24)
-        guard length <= payload.count - 4 else { throw WorkerWire.WireError("a host-call frame's metadata overruns it") }
-        let meta: JSON
-        do { meta = try JSON.parse(Array(payload[4..<(4 + length)])) } catch {
-            throw WorkerWire.WireError("a host-call frame's metadata is not JSON: \(error)")
+        private func malformed(_ what: String) -> WorkerWire.WireError {
+            WorkerWire.WireError("a host-call frame (\(kind)) of \(bytes.count) bytes is malformed: \(what) overruns it")
         }
-        return (meta, Array(payload[(4 + length)...]))
+
+        mutating func byte() throws(WorkerWire.WireError) -> UInt8 {
+            guard offset < bytes.count else { throw malformed("a flag at byte \(offset)") }
+            offset += 1
+            return bytes[offset - 1]
+        }
+
+        mutating func u32() throws(WorkerWire.WireError) -> UInt32 {
+            guard bytes.count - offset >= 4 else { throw malformed("a number at byte \(offset)") }
+            let value = UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+            offset += 4
+            return value
+        }
+
+        mutating func text() throws(WorkerWire.WireError) -> String {
+            let length = Int(try u32())
+            guard bytes.count - offset >= length else { throw malformed("a text of \(length) bytes at byte \(offset)") }
+            defer { offset += length }
+            return String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
+        }
+
+        mutating func headers() throws(WorkerWire.WireError) -> [(name: String, value: String)] {
+            let count = Int(try u32())
+            // Each header takes at least 8 bytes: a forged count cannot make a huge array.
+            guard count <= (bytes.count - offset) / 8 else { throw malformed("\(count) headers") }
+            var out: [(name: String, value: String)] = []
+            out.reserveCapacity(count)
+            for _ in 0..<count { out.append((try text(), try text())) }
+            return out
+        }
+
+        func rest() -> [UInt8] { Array(bytes[offset...]) }
     }
 }

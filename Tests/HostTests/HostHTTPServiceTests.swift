@@ -374,6 +374,22 @@ extension HostHTTPServiceTests {
         }
     }
 
+    @Test func requestsAndResponsesCrossTheWireIntactAndATruncatedOneIsRefused() throws {
+        let request = HostHTTPRequest(method: "POST", url: "https://api.example.com/v1?q=é", headers: [("A", "1"), ("B", "")],
+                                      body: [0, 255, 10], timeoutMilliseconds: 1500)
+        #expect(try HostHTTPWire.request(HostHTTPWire.encode(request)) == request)
+        let response = HostHTTPResponse(httpStatus: 201, headers: [("content-type", "application/json")], body: Array("{}".utf8))
+        let back = try HostHTTPWire.response(HostHTTPWire.encode(response))
+        #expect(back.status == WH_OK && back.httpStatus == 201 && back.body == response.body && back.error == nil)
+        #expect(back.headers.map(\.name) == ["content-type"] && back.headers.map(\.value) == ["application/json"])
+        let failure = try HostHTTPWire.response(HostHTTPWire.encode(HostHTTPResponse(failure: WH_ERR_UNAVAILABLE, "timed out")))
+        #expect(failure.status == WH_ERR_UNAVAILABLE && failure.error == "timed out")
+        let encoded = HostHTTPWire.encode(request)
+        for cut in [0, 3, 9, encoded.count - 4] {
+            #expect(throws: WorkerWire.WireError.self) { try HostHTTPWire.request(Array(encoded[..<cut])) }
+        }
+    }
+
     @Test func aForgedHostCallFrameIsAProtocolViolation() throws {
         let pool = try pool(grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]))
         #expect {
