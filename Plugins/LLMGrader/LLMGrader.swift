@@ -13,8 +13,13 @@ import Musl
 ///
 /// Config: `{"endpoint": "http://127.0.0.1:8088/v1", "model": "gemma-3-270m", "system": "You grade job postings.",
 ///           "prompt": "Grade {{title}} at {{company.name}}", "schema": {"type": "object", ...},
-///           "max_tokens": 256, "temperature": 0, "timeout_ms": 60000, "api_key": {"secret": "OPENAI_API_KEY"}}`
-/// Input:  a JSON object the prompt's `{{dotted.paths}}` read.
+///           "max_tokens": 256, "temperature": 0, "top_p": 0.9, "frequency_penalty": 0, "presence_penalty": 0,
+///           "repeat_penalty": 1.1, "seed": 42, "retry_temperature": 0.7, "retry_frequency_penalty": 0.5,
+///           "timeout_ms": 60000, "api_key": {"secret": "OPENAI_API_KEY"}}`
+/// Input:  a JSON object the prompt's `{{dotted.paths}}` read; its `attempt` (the engine's, from
+///         1) makes a retry sample afresh: a new seed, `retry_temperature`, `retry_frequency_penalty`.
+/// An answer that repeats itself (a small model's loop, "R&D, R&D, R&D…") is retryable: the next
+/// attempt samples differently. 
 /// Output: `{"answer": <the model's JSON answer>, "model": "<as the server reports>", "usage": {...}}`.
 /// The request goes through the host's HTTP service (held to the variant's network grant,
 /// recorded), so the sandbox has no network; the host puts the API key in, and this actor
@@ -29,9 +34,17 @@ final class LLMGrader: JSONActor {
         configSchema: [
             "type": "object", "required": ["prompt"], "additionalProperties": false,
             "properties": [
-                "endpoint": ["type": "string"], "model": ["type": "string"], "system": ["type": "string"],
-                "prompt": ["type": "string"], "schema": ["type": "object"],
+                "endpoint": ["type": "string"], "model": ["type": "string"],
+                // Templates over the input: the host checks their {{references}} when it reads the workflow.
+                "system": ["type": "string", "x-wavehost-template": true],
+                "prompt": ["type": "string", "x-wavehost-template": true], "schema": ["type": "object"],
                 "max_tokens": ["type": "integer", "minimum": 1], "temperature": ["type": "number", "minimum": 0, "maximum": 2],
+                "top_p": ["type": "number", "minimum": 0, "maximum": 1],
+                "frequency_penalty": ["type": "number", "minimum": -2, "maximum": 2],
+                "presence_penalty": ["type": "number", "minimum": -2, "maximum": 2],
+                "repeat_penalty": ["type": "number", "minimum": 0], "seed": ["type": "integer"],
+                "retry_temperature": ["type": "number", "minimum": 0, "maximum": 2],
+                "retry_frequency_penalty": ["type": "number", "minimum": -2, "maximum": 2],
                 "timeout_ms": ["type": "integer", "minimum": 1],
                 "api_key": ["type": "object", "required": ["secret"], "properties": ["secret": ["type": "string"]]],
             ],
@@ -47,19 +60,19 @@ final class LLMGrader: JSONActor {
     )
 
     static let defaultEndpoint = "http://127.0.0.1:8088/v1"
-    private static let options: Set = ["endpoint", "model", "system", "prompt", "schema", "max_tokens",
-                                       "temperature", "timeout_ms", "api_key"]
+    private static let options = Set(["endpoint", "model", "system", "prompt", "schema", "max_tokens",
+                                      "temperature", "timeout_ms", "api_key"]).union(Sampling.options)
     /// A chat reply is small; anything bigger is not one.
     private static let maxResponseBytes = 4 << 20
 
     private let url: String
     private let endpoint: String
     private let model: String?
-    private let system: String?
+    private let system: Template?
     private let prompt: Template
     private let schema: JSON?
     private let maxTokens: Int
-    private let temperature: JSON
+    private let sampling: Sampling
     private let timeoutMilliseconds: Int
     private let authorization: String?
     private let host: HostServices
@@ -88,7 +101,11 @@ final class LLMGrader: JSONActor {
         endpoint = configured.hasSuffix("/") ? String(configured.dropLast()) : configured
         url = endpoint + "/chat/completions"
         model = try string("model")
-        system = try string("system")
+        if let text = try string("system") {
+            do { system = try Template(text) } catch { throw .invalidConfig("\"system\": \(error.reason)") }
+        } else {
+            system = nil
+        }
         guard let text = try string("prompt"), !text.isEmpty else {
             throw .invalidConfig("\"prompt\" is required: a template such as \"Grade {{title}}\"")
         }
@@ -101,11 +118,7 @@ final class LLMGrader: JSONActor {
         }
         maxTokens = try integer("max_tokens", default: 256)
         timeoutMilliseconds = try integer("timeout_ms", default: 60_000)
-        let heat = config["temperature"] ?? 0
-        guard let degrees = heat.doubleValue, (0...2).contains(degrees) else {
-            throw .invalidConfig("\"temperature\" must be a number from 0 to 2")
-        }
-        temperature = heat
+        sampling = try Sampling(config: config)
         if let key = config["api_key"], key != .null {
             // A reference only: the host substitutes the value, which never reaches this process.
             guard key.stringValue == nil, let reference = HostServices.headerValue(key) else {
@@ -120,11 +133,12 @@ final class LLMGrader: JSONActor {
 
     func handle(_ input: JSON) throws(ActorError) -> JSON {
         guard input.objectValue != nil else { throw .invalidInput("input must be a JSON object, not \(input.typeName)") }
-        let reply = try post(request(for: try prompt.render(input)))
+        let attempt = max(1, input["attempt"]?.intValue ?? 1)
+        let reply = try post(request(for: try prompt.render(input), system: try system?.render(input), attempt: attempt))
         return try answer(from: reply)
     }
 
-    private func request(for text: String) -> JSON {
+    private func request(for text: String, system: String?, attempt: Int) -> JSON {
         var messages: [JSON] = []
         if let system { messages.append(["role": "system", "content": .string(system)]) }
         messages.append(["role": "user", "content": .string(text)])
@@ -133,8 +147,9 @@ final class LLMGrader: JSONActor {
             ?? ["type": "json_object"]
         var members: [(key: String, value: JSON)] = []
         if let model { members.append(("model", .string(model))) }
-        members += [("messages", .array(messages)), ("max_tokens", .integer(maxTokens)), ("temperature", temperature),
-                    ("stream", false), ("response_format", format)]
+        members += [("messages", .array(messages)), ("max_tokens", .integer(maxTokens))]
+        members += sampling.members(attempt: attempt)
+        members += [("stream", false), ("response_format", format)]
         return .object(members)
     }
 
@@ -147,10 +162,14 @@ final class LLMGrader: JSONActor {
             let refusal = message["refusal"]?.stringValue.map { ": the model refused: \(Self.quote($0))" } ?? ""
             throw .failed("\(url): the reply's message has no text content\(refusal)")
         }
+        let cut = choice["finish_reason"]?.stringValue == "length"
+        if let loop = Repetition.loop(in: content) {
+            throw .unavailable("the model's answer repeats itself (\(Self.quote(loop)) again and again\(cut ? ", cut off at max_tokens \(maxTokens)" : ""))"
+                + ": a retry samples afresh: \(Self.quote(content))")
+        }
         let value: JSON
         do { value = try JSON.parse(content) } catch {
-            let cut = choice["finish_reason"]?.stringValue == "length" ? " (cut off at max_tokens \(maxTokens))" : ""
-            throw .failed("the model's answer is not JSON\(cut): \(Self.quote(content))")
+            throw .failed("the model's answer is not JSON\(cut ? " (cut off at max_tokens \(maxTokens))" : ""): \(Self.quote(content))")
         }
         if let schema { try Self.check(value, against: schema, content: content) }
         var output: [(key: String, value: JSON)] = [("answer", value), ("model", reply["model"] ?? .null)]
@@ -273,3 +292,79 @@ public func wavehostActorEntry(_ abiVersion: UInt32, _ speaks: UnsafeMutablePoin
 
 // `@_cdecl` does not check the prototype; this line makes a mismatch a build error.
 private let entryMatchesABI: wh_actor_entry_fn = wavehostActorEntry
+
+/// The sampling parameters a variant's config sets, and how a retry changes them: a fresh
+/// seed (so the same prompt does not loop the same way again), at least `retry_temperature`
+/// (a seed means nothing at temperature 0) and `retry_frequency_penalty`.
+struct Sampling {
+    static let options: Set = ["top_p", "frequency_penalty", "presence_penalty", "repeat_penalty", "seed",
+                               "retry_temperature", "retry_frequency_penalty"]
+
+    private var values: [(key: String, value: JSON)] = []
+    private let seed: Int?
+    private let retryTemperature: Double
+    private let retryFrequencyPenalty: Double
+
+    init(config: JSON) throws(ActorError) {
+        func number(_ key: String, _ range: ClosedRange<Double>?) throws(ActorError) -> Double? {
+            guard let value = config[key], value != .null else { return nil }
+            guard let number = value.doubleValue, range.map({ $0.contains(number) }) ?? (number >= 0) else {
+                throw .invalidConfig("\"\(key)\" must be a number\(range.map { " from \($0.lowerBound) to \($0.upperBound)" } ?? " of 0 or more")")
+            }
+            return number
+        }
+        values.append(("temperature", .double(try number("temperature", 0...2) ?? 0)))
+        for (key, range) in [("top_p", 0...1.0), ("frequency_penalty", -2...2.0), ("presence_penalty", -2...2.0)] {
+            if let value = try number(key, range) { values.append((key, .double(value))) }
+        }
+        // llama.cpp's own; sent only when set, since hosted APIs refuse what they do not know.
+        if let value = try number("repeat_penalty", nil) { values.append(("repeat_penalty", .double(value))) }
+        if let value = config["seed"], value != .null {
+            guard let seed = value.intValue else { throw .invalidConfig("\"seed\" must be an integer") }
+            self.seed = seed
+        } else {
+            seed = nil
+        }
+        retryTemperature = try number("retry_temperature", 0...2) ?? 0.7
+        retryFrequencyPenalty = try number("retry_frequency_penalty", -2...2) ?? 0.5
+    }
+
+    /// The request's sampling members for `attempt` (1 for the first).
+    func members(attempt: Int) -> [(key: String, value: JSON)] {
+        var out = values
+        if attempt > 1 {
+            func raise(_ key: String, to floor: Double) {
+                let current = out.first { $0.key == key }?.value.doubleValue ?? 0
+                out.removeAll { $0.key == key }
+                out.append((key, .double(max(current, floor))))
+            }
+            raise("temperature", to: retryTemperature)
+            raise("frequency_penalty", to: retryFrequencyPenalty)
+        }
+        if let seed = seed.map({ $0 &+ (attempt - 1) &* 7919 }) ?? (attempt > 1 ? attempt &* 7919 : nil) {
+            out.append(("seed", .integer(seed)))
+        }
+        return out
+    }
+}
+
+/// Finds a model's loop: the text ends in one phrase (2 to 80 characters) said at least
+/// four times in a row, as a small model does when it cannot stop ("R&D, R&D, R&D, R&D").
+enum Repetition {
+    static func loop(in text: String) -> String? {
+        // Ignore what closes the JSON after the loop was cut: quotes, brackets, spaces.
+        let closing: Set<Character> = ["\"", "}", "]", " ", "\n", ","]
+        let body = Array(text.reversed().drop { closing.contains($0) }.reversed())
+        for period in 2...80 where body.count >= period * 4 {
+            let tail = body[(body.count - period)...]
+            let repeats = (1..<4).allSatisfy { copy in
+                body[(body.count - period * (copy + 1))..<(body.count - period * copy)].elementsEqual(tail)
+            }
+            guard repeats && Set(tail).count > 1 else { continue }
+            // The phrase as a person would quote it: "R&D", not ", R&D".
+            let phrase = String(tail).split(whereSeparator: { $0 == "," || $0 == " " }).joined(separator: " ")
+            return phrase.isEmpty ? String(tail) : phrase
+        }
+        return nil
+    }
+}

@@ -62,7 +62,7 @@ struct RunCommand: ParsableCommand {
         var parsed: [(file: String, source: String, workflow: WorkflowDefinition)] = []
         for file in workflows {
             do {
-                let parser = WorkflowParser(file: file, knownActors: catalog.names)
+                let parser = WorkflowParser(file: file, knownActors: catalog.names, templateFields: catalog.templateFields)
                 let source = try parser.expandVariables(String(contentsOfFile: file, encoding: .utf8), ProcessInfo.processInfo.environment)
                 parsed.append((file, source, try parser.parse(source)))
             } catch let error as WorkflowError {

@@ -89,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
         var parsed: [HostService.Workflow] = []
         for file in workflows {
             do {
-                let parser = WorkflowParser(file: file, knownActors: catalog.names)
+                let parser = WorkflowParser(file: file, knownActors: catalog.names, templateFields: catalog.templateFields)
                 let source = try parser.expandVariables(String(contentsOfFile: file, encoding: .utf8), ProcessInfo.processInfo.environment)
                 parsed.append(HostService.Workflow(source: source, definition: try parser.parse(source)))
             } catch {

@@ -129,6 +129,25 @@ import WavehostJSON
         #expect(request["response_format"] == ["type": "json_schema", "json_schema": ["name": "answer", "schema": ["type": "object"]]])
     }
 
+    /// A loop cut off at max_tokens is retryable, and the engine's retry (its input's `attempt`)
+    /// samples afresh: a seed, a temperature and a frequency penalty the first attempt lacked.
+    @Test func anAnswerThatLoopsIsRetriedWithFreshSampling() throws {
+        let server = try ChatServer()
+        defer { server.stop() }
+        let config: JSON = ["endpoint": .string("\(server.base)/loop/v1"), "prompt": "{{posting.title}}", "top_p": .number("0.9")]
+        let looped = try #require(try failure(config))
+        #expect(looped.status == .unavailable, "\(looped)")
+        #expect(looped.message.contains("the model's answer repeats itself (\"R&D\" again and again"), "\(looped)")
+        var retry = Self.posting
+        if case .object(var members) = retry { members.append(("attempt", 2)); retry = .object(members) }
+        let output = try JSON.parse(try grader(config).invoke(retry.bytes))
+        #expect(output["answer"] == ["summary": "A fine job."])
+        let stats = try TestPlugins.run("/usr/bin/env", ["python3", "-c", "import urllib.request; print(urllib.request.urlopen('\(server.base)/last').read().decode())"])
+        let sent = try JSON.parse(Array(stats.output.utf8))
+        #expect(sent["seed"]?.intValue == 7919 * 2 && sent["top_p"]?.doubleValue == 0.9)
+        #expect(sent["temperature"]?.doubleValue == 0.7 && sent["frequency_penalty"]?.doubleValue == 0.5)
+    }
+
     @Test func theEnvironmentOverridesTheDefaultEndpointOnly() throws {
         let server = try ChatServer()
         defer { server.stop() }

@@ -93,7 +93,9 @@ import WavehostJSON
         ("workflow: w\nsteps:\n  a:\n    variants:\n      - actor: fetcher\n        weight: -1\n", 6, "weight must be a whole number"),
         ("workflow: w\nsteps:\n  a:\n    variants:\n      - actor: fetcher\n        mode: shadow\n", 3, "at least one live variant"),
         ("workflow: w\nsteps:\n  a:\n    actor: fetcher\n  b:\n    actor: grader\n    when: {step: a, field: x, equals: 1}\n", 7,
-         "not among its \"after\" steps"),
+         "when reads \"a\", which its input will not hold: step a is not among the steps b comes after"),
+        ("workflow: w\nsteps:\n  a:\n    actor: fetcher\n  b:\n    actor: grader\n    after: [a]\n    input: summary.text\n", 8,
+         "input reads \"summary\", which its input will not hold: the input holds a, attempt, subject"),
         ("workflow: w\nsteps:\n  a:\n    actor: fetcher\n    limits: {memroy_mb: 1}\n", 5, "unknown limit \"memroy_mb\""),
         ("workflow: w\nsteps:\n  a: {actor: fetcher\n", 4, "YAML error"),
         ("workflow: w\nenvironment: staging\nsteps:\n  a:\n    actor: fetcher\n", 2, "environment: \"staging\" is not allowed"),
@@ -102,6 +104,30 @@ import WavehostJSON
         let error = try #require(refusal(yaml))
         #expect(error.line == line, "\(error)")
         #expect(error.message.contains(expected), "\(error)")
+    }
+
+    /// A step's input holds every ancestor's output, so a grade two steps down may quote the
+    /// summary; a template naming a step that is not an ancestor is refused with its line.
+    @Test func templatesMayReadAncestorsAndNothingElse() throws {
+        let templates = ["grader": Set(["prompt"])]
+        let yaml = """
+            workflow: w
+            steps:
+              summary: {actor: grader, config: {prompt: "Sum {{subject.title}}"}}
+              ihl: {actor: grader, after: [summary], config: {prompt: "Rate {{summary.answer}}"}}
+              grade_a: {actor: grader, after: [ihl], config: {prompt: "{{summary.answer}} {{ihl.answer.score}} try {{attempt}}"}}
+              grade_b:
+                actor: grader
+                after: [summary]
+                config: {prompt: "{{ihl.answer.score}}"}
+            """
+        let parser = WorkflowParser(file: "jobs.yaml", knownActors: ["grader"], templateFields: templates)
+        let error = try #require(throws: WorkflowError.self) { try parser.parse(yaml) }
+        #expect(error.line == 9, "the prompt's own line: \(error)")
+        #expect(error.message.contains("config prompt (actor grader) reads \"ihl\", which its input will not hold: step ihl is not among the steps grade_b comes after"), "\(error)")
+        let fixed = try parser.parse(yaml.replacingOccurrences(of: "after: [summary]\n    config: {prompt: \"{{ihl", with: "after: [ihl]\n    config: {prompt: \"{{ihl"))
+        #expect(fixed.ancestors(of: fixed.steps.firstIndex { $0.name == "grade_a" }!).map { fixed.steps[$0].name } == ["summary", "ihl"])
+        #expect(WorkflowParser.templateRoots("a {{ x.y }} b {{z}} {{") == ["x", "z"])
     }
 
     @Test func emptyAndMissingFilesAreRefused() {

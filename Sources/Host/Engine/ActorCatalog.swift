@@ -102,6 +102,18 @@ public final class ActorCatalog: Sendable {
         Set(registry.all.map(\.name)).union(scripts.withLock { Set($0.keys) })
     }
 
+    /// Per actor, the config keys its schema marks `"x-wavehost-template": true`: strings of
+    /// `{{dotted.path}}` references into the input, which the workflow parser checks.
+    public var templateFields: [String: Set<String>] {
+        var fields: [String: Set<String>] = [:]
+        for plugin in registry.all {
+            let properties = plugin.description.configSchema?["properties"]?.objectValue ?? []
+            let templates = properties.filter { $0.value["x-wavehost-template"] == .bool(true) }.map(\.key)
+            if !templates.isEmpty { fields[plugin.name] = Set(templates) }
+        }
+        return fields
+    }
+
     /// Name, kind, SHA-256, version and path of each actor, for the store's records.
     public func versions(of actors: Set<String>) -> [(name: String, kind: String, sha256: String, version: String, path: String)] {
         actors.sorted().compactMap { name in

@@ -116,7 +116,7 @@ extension Engine {
         let step = workflow.steps[index]
         lock.lock()
         let state = run.steps[index]
-        let dependencies = step.after.map { ($0, run.steps[self.index(of: $0)!].output ?? .null) }
+        let dependencies = ancestry[index].map { (workflow.steps[$0].name, run.steps[$0].output ?? .null) }
         let variant = choose(run, index)
         let id = nextID()
         lock.unlock()
@@ -125,7 +125,7 @@ extension Engine {
         defer { variant.call.end(version) }
         var cause = state.failures == 0 ? "first attempt" : "retry \(state.failures + 1) of \(step.retry.attempts) after: \(state.lastError ?? "")"
         if step.paging != nil { cause += ", page \(state.pages + 1)" }
-        let input = composeInput(run, step, dependencies: dependencies, cursor: state.cursor)
+        let input = composeInput(run, step, dependencies: dependencies, cursor: state.cursor, attempt: state.failures + 1)
         let start = InteractionStart(
             id: id, runID: run.id, stepID: stepIDs[index], variantID: variant.variantID, parentID: state.parent,
             actorSHA256: version.sha256, attempt: state.failures + 1, input: input, startedAt: Store.now(),
@@ -202,11 +202,14 @@ extension Engine {
         return ids.popFirst() ?? 0
     }
 
-    /// `{"subject": …, "<dependency>": its output, …, "cursor": …, "lookup": …}`, or the
-    /// part of it the step's `input` path names.
-    private func composeInput(_ run: RunState, _ step: WorkflowDefinition.Step, dependencies: [(String, JSON)], cursor: JSON?) -> [UInt8] {
+    /// `{"subject": …, "<ancestor>": its output, …, "attempt": 1, "cursor": …, "lookup": …}`,
+    /// or the part of it the step's `input` path names. `attempt` counts from 1, so a retry
+    /// can ask differently (the grader samples afresh).
+    private func composeInput(_ run: RunState, _ step: WorkflowDefinition.Step, dependencies: [(String, JSON)], cursor: JSON?,
+                              attempt: Int) -> [UInt8] {
         var members: [(key: String, value: JSON)] = [("subject", run.subject.payload)]
         members += dependencies.map { (key: $0.0, value: $0.1) }
+        members.append(("attempt", .integer(attempt)))
         if let cursor { members.append(("cursor", cursor)) }
         if let lookup = step.lookup {
             let key = run.subject.payload[lookup.key].flatMap { $0.stringValue ?? ($0.intValue.map(String.init)) }

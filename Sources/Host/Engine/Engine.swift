@@ -63,6 +63,8 @@ public final class Engine: @unchecked Sendable {
     var journal: Journal!
     var active: [Int64: RunState] = [:]
     var ready: [[QueuedStep]] = []
+    /// Per step, the steps it depends on directly or through others: their outputs are its input.
+    var ancestry: [[Int]] = []
     var queueOrder: UInt64 = 0
     var lanes: [Lane] = []
     /// Per lane, threads waiting for work.
@@ -255,6 +257,7 @@ public final class Engine: @unchecked Sendable {
         stepIDs = workflow.steps.map { stored.stepIDs[$0.name] ?? 0 }
         lanes = Lane.plan(workflow, hostThreads: options.concurrency, endpointThreads: options.endpointConcurrency)
         models = workflow.steps.map(Lane.model(of:))
+        ancestry = workflow.steps.indices.map(workflow.ancestors(of:))
         idleThreads = Array(repeating: 0, count: lanes.count)
         try refreshVariants(initial: true)
         ready = Array(repeating: [], count: workflow.steps.count)

@@ -9,10 +9,14 @@ public struct WorkflowParser {
     public let file: String
     /// Actor names the host can run; nil skips that check.
     public let knownActors: Set<String>?
+    /// Per actor, the config keys that are `{{dotted.path}}` templates over the input (the
+    /// actor's schema says so): their references are checked like `input` and `when`.
+    public let templateFields: [String: Set<String>]
 
-    public init(file: String, knownActors: Set<String>? = nil) {
+    public init(file: String, knownActors: Set<String>? = nil, templateFields: [String: Set<String>] = [:]) {
         self.file = file
         self.knownActors = knownActors
+        self.templateFields = templateFields
     }
 
     /// Reads and checks the file at `file`.
@@ -58,12 +62,14 @@ public struct WorkflowParser {
             guard let table = node.mapping?["save"]?.mapping?["table"], let name = table.string, !writableTables.contains(name) else { continue }
             throw fault(table, "step \(key.string ?? "?"): save writes table \(name), which is not in writable_tables")
         }
-        return WorkflowDefinition(
+        let workflow = WorkflowDefinition(
             name: name, environment: environment, writableTables: writableTables,
             steps: try ordered(steps, stepNodes),
             approvedHashes: try top["approved_hashes"].map { node throws(WorkflowError) in try strings(node, "approved_hashes") } ?? [],
             subjects: try top["subjects"].map { node throws(WorkflowError) in try subjectSource(node) }
         )
+        try checkReferences(workflow, stepNodes)
+        return workflow
     }
 
     // MARK: - Steps and variants
@@ -216,9 +222,6 @@ public struct WorkflowParser {
         let fields = try mapping(node, "step \(step): when", keys: ["step", "field", "equals", "not_equals", "in"])
         guard let source = try fields["step"].map({ node throws(WorkflowError) in try string(node, "when: step") }) ?? after.first else {
             throw fault(node, "step \(step): when needs a \"step\" whose output it reads")
-        }
-        guard after.contains(source) else {
-            throw fault(fields["step"] ?? node, "step \(step): when reads step \(source), which is not among its \"after\" steps")
         }
         guard let fieldNode = fields["field"] else { throw fault(node, "step \(step): when needs a \"field\"") }
         let path = try string(fieldNode, "when: field").split(separator: ".").map(String.init)

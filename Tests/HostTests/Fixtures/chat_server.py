@@ -7,6 +7,8 @@ POST /<mode>/v1/chat/completions answers by mode:
   400     400 with an OpenAI-style error body
   500     500
   slow    waits 3 s, then replies
+  loop    a first attempt (no "seed") loops "R&D, " until max_tokens, cut off; a retry's answer
+          is {"summary": "A fine job."}, and GET /last answers the last request it got
   held    holds each request 300 ms, counting requests in flight per model; GET /stats
           answers the most seen at once, per model: {"a": 4, "b": 2}
 Requests are served on threads of their own. Writes its port to PORT_FILE once listening.
@@ -21,15 +23,15 @@ import time
 port_file = sys.argv[1]
 
 
-def chat(content):
+def chat(content, finish="stop"):
     return {
         "model": "fixture-model",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "choices": [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": content}}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
 
 
-in_flight, most = {}, {}
+in_flight, most, last = {}, {}, {}
 counting = threading.Lock()
 
 
@@ -49,6 +51,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/stats":
             with counting:
                 return self.answer(200, dict(most))
+        if self.path == "/last":
+            with counting:
+                return self.answer(200, dict(last))
         return self.answer(404, {"error": {"code": 404, "message": "no such path " + self.path}})
 
     def held(self, model):
@@ -68,6 +73,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "echo":
             seen = {"request": request, "authorization": self.headers.get("Authorization")}
             return self.answer(200, chat(json.dumps(seen)))
+        if mode == "loop":
+            with counting:
+                last.clear()
+                last.update(request)
+            if "seed" not in request:
+                return self.answer(200, chat('{"summary": "Regulatory Affairs Specialist, ' + "R&D, " * 40, "length"))
+            return self.answer(200, chat('{"summary": "A fine job."}'))
         if mode == "prose":
             return self.answer(200, chat("Sure! I would rate this posting a 4 out of 5 because it is clear."))
         if mode == "400":
