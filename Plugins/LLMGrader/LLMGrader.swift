@@ -18,8 +18,8 @@ import Musl
 ///           "timeout_ms": 60000, "api_key": {"secret": "OPENAI_API_KEY"}}`
 /// Input:  a JSON object the prompt's `{{dotted.paths}}` read; its `attempt` (the engine's, from
 ///         1) makes a retry sample afresh: a new seed, `retry_temperature`, `retry_frequency_penalty`.
-/// An answer that repeats itself (a small model's loop, "R&D, R&D, R&D…") is retryable: the next
-/// attempt samples differently. 
+/// An answer cut off at max_tokens while it repeats itself (a small model's loop, "R&D, R&D,
+/// R&D…") is retryable: the next attempt samples differently.
 /// Output: `{"answer": <the model's JSON answer>, "model": "<as the server reports>", "usage": {...}}`.
 /// The request goes through the host's HTTP service (held to the variant's network grant,
 /// recorded), so the sandbox has no network; the host puts the API key in, and this actor
@@ -163,8 +163,9 @@ final class LLMGrader: JSONActor {
             throw .failed("\(url): the reply's message has no text content\(refusal)")
         }
         let cut = choice["finish_reason"]?.stringValue == "length"
-        if let loop = Repetition.loop(in: content) {
-            throw .unavailable("the model's answer repeats itself (\(Self.quote(loop)) again and again\(cut ? ", cut off at max_tokens \(maxTokens)" : ""))"
+        // Cut off while looping: the model never got to close its answer. A retry samples afresh.
+        if cut, let loop = Repetition.loop(in: content) {
+            throw .unavailable("the model's answer repeats itself (\(Self.quote(loop)) again and again, cut off at max_tokens \(maxTokens))"
                 + ": a retry samples afresh: \(Self.quote(content))")
         }
         let value: JSON

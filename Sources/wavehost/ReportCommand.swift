@@ -3,10 +3,20 @@ import Foundation
 import Host
 import WavehostDashboard
 
-/// `wavehost report STEP --html FILE`: the dashboard's comparison page as one file to send.
+/// `wavehost report`: a step's comparison page (`report STEP --html FILE`, the default) or a
+/// batch judged by the plan's criteria (`report batch WORKFLOW`).
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
+        abstract: "Report on a step (its champion/challenger comparison as one HTML file) or on a batch.",
+        subcommands: [StepReportCommand.self, BatchReportCommand.self],
+        defaultSubcommand: StepReportCommand.self)
+}
+
+/// `wavehost report [step] STEP --html FILE`: the dashboard's comparison page as one file to send.
+struct StepReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
         abstract: "Write a step's champion/challenger comparison as one self-contained HTML file.",
         discussion: """
             The page the dashboard shows at /steps/WORKFLOW/STEP: the verdict (the same as \

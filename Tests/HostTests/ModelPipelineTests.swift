@@ -23,15 +23,17 @@ import WavehostJSON
         let promoted = Set(try store.effectRows(table: "postings").map(\.key))
         #expect(promoted.count == 43)
         let report = try store.status(workflow: "job-postings")
-        #expect(report.runs.throughEveryStep == 43, "43 valid postings through validate, summary, skills and quality")
+        #expect(report.runs.throughEveryStep == 43, "43 valid postings through validate, summary, skills, ihl and both grades")
         #expect(report.runs.completed == 50)
 
         // Every answer within its schema (the workflow file's), for every promoted posting.
         let summaries = try answers(store, "posting_summaries")
         let skills = try answers(store, "posting_skills")
-        let grades = try answers(store, "posting_grades")
+        let ihl = try answers(store, "posting_ihl")
+        let gradesA = try answers(store, "posting_grade_a"), gradesB = try answers(store, "posting_grade_b")
         // Keyed by subject (the staged row), one of each per promoted posting.
-        #expect(summaries.count == 43 && Set(skills.keys) == Set(summaries.keys) && Set(grades.keys) == Set(summaries.keys))
+        #expect(summaries.count == 43)
+        for table in [skills, ihl, gradesA, gradesB] { #expect(Set(table.keys) == Set(summaries.keys)) }
         for (key, answer) in summaries {
             let text = answer["summary"]?.stringValue
             #expect(text.map { !$0.isEmpty && $0.count <= 300 } == true, "\(key): summary \(answer.text)")
@@ -41,10 +43,38 @@ import WavehostJSON
             #expect((1...5).contains(list.count) && list.allSatisfy { $0.stringValue.map { $0.count <= 40 } == true },
                     "\(key): skills \(answer.text)")
         }
-        for (key, answer) in grades {
+        for (key, answer) in ihl {
+            #expect(answer["score"]?.intValue.map { (1...5).contains($0) } == true, "\(key): ihl \(answer.text)")
+            #expect(["excellent", "good", "fair", "poor"].contains(answer["category"]?.stringValue ?? ""), "\(key): ihl \(answer.text)")
+        }
+        for (key, answer) in Array(gradesA) + Array(gradesB) {
             #expect(answer["grade"]?.intValue.map { (1...5).contains($0) } == true && answer["reason"]?.stringValue != nil,
                     "\(key): grade \(answer.text)")
         }
+
+        // The plan's report, checked against the store it reads.
+        let batch = BatchReport(try #require(try store.batchRecords(workflow: "job-postings")))
+        print("model pipeline:\n\(batch.text)")
+        #expect(batch.runs == 50 && batch.throughEveryStep == 43 && batch.stoppedByCondition == 7)
+        #expect(batch.criteria.first?.verdict == .met)
+        let tables = Dictionary(uniqueKeysWithValues: batch.tables.map { ($0.table, $0) })
+        for table in ["posting_summaries", "posting_skills", "posting_ihl", "posting_grade_a", "posting_grade_b"] {
+            #expect(tables[table]?.rows == 43 && tables[table]?.complete == 43, "\(table): \(String(describing: tables[table]))")
+        }
+        #expect(batch.siblings.map(\.steps) == [["summary", "skills"], ["grade_a", "grade_b"]])
+        var firstStarts: [Int64: [String: Int64]] = [:]
+        for row in try store.rows("""
+            SELECT i.run_id, s.name, MIN(i.started_at) FROM interactions i JOIN steps s ON s.id = i.step_id \
+            WHERE s.name IN ('grade_a', 'grade_b') AND i.attempt = 1 GROUP BY i.run_id, s.name
+            """) {
+            if let run = row[0].integer, let step = row[1].text, let start = row[2].integer { firstStarts[run, default: [:]][step] = start }
+        }
+        let gaps = firstStarts.values.compactMap { steps in steps["grade_a"].flatMap { a in steps["grade_b"].map { abs($0 - a) } } }
+        #expect(batch.siblings.last?.max == gaps.max(), "the report's largest gap is the store's")
+        let timedOut = try store.count("SELECT COUNT(*) FROM interactions WHERE status = 'timed_out'")
+        #expect(batch.watchdogInterventions == Int(timedOut))
+        let failed = try store.count("SELECT COUNT(*) FROM interactions WHERE status IN ('failed', 'timed_out')")
+        #expect(batch.failures.reduce(0) { $0 + $1.count } == Int(failed))
 
         // summary and skills depend on validate only: for each posting their calls overlap.
         let spans = try store.spans(of: ["summary", "skills"], completedOnly: true)

@@ -65,18 +65,25 @@ struct Lane: Equatable {
 struct QueuedStep {
     let order: UInt64
     let run: RunState
+
+    /// Older runs first (finishing runs under way beats starting new ones), then first queued.
+    func precedes(_ other: QueuedStep) -> Bool { (run.id, order) < (other.run.id, other.order) }
 }
 
 extension Engine {
-    /// Queues `run`'s step `index` behind everything queued before it. Called under `lock`.
+    /// Queues `run`'s step `index` behind the older runs' work of that step. Called under `lock`.
     func enqueue(_ run: RunState, _ index: Int) {
         queueOrder += 1
-        ready[index].append(QueuedStep(order: queueOrder, run: run))
+        let entry = QueuedStep(order: queueOrder, run: run)
+        // Runs mostly arrive in order: look from the back.
+        var position = ready[index].endIndex
+        while position > ready[index].startIndex && entry.precedes(ready[index][position - 1]) { position -= 1 }
+        ready[index].insert(entry, at: position)
     }
 
     /// The step a thread of lane `index` takes next, or nil when it should wait.
     /// In the host lane, the step the thread ran last while it has work, so an actor stays warm
-    /// across subjects, else the step with the most work. In an endpoint lane, the oldest work,
+    /// across subjects, else the step with the most work. In an endpoint lane, the oldest run's work,
     /// preferring the model called last, so a server that holds several models switches between
     /// them rarely; and siblings start together: work whose run has other steps queued in this
     /// lane waits until there are threads free for all of them (the idle ones take the rest at
@@ -91,7 +98,7 @@ extension Engine {
             return waiting.max { ready[$0].count < ready[$1].count }
         case .endpoint:
             let sameModel = waiting.filter { models[$0] == lastModel }
-            guard let oldest = (sameModel.isEmpty ? waiting : sameModel).min(by: { ready[$0][0].order < ready[$1][0].order })
+            guard let oldest = (sameModel.isEmpty ? waiting : sameModel).min(by: { ready[$0][0].precedes(ready[$1][0]) })
             else { return nil }
             let run = ready[oldest][0].run
             let siblings = lane.steps.filter { step in step != oldest && ready[step].contains { $0.run === run } }.count

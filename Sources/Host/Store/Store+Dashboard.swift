@@ -170,7 +170,7 @@ extension Store {
     }
 
     /// A count: PostgreSQL gives SUM over BIGINT as NUMERIC, which arrives as text.
-    private static func count(_ value: SQLValue) -> Int {
+    static func count(_ value: SQLValue) -> Int {
         switch value {
         case .integer(let number): Int(number)
         case .text(let text): Int(text) ?? 0
