@@ -103,7 +103,7 @@ public struct StepComparison: Sendable {
 
         // The same champion as `wavehost compare`, judged by the same function.
         var verdicts: [Verdict] = []
-        if let champion = records.first(where: { $0.role == "champion" }) {
+        if let champion = PromotionPolicy.champion(of: records) {
             for challenger in records where challenger.role == "challenger" {
                 let verdict = policy.decide(champion: champion, challenger: challenger, quality: quality.map {
                     (champion: $0.scores[champion.variantID] ?? [], challenger: $0.scores[challenger.variantID] ?? [])

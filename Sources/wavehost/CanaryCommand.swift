@@ -24,8 +24,9 @@ struct CanaryCommand: ParsableCommand {
 
         func run() throws {
             let shares = schedule.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !shares.isEmpty, shares.allSatisfy({ (1...100).contains($0) }), shares == shares.sorted() else {
-                throw ValidationError("--schedule needs rising percentages from 1 to 100, e.g. 5,10,25,50,100")
+            guard shares.count >= 2, shares.allSatisfy({ (1...100).contains($0) }), shares == shares.sorted(), shares.last == 100 else {
+                throw ValidationError("--schedule needs two or more rising percentages ending at 100, e.g. 5,10,25,50,100 "
+                    + "(the step to 100 is taken only on a promote verdict)")
             }
             try Canary.start(store: try openStore(database), workflow: workflow, step: step, variantID: variant, schedule: shares)
             print("variant \(variant): canary at \(shares[0])% of \(workflow).\(step)")

@@ -34,7 +34,7 @@ struct CompareCommand: ParsableCommand {
                    String(record.finished).padding(9), String(format: "%.1f%%", record.successRate * 100).padding(9),
                    milliseconds(record.p50Milliseconds).padding(11), milliseconds(record.p95Milliseconds)].joined(separator: " "))
         }
-        guard let champion = records.first(where: { $0.role == "champion" }) else { return }
+        guard let champion = PromotionPolicy.champion(of: records) else { return }
         let policy = options.policy
         for challenger in records where challenger.role == "challenger" {
             let verdict = policy.decide(champion: champion, challenger: challenger, quality: scores.map {

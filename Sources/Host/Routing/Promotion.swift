@@ -22,8 +22,7 @@ public enum Promotion {
         let scores = try quality.map { quality throws(StoreError) in
             try store.qualityScores(workflow: workflow, step: step, graderStep: quality.step, field: quality.field, since: since)
         }
-        guard let champion = records.first(where: { $0.role == "champion" && $0.weight > 0 }) ?? records.first(where: { $0.role == "champion" })
-        else { return [] }
+        guard let champion = PromotionPolicy.champion(of: records) else { return [] }
         var applied: [Applied] = []
         for challenger in records where challenger.role == "challenger" {
             let verdict = policy.decide(champion: champion, challenger: challenger, quality: scores.map {

@@ -106,3 +106,23 @@ public struct PromotionPolicy: Sendable {
         return (Double(successesB) / Double(countB) - Double(successesA) / Double(countA)) / error
     }
 }
+
+extension PromotionPolicy {
+    /// The one rule for a step's champion — promotion, `compare`, the dashboard and canaries
+    /// all use it: of the variants in the champion role, the one carrying the most live
+    /// weight, the oldest on a tie. `excluding` leaves one out (a canary's own variant).
+    public static func champion(of records: [VariantRecord], excluding: Int64? = nil) -> VariantRecord? {
+        first(records.filter { $0.role == "champion" && $0.variantID != excluding }, id: \.variantID, weight: \.weight)
+    }
+
+    /// The same rule over the store's variants, retired ones left out.
+    public static func champion(of variants: [Store.StoredVariant], excluding: Int64? = nil) -> Store.StoredVariant? {
+        first(variants.filter { $0.role == "champion" && !$0.retired && $0.id != excluding }, id: \.id, weight: \.weight)
+    }
+
+    private static func first<Variant>(_ variants: [Variant], id: KeyPath<Variant, Int64>, weight: KeyPath<Variant, Int>) -> Variant? {
+        variants.min { a, b in
+            a[keyPath: weight] != b[keyPath: weight] ? a[keyPath: weight] > b[keyPath: weight] : a[keyPath: id] < b[keyPath: id]
+        }
+    }
+}
