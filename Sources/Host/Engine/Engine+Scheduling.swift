@@ -118,19 +118,36 @@ extension Engine {
         let state = run.steps[index]
         let dependencies = ancestry[index].map { (workflow.steps[$0].name, run.steps[$0].output ?? .null) }
         let variant = choose(run, index)
-        let id = nextID()
+        guard let id = nextID() else {
+            // No id, no record: the step waits a second for the store (the error is reported).
+            run.steps[index].phase = .queued
+            delayed.append((.now + .seconds(1), run, index))
+            lock.unlock()
+            return false
+        }
         lock.unlock()
         // The version that answers is the one recorded, even if a reload swaps it meanwhile.
         let version = variant.call.begin()
         defer { variant.call.end(version) }
         var cause = state.failures == 0 ? "first attempt" : "retry \(state.failures + 1) of \(step.retry.attempts) after: \(state.lastError ?? "")"
         if step.paging != nil { cause += ", page \(state.pages + 1)" }
-        let input = composeInput(run, step, dependencies: dependencies, cursor: state.cursor, attempt: state.failures + 1)
+        let input: [UInt8]
+        var unavailable: String?
+        do { input = try composeInput(run, step, dependencies: dependencies, cursor: state.cursor, attempt: state.failures + 1) } catch {
+            // The actor would be told "no such row" when the truth is "could not look": fail, to be retried.
+            input = Array(#"{"subject":null}"#.utf8)
+            unavailable = "the lookup in \(step.lookup?.table ?? "?") failed, so the actor was not called: \(error)"
+        }
         let start = InteractionStart(
             id: id, runID: run.id, stepID: stepIDs[index], variantID: variant.variantID, parentID: state.parent,
             actorSHA256: version.sha256, attempt: state.failures + 1, input: input, startedAt: Store.now(),
             owner: options.owner, cause: cause)
         let timeout = Duration.milliseconds(step.timeoutMilliseconds)
+        if let unavailable {
+            journal.record(start: start)
+            finish(start, run: run, step: index, outcome: .failed(unavailable, retryable: true), latency: .zero)
+            return false
+        }
         if perform(start, on: version, run: run, step: index, timeout: timeout, shadow: false) { return true }
         for shadow in shadows[index] where shadowCall(shadow, of: start, run: run, step: index, timeout: timeout) {
             return true
@@ -177,6 +194,8 @@ extension Engine {
         lock.lock()
         let id = nextID()
         lock.unlock()
+        // A shadow is an extra: without an id (reported) it is skipped, the live call stands.
+        guard let id else { return false }
         let version = shadow.call.begin()
         defer { shadow.call.end(version) }
         let start = InteractionStart(
@@ -194,26 +213,32 @@ extension Engine {
         return choices.first { $0.variantID == chosen } ?? choices[0]
     }
 
-    private func nextID() -> Int64 {
+    /// The next interaction id; nil when the store cannot hand out a block (reported: the
+    /// caller waits and tries again, for an id of 0 would be every failed reservation's).
+    private func nextID() -> Int64? {
         if ids.isEmpty {
             // Under the lock: a store round trip once per ten thousand interactions.
-            ids = (try? store.reserveInteractionIDs(10_000)) ?? ids
+            do { ids = try store.reserveInteractionIDs(10_000) } catch {
+                logger.error("cannot reserve interaction ids", metadata: ["error": "\(error)"])
+                options.reportIssue?("engine", "\(workflow.name): cannot reserve interaction ids: \(error)")
+                return nil
+            }
         }
-        return ids.popFirst() ?? 0
+        return ids.popFirst()
     }
 
     /// `{"subject": …, "<ancestor>": its output, …, "attempt": 1, "cursor": …, "lookup": …}`,
     /// or the part of it the step's `input` path names. `attempt` counts from 1, so a retry
     /// can ask differently (the grader samples afresh).
     private func composeInput(_ run: RunState, _ step: WorkflowDefinition.Step, dependencies: [(String, JSON)], cursor: JSON?,
-                              attempt: Int) -> [UInt8] {
+                              attempt: Int) throws(StoreError) -> [UInt8] {
         var members: [(key: String, value: JSON)] = [("subject", run.subject.payload)]
         members += dependencies.map { (key: $0.0, value: $0.1) }
         members.append(("attempt", .integer(attempt)))
         if let cursor { members.append(("cursor", cursor)) }
         if let lookup = step.lookup {
             let key = run.subject.payload[lookup.key].flatMap { $0.stringValue ?? ($0.intValue.map(String.init)) }
-            let row = key.flatMap { try? store.effectRow(table: lookup.table, key: $0) }
+            let row = try key.map { key throws(StoreError) in try store.effectRow(table: lookup.table, key: key) } ?? nil
             members.append(("lookup", row ?? .null))
         }
         let composed = JSON.object(members)

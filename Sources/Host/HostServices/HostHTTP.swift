@@ -2,8 +2,8 @@ import ActorABI
 import ActorRuntime
 import Crypto
 import Foundation
-import Synchronization
 import HostCurl
+import Synchronization
 import WavehostJSON
 
 /// The host's HTTP service for one variant: each request an actor asks for is checked
