@@ -26,12 +26,16 @@ public protocol ActorCall: Sendable {
     func end(_ version: any ActorCall)
     /// Releases what the version holds (its workers) once no call needs it.
     func retire()
+    /// The watchdog gave up on a call past its deadline that could not be stopped (in
+    /// process): what the version did about it, for the log and the events.
+    func abandonOverdue() -> [String]
 }
 
 extension ActorCall {
     public func begin() -> any ActorCall { self }
     public func end(_ version: any ActorCall) {}
     public func retire() {}
+    public func abandonOverdue() -> [String] { [] }
 }
 
 /// The actors a host can run, by name: plugins (shared libraries) and scripts.
@@ -39,10 +43,15 @@ public final class ActorCatalog: Sendable {
     public let registry: PluginRegistry
     private let scripts = Mutex<[String: ScriptActor]>([:])
     public let workerConfiguration: WorkerPool.Configuration
+    /// In-process calls a variant may leave running past their deadline before it is moved to
+    /// a sandboxed worker (each holds a thread; see ``InProcessCall``).
+    public let abandonedCallLimit: Int
 
-    public init(registry: PluginRegistry = PluginRegistry(), workerConfiguration: WorkerPool.Configuration = .init()) {
+    public init(registry: PluginRegistry = PluginRegistry(), workerConfiguration: WorkerPool.Configuration = .init(),
+                abandonedCallLimit: Int = InProcessCall.defaultAbandonedLimit) {
         self.registry = registry
         self.workerConfiguration = workerConfiguration
+        self.abandonedCallLimit = max(0, abandonedCallLimit)
     }
 
     /// Adds every plugin (an ELF file exporting the entry point) and script in `folder`.
@@ -152,46 +161,30 @@ public final class ActorCatalog: Sendable {
         // The host's HTTP service, held to the variant's grant (no grant: it refuses every request).
         let http = HostHTTP(actor: plugin.name, grant: variant.grants.network, responseLimit: configuration.limits.httpResponseBytes,
                             secrets: HostHTTP.secretNames(in: variant.config), interactionsOnly: true)
-        switch variant.isolation {
-        case .inprocess:
-            return InProcessCall(actor: plugin.name, sha256: plugin.sha256, instance: try plugin.makeInstance(config: config, http: http),
-                                 http: http)
-        case .process:
+        configuration.grant(variant.grants)
+        configuration.hostHTTP = http
+        let sandboxed = { @Sendable [configuration] () throws(PluginError) -> any ActorCall in
             // Network by grant, not by claim: a declared capability without the variant's grant is refused here.
             if plugin.description.capabilities.contains(.network) && variant.grants.network == nil {
                 throw PluginError(.createFailed, path: plugin.path, NetworkGrant.notGranted(actor: plugin.name))
             }
-            configuration.grant(variant.grants)
-            configuration.hostHTTP = http
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
             // One worker now: a config the actor refuses stops the run before it starts.
-            do { try pool.warm(1) } catch {
+            do throws(SandboxFailure) { try pool.warm(1) } catch {
                 throw PluginError(.createFailed, path: plugin.path, error.message)
             }
             return SandboxedCall(actor: plugin.name, sha256: plugin.sha256, retireWorkers: { pool.shutdown() }) { input, timeout throws(SandboxFailure) in
                 try pool.invoke(input, timeout: timeout)
             }
         }
-    }
-}
-
-/// A plugin instance in the host's own process: fastest, but a hang cannot be cut short.
-struct InProcessCall: ActorCall {
-    let actor: String
-    let sha256: String
-    let instance: ActorInstance
-    /// Its host service: a request from one of the actor's own threads belongs to this call.
-    var http: HostHTTP? = nil
-    var runsInProcess: Bool { true }
-
-    func call(_ input: [UInt8], timeout: Duration) -> CallOutcome {
-        do {
-            let deadline = monotonicNanoseconds() + timeout.nanoseconds
-            return .output(try HostCallLog.attending(http, deadline: deadline) { () throws(ActorFailure) in try instance.invoke(input) })
-        } catch {
-            // Output that is not JSON may be a passing fault; the actor's own refusals are final.
-            let retryable = error.status.isRetryable || error.status == .invalidOutput
-            return .failed(error.description, retryable: retryable)
+        switch variant.isolation {
+        case .inprocess:
+            return try InProcessCall(actor: plugin.name, sha256: plugin.sha256, threadSafe: plugin.description.capabilities.contains(.threadSafe),
+                                 http: http, abandonedLimit: abandonedCallLimit,
+                                 makeInstance: { () throws(PluginError) in try plugin.makeInstance(config: config, http: http) },
+                                 makeSandboxed: sandboxed)
+        case .process:
+            return try sandboxed()
         }
     }
 }

@@ -116,9 +116,20 @@ extension Engine {
             let overdue = inFlight.filter { $0.value.deadline <= now }
             for (id, call) in overdue {
                 inFlight[id] = nil
-                if call.inProcess { startWorker(lane: lane(ofStep: call.step), generation: generation) }
                 let step = workflow.steps[call.step]
                 lock.unlock()
+                if call.inProcess, let version = call.version {
+                    // Its thread runs on: the version poisons a held instance, and past its bound leaves the process.
+                    for note in version.abandonOverdue() {
+                        logger.warning("in-process call abandoned", metadata: ["actor": "\(version.actor)", "note": "\(note)"])
+                        journal.record(event: EventRecord(kind: "inprocess_call_abandoned", cause: note, interactionID: call.start.id, payload: JSON.object([
+                            ("actor", .string(version.actor)), ("step", .string(step.name)),
+                        ]).text))
+                    }
+                }
+                // Its thread is gone to the abandoned call: the lane gets another, once the version
+                // has dealt with it (a replacement must not start on an instance being moved out).
+                if call.inProcess { lock.withLock { startWorker(lane: lane(ofStep: call.step), generation: generation) } }
                 let outcome = CallOutcome.timedOut("no answer within \(step.timeoutMilliseconds) ms; the watchdog failed the interaction")
                 finish(call.start, run: call.run, step: call.step, outcome: outcome,
                        latency: now - call.deadline + .milliseconds(step.timeoutMilliseconds), shadow: call.shadow)

@@ -12,6 +12,8 @@ extension Engine {
         let start: InteractionStart
         /// A shadow run: recorded, never fed on.
         var shadow = false
+        /// The version serving it: told when the watchdog abandons an in-process call.
+        var version: (any ActorCall)?
     }
 
     /// An ended call waiting for its commit.
@@ -168,7 +170,7 @@ extension Engine {
             return true
         }
         inFlight[start.id] = InFlight(run: run, step: index, deadline: .now + timeout + (version.runsInProcess ? .zero : options.grace),
-                                      inProcess: version.runsInProcess, start: start, shadow: shadow)
+                                      inProcess: version.runsInProcess, start: start, shadow: shadow, version: version)
         lock.unlock()
         journal.record(start: start)
         let clock = ContinuousClock()

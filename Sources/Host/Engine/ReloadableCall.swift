@@ -16,6 +16,7 @@ public final class ReloadableCall: ActorCall, @unchecked Sendable {
         var sha256: String { version.sha256 }
         var runsInProcess: Bool { version.runsInProcess }
         func call(_ input: [UInt8], timeout: Duration) -> CallOutcome { version.call(input, timeout: timeout) }
+        func abandonOverdue() -> [String] { version.abandonOverdue() }
     }
 
     public let actor: String

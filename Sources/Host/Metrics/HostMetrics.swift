@@ -19,6 +19,8 @@ public enum HostMetrics {
     public static let workerKills = "wavehost_worker_kills_total"
     public static let workerTimeouts = "wavehost_worker_timeouts_total"
     public static let workerCrashes = "wavehost_worker_crashes_total"
+    /// In-process calls the watchdog left running past their deadline.
+    public static let abandonedCalls = "wavehost_inprocess_abandoned_calls_total"
     public static let reloadSwaps = "wavehost_reload_swaps_total"
     public static let reloadRejections = "wavehost_reload_rejections_total"
     public static let canaryTrafficRatio = "wavehost_canary_traffic_ratio"

@@ -2,7 +2,10 @@
  * sleepy_actor.c — "sleepy": sleeps SLEEP_MS milliseconds (a compile-time define), then
  * answers {"slept_ms": N}. For the serve tests: calls that are surely in flight when a
  * signal comes. (Each build's hash differs by SLEEP_MS, which tells its workers apart.)
+ * With SLEEP_WHEN="text" it sleeps only when its input contains that text: one slow call
+ * among fast ones, for the in-process deadline tests. Not thread-safe, on purpose.
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,9 @@ static wh_status create(const uint8_t *config, size_t config_length, const wh_ho
 static wh_status invoke(void *instance, const uint8_t *input, size_t length, wh_reply *reply) {
     (void)instance; (void)input; (void)length;
     struct timespec pause = {SLEEP_MS / 1000, (SLEEP_MS % 1000) * 1000000L};
+#ifdef SLEEP_WHEN
+    if (memmem(input, length, SLEEP_WHEN, strlen(SLEEP_WHEN)) != NULL)
+#endif
     while (nanosleep(&pause, &pause) != 0) {}
     char *text = malloc(64);
     int n = snprintf(text, 64, "{\"slept_ms\":%d}", SLEEP_MS);
