@@ -61,6 +61,7 @@ import WavehostJSON
         #expect(report.runs == 2 && report.throughEveryStep == 0)
         #expect(report.watchdogInterventions == 4, "two attempts of two runs, each cut at its deadline")
         #expect(report.failures.count == 1 && report.failures.first?.count == 4 && report.failures.first?.step == "wait", "\(report.failures)")
+        #expect(report.failures.first?.cause == "actor sleepy: timed out after N ms; the script was killed", "\(report.failures)")
         #expect(report.criteria.last?.verdict == .met, "4 is fewer than 5")
     }
 }

@@ -159,11 +159,16 @@ public struct BatchReport: Sendable {
         }
     }
 
-    /// An error's gist: its text up to the first quoted detail, so one cause counts once.
+    /// An error's gist: its text up to the first quoted detail, numbers as N ("timed out
+    /// after 201 ms" and "after 206 ms" are one cause), so one cause counts once.
     static func cause(of error: String) -> String {
         var gist = Substring(error)
         for mark in [": \"", " (\"", ": {", ": ["] { if let cut = gist.range(of: mark) { gist = gist[..<cut.lowerBound] } }
-        return String(gist.prefix(120))
+        var out = ""
+        for character in gist.prefix(120) where !(character.isNumber && out.last == "N") {
+            out.append(character.isNumber ? "N" : character)
+        }
+        return out
     }
 
     static func duration(_ milliseconds: Int64) -> String {
