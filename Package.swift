@@ -61,12 +61,14 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WavehostJSON", swiftSettings: workerSettings),
-        .target(name: "ActorKit", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: swiftSettings),
+        // The actor model (kinds, capabilities, examples), one definition for the SDK, the runtime and the host.
+        .target(name: "ActorModel", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: workerSettings),
+        .target(name: "ActorKit", dependencies: ["ActorABI", "ActorModel", "WavehostJSON"], swiftSettings: swiftSettings),
         // Code shared by two example actors (field rules): a static library they embed.
         .target(name: "FieldRules", dependencies: ["ActorKit"], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
         // libcurl for the host's HTTP service, in a module of its own (see CurlURL.swift for why).
         .target(name: "HostCurl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
-        .target(name: "ActorRuntime", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: workerSettings),
+        .target(name: "ActorRuntime", dependencies: ["ActorABI", "ActorModel", "WavehostJSON"], swiftSettings: workerSettings),
         .target(
             name: "Host",
             dependencies: [

@@ -1,4 +1,5 @@
 @_exported import ActorABI
+@_exported import ActorModel
 @_exported import WavehostJSON
 
 /// What a Swift actor author writes: one type conforming to this protocol, plus the
@@ -65,43 +66,9 @@ public struct ActorInfo: Sendable {
         self.examples = examples
     }
 
-    public enum Kind: UInt32, Sendable {
-        case other = 0, fetcher, validator, saver, grader, checker, script
-    }
-
-    public struct Capabilities: OptionSet, Sendable {
-        public let rawValue: UInt64
-        public init(rawValue: UInt64) { self.rawValue = rawValue }
-        public static let network = Capabilities(rawValue: 1 << 0)
-        public static let threadSafe = Capabilities(rawValue: 1 << 1)
-        public static let externalEffects = Capabilities(rawValue: 1 << 2)
-    }
-
-    /// An example the host's conformance check runs (`wavehost plugins check`).
-    public struct Example: Sendable {
-        public var name: String
-        public var config: JSON
-        public var input: JSON
-        /// When set, the actual output must equal it (as JSON values).
-        public var output: JSON?
-        /// When true, the actor must refuse this input.
-        public var expectsError: Bool
-
-        public init(_ name: String, config: JSON = [:], input: JSON, output: JSON? = nil, expectsError: Bool = false) {
-            self.name = name
-            self.config = config
-            self.input = input
-            self.output = output
-            self.expectsError = expectsError
-        }
-
-        var json: JSON {
-            var members: [(key: String, value: JSON)] = [("name", .string(name)), ("config", config), ("input", input)]
-            if let output { members.append(("output", output)) }
-            if expectsError { members.append(("error", true)) }
-            return .object(members)
-        }
-    }
+    public typealias Kind = ActorKind
+    public typealias Capabilities = ActorCapabilities
+    public typealias Example = ActorExample
 }
 
 /// A failure an actor reports; each case maps to one `WH_ERR_*` status.

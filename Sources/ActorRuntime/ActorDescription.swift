@@ -1,43 +1,12 @@
 import ActorABI
+@_exported import ActorModel
 import WavehostJSON
 
 /// What a plugin's descriptor declares, copied into host memory at load.
 public struct ActorDescription: Sendable, Equatable {
-    public enum Kind: UInt32, Sendable, CaseIterable {
-        case other = 0, fetcher, validator, saver, grader, checker, script
-    }
-
-    public struct Capabilities: OptionSet, Sendable, Hashable, CustomStringConvertible {
-        public let rawValue: UInt64
-        public init(rawValue: UInt64) { self.rawValue = rawValue }
-        public static let network = Capabilities(rawValue: WH_CAP_NETWORK)
-        public static let threadSafe = Capabilities(rawValue: WH_CAP_THREAD_SAFE)
-        public static let externalEffects = Capabilities(rawValue: WH_CAP_EXTERNAL_EFFECTS)
-        public static let known: Capabilities = [.network, .threadSafe, .externalEffects]
-
-        public var names: [String] {
-            [(Self.network, "network"), (.threadSafe, "thread-safe"), (.externalEffects, "external-effects")]
-                .filter { contains($0.0) }.map(\.1)
-        }
-        public var description: String { names.isEmpty ? "none" : names.joined(separator: ", ") }
-    }
-
-    /// One of the plugin's own examples, run by the conformance check.
-    public struct Example: Sendable, Equatable {
-        public var name: String
-        public var config: JSON
-        public var input: JSON
-        public var output: JSON?
-        public var expectsError: Bool
-
-        public init(name: String, config: JSON = [:], input: JSON, output: JSON? = nil, expectsError: Bool = false) {
-            self.name = name
-            self.config = config
-            self.input = input
-            self.output = output
-            self.expectsError = expectsError
-        }
-    }
+    public typealias Kind = ActorKind
+    public typealias Capabilities = ActorCapabilities
+    public typealias Example = ActorExample
 
     public var name: String
     public var version: String
@@ -52,24 +21,6 @@ public struct ActorDescription: Sendable, Equatable {
     public var inputSchema: JSON?
     public var outputSchema: JSON?
     public var examples: [Example]
-}
-
-extension ActorDescription.Example {
-    /// Reads one entry of the descriptor's `examples` array.
-    init(_ value: JSON, position: Int) throws(ExampleError) {
-        guard value.objectValue != nil else { throw ExampleError("examples[\(position)] is not an object") }
-        guard let input = value["input"] else { throw ExampleError("examples[\(position)] has no \"input\"") }
-        name = value["name"]?.stringValue ?? "example \(position + 1)"
-        config = value["config"] ?? [:]
-        self.input = input
-        output = value["output"]
-        expectsError = value["error"]?.boolValue ?? false
-    }
-
-    struct ExampleError: Error {
-        let message: String
-        init(_ message: String) { self.message = message }
-    }
 }
 
 // MARK: - The descriptor as JSON, between a worker that read it and the host
