@@ -34,7 +34,7 @@ extension Engine {
             metered[id] = instruments(for: call.start, step: call.step)
             journal.record(finish: InteractionFinish(
                 id: id, status: .failed, output: nil, error: reason, completedAt: Store.now(),
-                latencyMicroseconds: latency.microseconds, effects: [], applyEffects: false))
+                latencyMicroseconds: latency.microseconds, effects: [], applyEffects: false, runID: call.run.id))
             journal.record(event: EventRecord(kind: "interaction_interrupted", cause: reason, interactionID: id, payload: JSON.object([
                 ("run", .integer(call.run.id)), ("step", .string(workflow.steps[call.step].name)), ("owner", .string(options.owner)),
             ]).text))
