@@ -39,7 +39,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Calls at once to each model endpoint (a variant config's `endpoint`): the model server's parallel slots. A step's own `concurrency` overrides it.")
     var endpointConcurrency = 4
 
-    @Option(help: ArgumentHelp("Runs this host holds at once (default: what it finished in the last second, from 4 × --concurrency up to 1,000).",
+    @Option(help: ArgumentHelp("Runs this host holds at once (default: what it finishes in a quarter second at its measured rate, from 4 × --concurrency up to 1,000).",
                                valueName: "runs"))
     var runsInFlight: Int?
 

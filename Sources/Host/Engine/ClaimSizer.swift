@@ -1,8 +1,10 @@
 /// How many runs a host should hold: what it can run soon. It starts at `minimum` (a few
-/// per worker thread) and follows what the host finished over the last second, up to
-/// `maximum`: a fast host holds enough to keep its threads busy between commits, a slow
-/// one no more than it will finish soon, so hosts sharing a workflow split it instead of
-/// the first to claim taking it all. Pure: no I/O, no clock of its own.
+/// per worker thread) and follows the host's rate of finished runs over the last second:
+/// what it finishes in a quarter second (`horizon`), up to `maximum`. A fast host holds
+/// enough to keep its threads busy between commits (a run takes a few commits, far less
+/// than the horizon, so the target grows until it stops paying), a slow one no more than
+/// it will finish soon, so hosts sharing a workflow split it — and a dead host's runs —
+/// instead of the first to claim taking it all. Pure: no I/O, no clock of its own.
 struct ClaimSizer {
     let minimum: Int
     let maximum: Int
@@ -10,6 +12,7 @@ struct ClaimSizer {
     let fixed: Bool
     private var samples: [(at: ContinuousClock.Instant, finished: Int)] = []
     static let window = Duration.seconds(1)
+    static let horizon = 0.25
 
     init(minimum: Int, maximum: Int, fixed: Bool = false) {
         self.maximum = max(1, maximum)
@@ -27,6 +30,6 @@ struct ClaimSizer {
         let span = now - first.at
         let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
         let perSecond = Double(finished - first.finished) / seconds
-        return min(maximum, max(minimum, Int(perSecond.rounded(.up))))
+        return min(maximum, max(minimum, Int((perSecond * Self.horizon).rounded(.up))))
     }
 }

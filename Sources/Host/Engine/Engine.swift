@@ -15,8 +15,9 @@ public final class Engine: @unchecked Sendable {
         /// parallel slots (`tools/llm start` gives 4). A step's own `concurrency` overrides it.
         public var endpointConcurrency = 4
         /// Runs held at once; more are claimed as these finish. Nil: sized to what this host
-        /// can run soon — what it finished in the last second, from 4 × `concurrency` (at
-        /// start) up to 1,000 — so several hosts share a workflow instead of one taking it all.
+        /// can run soon (``ClaimSizer``: a quarter second's worth at its measured rate, from
+        /// 4 × `concurrency` up to 1,000), so several hosts share a workflow instead of one
+        /// taking it all.
         public var runsInFlight: Int?
         /// How long a claimed run stays this host's without renewal, on the database's clock.
         /// Short, and renewed by the heartbeat every quarter of it: a dead host's runs are
