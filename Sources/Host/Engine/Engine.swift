@@ -31,6 +31,9 @@ public final class Engine: @unchecked Sendable {
         /// taking over any whose host stops renewing. Off, `run` returns at once (`serve`
         /// looks again on its next pass).
         public var waitsForOtherHosts = true
+        /// While this says more runs are coming (`wavehost load`'s feeder), an idle `run`
+        /// waits for them instead of returning.
+        public var moreComing: (@Sendable () -> Bool)?
         /// This host, as written on leases: `hostname:pid:random`.
         public var owner = Engine.makeOwner()
         /// Outputs larger than this fail (sandboxed actors are also cut off by their limits).
@@ -200,15 +203,16 @@ public final class Engine: @unchecked Sendable {
                 let claimed = try store.claimRuns(workflowID: stored.id, owner: options.owner, limit: room, lease: options.lease,
                                                   isDead: Engine.isDead)
                 // Nothing free: look again in a moment, not at every commit.
-                nextClaim = claimed.isEmpty ? clock.now + .milliseconds(200) : clock.now
+                nextClaim = claimed.isEmpty ? clock.now + .milliseconds(50) : clock.now
                 if claimed.isEmpty && idle {
                     if drained {
                         guard options.waitsForOtherHosts else { break }
                         let others = try store.othersLeases(workflowID: stored.id, owner: options.owner)
-                        if others.runs == 0 { break }
+                        let coming = options.moreComing?() ?? false
+                        if others.runs == 0 && !coming { break }
                         // Others hold the rest: wait to be told, or until the first of their
                         // leases lapses (then take it over), or a second (the slow poll).
-                        let wait = min(.seconds(1), (others.firstLapse ?? .seconds(1)) + .milliseconds(20))
+                        let wait = coming ? .milliseconds(20) : min(.seconds(1), (others.firstLapse ?? .seconds(1)) + .milliseconds(20))
                         _ = store.waitForWork(timeout: wait)
                         nextClaim = clock.now
                         continue
