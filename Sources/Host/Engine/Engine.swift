@@ -139,9 +139,10 @@ public final class Engine: @unchecked Sendable {
         (progress.runsTotal, progress.runsCompleted, progress.runsFailed) = (counts.total, counts.completed, counts.failed)
         let finishedBefore = counts.completed + counts.failed
         let finishedHereBefore = try store.runsFinished(workflowID: stored.id, by: options.owner)
+        // A service's heartbeat outlives this run; else the run beats for itself.
         let heartbeat = options.heartbeat ?? Heartbeat(store: store, owner: options.owner, lease: options.lease,
                                                        reportIssue: options.reportIssue)
-        heartbeat.start()
+        if options.heartbeat == nil { heartbeat.start() }
         // Weak: the engine holds the journal; a strong capture would keep both alive forever.
         journal = Journal(store: store, owner: options.owner, reportIssue: options.reportIssue) { [weak self] finishes, refused, lost in
             self?.committed(finishes, refused, lost)
