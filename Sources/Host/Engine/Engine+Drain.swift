@@ -43,7 +43,7 @@ extension Engine {
 
     /// After a drain: hands back the leases of runs this host leaves unfinished.
     func releaseLeases() {
-        do { try store.releaseLeases(owner: options.owner) } catch {
+        do { try store.releaseLeases(owner: options.owner, workflowID: stored.id) } catch {
             logger.error("cannot release leases after draining", metadata: ["error": "\(error)"])
             options.reportIssue?("engine", "cannot release leases after draining (they expire in \(options.lease)): \(error)")
         }

@@ -142,9 +142,15 @@ public final class Engine: @unchecked Sendable {
         // A service's heartbeat outlives this run; else the run beats for itself.
         let heartbeat = options.heartbeat ?? Heartbeat(store: store, owner: options.owner, lease: options.lease,
                                                        reportIssue: options.reportIssue)
+        heartbeat.hold(workflowID: stored.id)
         if options.heartbeat == nil { heartbeat.start() }
         // Weak: the engine holds the journal; a strong capture would keep both alive forever.
-        journal = Journal(store: store, owner: options.owner, reportIssue: options.reportIssue) { [weak self] finishes, refused, lost in
+        // SQLite serves one host: its commits skip the lease fence while the heartbeat is on
+        // time. PostgreSQL, shared by hosts, fences every commit (the check and the write are
+        // one transaction, so even a host frozen between them cannot land a lost run's work).
+        let certain: (@Sendable () -> Bool)? = store.backend == .sqlite ? { @Sendable [heartbeat] in heartbeat.leasesCertain } : nil
+        journal = Journal(store: store, owner: options.owner, leasesCertain: certain,
+                          reportIssue: options.reportIssue) { [weak self] finishes, refused, lost in
             self?.committed(finishes, refused, lost)
         }
         journal.start()

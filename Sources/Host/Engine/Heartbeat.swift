@@ -13,6 +13,15 @@ public final class Heartbeat: @unchecked Sendable {
     private let condition = NSCondition()
     private var users = 0
     private var thread: Thread?
+    /// When the last beat that landed was sent: the leases it renewed last at least a lease from then.
+    private var lastBeat: ContinuousClock.Instant?
+    /// The workflows whose runs this host may hold (its leases are renewed in these).
+    private var workflows: Set<Int64> = []
+
+    /// Renews this host's leases in `workflowID` from now on (an engine's workflow).
+    public func hold(workflowID: Int64) {
+        condition.withLock { _ = workflows.insert(workflowID) }
+    }
     private let logger = Logger(label: "wavehost.heartbeat")
 
     public init(store: Store, owner: String, lease: Duration,
@@ -26,13 +35,13 @@ public final class Heartbeat: @unchecked Sendable {
     /// Starts beating (the first beat before it returns), or joins the beat already going.
     public func start() {
         condition.lock()
-        defer { condition.unlock() }
         users += 1
-        guard thread == nil else { return }
-        beat()
+        guard thread == nil else { condition.unlock(); return }
         let thread = Thread { [self] in loop() }
         thread.name = "wavehost-heartbeat"
         self.thread = thread
+        condition.unlock()
+        beat()
         thread.start()
     }
 
@@ -64,8 +73,19 @@ public final class Heartbeat: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// True while no lease of this host can have lapsed: the last beat was sent less than
+    /// a lease ago, less a second of margin (runs claimed since then lease from their claim).
+    public var leasesCertain: Bool {
+        guard let lastBeat = condition.withLock({ lastBeat }) else { return false }
+        return ContinuousClock.now < lastBeat + lease - .seconds(1)
+    }
+
     private func beat() {
-        do { try store.heartbeat(owner: owner, lease: lease) } catch {
+        let sent = ContinuousClock.now
+        do {
+            try store.heartbeat(owner: owner, lease: lease, workflowIDs: condition.withLock { workflows.sorted() })
+            condition.withLock { lastBeat = sent }
+        } catch {
             logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             reportIssue?("heartbeat", "the heartbeat failed (leases lapse in \(lease) without one): \(error)")
         }

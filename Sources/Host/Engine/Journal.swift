@@ -14,6 +14,9 @@ final class Journal: @unchecked Sendable {
 
     private let store: Store
     private let owner: String
+    /// True while this host's leases cannot have lapsed (its heartbeat is on time); the
+    /// commit then skips the fence. Nil: every commit is fenced.
+    private let leasesCertain: (@Sendable () -> Bool)?
     private let committed: Committed
     private let condition = NSCondition()
     private var pending = JournalBatch(id: "")
@@ -29,10 +32,11 @@ final class Journal: @unchecked Sendable {
     private let commitRecords = Recorder(label: HostMetrics.journalCommitRecords)
     private let commitDuration = Metrics.Timer(label: HostMetrics.journalCommitDuration)
 
-    init(store: Store, owner: String, reportIssue: (@Sendable (String, String) -> Void)? = nil,
-         committed: @escaping Committed) {
+    init(store: Store, owner: String, leasesCertain: (@Sendable () -> Bool)? = nil,
+         reportIssue: (@Sendable (String, String) -> Void)? = nil, committed: @escaping Committed) {
         self.store = store
         self.owner = owner
+        self.leasesCertain = leasesCertain
         self.reportIssue = reportIssue
         self.committed = committed
     }
@@ -86,7 +90,7 @@ final class Journal: @unchecked Sendable {
             if done { break }
             if failure == nil && !batch.isEmpty {
                 batch.id = UUID().uuidString
-                batch.owner = owner
+                batch.owner = leasesCertain?() == true ? nil : owner
                 do {
                     let began = ContinuousClock.now
                     let outcome = try store.commit(batch)

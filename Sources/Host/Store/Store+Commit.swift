@@ -118,7 +118,8 @@ extension Store {
         let list = "{" + touched.map(String.init).joined(separator: ",") + "}"
         let held = try connection.query(backend == .postgres
             ? "SELECT id FROM runs WHERE id = ANY($1::bigint[]) AND lease_owner = $2 FOR UPDATE"
-            : "SELECT id FROM runs WHERE id IN (SELECT value FROM json_each(?1)) AND lease_owner = ?2",
+            // CROSS JOIN fixes the order: one primary-key probe per listed run, never a scan of runs.
+            : "SELECT r.id FROM json_each(?1) AS j CROSS JOIN runs AS r ON r.id = j.value WHERE r.lease_owner = ?2",
             [.text(backend == .postgres ? list : "[" + list.dropFirst().dropLast() + "]"), .text(owner)])
         return touched.subtracting(held.compactMap { $0[0].integer })
     }

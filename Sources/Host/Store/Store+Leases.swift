@@ -83,8 +83,8 @@ extension Store {
     }
 
     /// The host's heartbeat: records it alive (registering it on first use) and extends
-    /// every lease it holds on unfinished runs to the database's now + `lease`.
-    public func heartbeat(owner: String, lease: Duration) throws(StoreError) {
+    /// every lease it holds on unfinished runs of `workflowIDs` to the database's now + `lease`.
+    public func heartbeat(owner: String, lease: Duration, workflowIDs: [Int64]) throws(StoreError) {
         try withConnection { connection throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
                 let p = connection.placeholder
@@ -95,9 +95,11 @@ extension Store {
                     VALUES (\(p(1)), \(p(2)), \(p(3)), \(connection.now), \(connection.now)) \
                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped_at = NULL
                     """, [.text(owner), .text(parts.first.map(String.init) ?? ProcessInfo.processInfo.hostName), .integer(pid)])
+                guard !workflowIDs.isEmpty else { return }
                 try connection.query("""
-                    UPDATE runs SET lease_expires_at = \(connection.now) + \(p(1)) WHERE lease_owner = \(p(2)) AND status IN ('pending', 'running')
-                    """, [.integer(lease.milliseconds), .text(owner)])
+                    UPDATE runs SET lease_expires_at = \(connection.now) + \(p(1)) WHERE workflow_id IN (\(connection.placeholders(workflowIDs.count, from: 3))) \
+                    AND status IN ('pending', 'running') AND lease_owner = \(p(2))
+                    """, [.integer(lease.milliseconds), .text(owner)] + workflowIDs.map { .integer($0) })
             }
         }
     }
@@ -110,26 +112,17 @@ extension Store {
         }
     }
 
-    /// Extends every lease `owner` holds on unfinished runs (``heartbeat(owner:lease:)`` without the host row).
-    public func renewLeases(owner: String, lease: Duration) throws(StoreError) {
-        try withConnection { connection throws(StoreError) in
-            let p = connection.placeholder
-            try connection.query("""
-                UPDATE runs SET lease_expires_at = \(connection.now) + \(p(1)) WHERE lease_owner = \(p(2)) AND status IN ('pending', 'running')
-                """, [.integer(lease.milliseconds), .text(owner)])
-        }
-    }
-
     /// Hands back every lease `owner` holds on unfinished runs (a host that drained), so
     /// the next host claims them at once instead of when the leases expire; idle hosts are
     /// woken for them.
-    public func releaseLeases(owner: String) throws(StoreError) {
+    public func releaseLeases(owner: String, workflowID: Int64) throws(StoreError) {
         try withConnection { connection throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
                 let p = connection.placeholder
                 try connection.query("""
-                    UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = \(p(1)) AND status IN ('pending', 'running')
-                    """, [.text(owner)])
+                    UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE workflow_id = \(p(2)) \
+                    AND status IN ('pending', 'running') AND lease_owner = \(p(1))
+                    """, [.text(owner), .integer(workflowID)])
                 try notifyWork(connection)
             }
         }
