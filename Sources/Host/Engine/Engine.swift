@@ -22,7 +22,7 @@ public final class Engine: @unchecked Sendable {
         /// How long a claimed run stays this host's without renewal, on the database's clock.
         /// Short, and renewed by the heartbeat every quarter of it: a dead host's runs are
         /// taken over within about one lease.
-        public var lease: Duration = .seconds(4)
+        public var lease: Duration = .seconds(3)
         /// The host's heartbeat, when it outlives one `run` (a service's engines share it);
         /// nil: each `run` beats for itself.
         public var heartbeat: Heartbeat?
@@ -206,7 +206,9 @@ public final class Engine: @unchecked Sendable {
             let room = target - active.count
             let idle = active.isEmpty && inFlight.isEmpty
             lock.unlock()
-            if (room >= max(1, target / 2) || idle) && clock.now >= nextClaim {
+            // A quarter of the target free is enough to claim: a busy host still takes over
+            // a dead one's runs soon after they lapse, not only once half its runs are done.
+            if (room >= max(1, target / 4) || idle) && clock.now >= nextClaim {
                 let claimed = try store.claimRuns(workflowID: stored.id, owner: options.owner, limit: room, lease: options.lease,
                                                   isDead: Engine.isDead)
                 // Nothing free: look again in a moment, not at every commit.
