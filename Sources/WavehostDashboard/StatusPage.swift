@@ -43,6 +43,12 @@ enum StatusPage {
 
         body += "<section><h2>Stale work</h2>" + staleWork(report) + "</section>"
 
+        body += "<section><h2>Hosts</h2>" + HTML.table(["host", "pid", "started", "last heartbeat", "leases", "lapsed"], report.hosts.map { host in
+            [HTML.escape(host.id), "\(host.pid)", Format.ago(host.startedAt, report.now),
+             host.stoppedAt == nil ? Format.ago(host.heartbeatAt, report.now) : "stopped " + Format.ago(host.stoppedAt, report.now),
+             "\(host.leases)", "\(host.lapsedLeases)"]
+        }, numeric: [1, 4, 5], empty: "no host seen in the last hour") + "</section>"
+
         let throughput = report.throughput
         var overall = throughput.overall.map { String(format: "%.1f/s", $0) } ?? "–"
         if let first = throughput.firstStartedAt, let last = throughput.lastCompletedAt, last > first {

@@ -24,6 +24,7 @@ public final class HostService: Service, @unchecked Sendable {
     let every: Duration
     let drainTimeout: Duration
     let issues: BackgroundIssues
+    let heartbeat: Heartbeat
     let listening: Listening
     let announce: @Sendable (ServiceAddress) -> Void
     let logger = Logger(label: "wavehost.service")
@@ -47,6 +48,11 @@ public final class HostService: Service, @unchecked Sendable {
         var options = options
         options.keepsCallsAcrossRuns = true
         options.reportIssue = { [issues] task, message in issues.report(task, message) }
+        // One heartbeat for the service's life: the host shows alive between passes too.
+        heartbeat = Heartbeat(store: store, owner: options.owner, lease: options.lease, reportIssue: options.reportIssue)
+        options.heartbeat = heartbeat
+        // A pass runs what it can claim and returns; the next pass looks again.
+        options.waitsForOtherHosts = false
         engines = workflows.map { _ in Engine(store: store, catalog: catalog, options: options, reloader: reloader) }
         stored = workflows.map { _ in nil }
     }
@@ -80,14 +86,18 @@ public final class HostService: Service, @unchecked Sendable {
 
     /// Passes until a drain; then every engine closes and its worker pools retire.
     private func servePasses() {
+        heartbeat.start()
         while !isStopping {
             for index in workflows.indices where !isStopping { pass(index) }
-            wake.withLock {
-                let until = Date(timeIntervalSinceNow: Double(every.components.seconds) + Double(every.components.attoseconds) / 1e18)
-                while !stopRequested && Date() < until { _ = wake.wait(until: until) }
+            // Until the next pass: `every`, or sooner when another host adds runs or hands
+            // leases back (LISTEN/NOTIFY); a drain is noticed within a quarter second.
+            let until = ContinuousClock.now + every
+            while !isStopping && ContinuousClock.now < until {
+                if store.waitForWork(timeout: min(.milliseconds(250), until - ContinuousClock.now)) { break }
             }
         }
         finishDrain()
+        heartbeat.stop()
     }
 
     var isStopping: Bool { wake.withLock { stopRequested } }

@@ -10,9 +10,14 @@ struct RunCommand: ParsableCommand {
             Each workflow file runs in turn until every one of its runs has finished. Subjects \
             come from the file's `subjects:` (or --subjects). Runs already completed are not \
             run again; a run an earlier, killed host left half done resumes where it stopped. \
-            Exit status: 0 when every run completed, 5 when some failed (the dashboard says \
-            why), 2 for a bad workflow or subjects file, 3 for an actor that cannot be loaded, \
-            6 when the database is unusable.
+            Several hosts may run the same workflows on one PostgreSQL: each claims a share \
+            of the runs sized to what it can run soon, and a host with nothing left to claim \
+            waits while others hold runs, taking over those whose host stops renewing its \
+            leases, until every run is finished. \
+            Exit status: 0 when every run completed (all here), 8 when every run completed \
+            and other hosts finished some of them (the work was shared), 5 when some failed \
+            (the dashboard says why), 2 for a bad workflow or subjects file, 3 for an actor \
+            that cannot be loaded, 6 when the database is unusable.
             """
     )
 
@@ -34,6 +39,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Calls at once to each model endpoint (a variant config's `endpoint`): the model server's parallel slots. A step's own `concurrency` overrides it.")
     var endpointConcurrency = 4
 
+    @Option(help: ArgumentHelp("Runs this host holds at once (default: what it finishes in a quarter second at its measured rate, from 4 × --concurrency up to 1,000).",
+                               valueName: "runs"))
+    var runsInFlight: Int?
+
     @Option(help: "Subjects as JSON Lines, instead of the workflow's own `subjects:` (needs --key).")
     var subjects: String?
 
@@ -51,6 +60,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
         guard endpointConcurrency >= 1 && endpointConcurrency <= 256 else { throw ValidationError("--endpoint-concurrency must be 1…256") }
+        if let runsInFlight { guard runsInFlight >= 1 && runsInFlight <= 100_000 else { throw ValidationError("--runs-in-flight must be 1…100000") } }
         guard (subjects == nil) == (key == nil) else { throw ValidationError("--subjects and --key go together") }
     }
 
@@ -82,7 +92,9 @@ struct RunCommand: ParsableCommand {
         var options = Engine.Options()
         options.concurrency = concurrency
         options.endpointConcurrency = endpointConcurrency
+        options.runsInFlight = runsInFlight
         var failed = 0
+        var finishedElsewhere = 0
         for (file, source, workflow) in parsed {
             let runSubjects: [Subject]
             do {
@@ -103,6 +115,7 @@ struct RunCommand: ParsableCommand {
                 let result = try engine.run(workflow, source: source, subjects: runSubjects, onProgress: bar.update)
                 bar.finish(result)
                 failed += result.runsFailed
+                finishedElsewhere += result.runsFinishedElsewhere
             } catch let error as PluginError {
                 bar.clear()
                 throw fail(error)
@@ -119,5 +132,14 @@ struct RunCommand: ParsableCommand {
             }
         }
         if failed > 0 { throw ExitCode(5) }
+        if finishedElsewhere > 0 {
+            printError("note: other hosts finished \(finishedElsewhere) of the runs (exit status 8: every run completed, the work was shared)")
+            throw RunCommand.finishedElsewhere
+        }
     }
+}
+
+extension RunCommand {
+    /// Every run completed, and other hosts finished some of them.
+    static let finishedElsewhere = ExitCode(8)
 }

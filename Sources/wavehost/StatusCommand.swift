@@ -6,7 +6,7 @@ import WavehostJSON
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show where workflows stand: runs, interactions, steps, actors, errors, stale work, throughput.",
+        abstract: "Show where workflows stand: runs, interactions, steps, actors, errors, stale work, hosts, throughput.",
         discussion: """
             Reads the store only. Exit status: 0, 2 for an unknown --workflow, 6 when the \
             database is missing or cannot be reached.
@@ -89,6 +89,12 @@ func printDashboard(_ report: StatusReport) {
         return ["\(stale.count) run\(stale.count == 1 ? "" : "s")", "lease expired \(ago(stale.map(\.leaseExpiresAt).max(), report.now))",
                 "owner \(owner)", "e.g. run \(stale[0].id) (\(stale[0].subject))"]
     })
+    // Hosts sharing the store: a host whose heartbeat stopped loses its leases within one lease.
+    section("Hosts", [["host", "pid", "started", "last heartbeat", "leases", "lapsed"]] + report.hosts.map { host in
+        [host.id, "\(host.pid)", ago(host.startedAt, report.now),
+         host.stoppedAt == nil ? ago(host.heartbeatAt, report.now) : "stopped \(ago(host.stoppedAt, report.now))",
+         "\(host.leases)", "\(host.lapsedLeases)"]
+    }, empty: report.hosts.isEmpty)
     let throughput = report.throughput
     var overall = throughput.overall.map { String(format: "%.1f/s", $0) } ?? "-"
     if let first = throughput.firstStartedAt, let last = throughput.lastCompletedAt, last > first {

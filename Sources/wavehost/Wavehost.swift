@@ -10,7 +10,7 @@ struct Wavehost: AsyncParsableCommand {
             3 when a plugin could not be loaded or created, 4 when a check failed, \
             7 when serve cannot listen on its --http address.
             """,
-        subcommands: [RunCommand.self, ServeCommand.self, StatusCommand.self, CompareCommand.self, ReportCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, PluginsCommand.self, InvokeCommand.self, DoctorCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, LoadCommand.self, StatusCommand.self, CompareCommand.self, ReportCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, PluginsCommand.self, InvokeCommand.self, DoctorCommand.self]
     )
 }
 

@@ -14,6 +14,7 @@ let groups: [String: (BenchContext) throws -> Void] = [
     "reload": benchReload,
     "routing": benchRouting,
     "sandbox": benchSandbox,
+    "scale": benchScale,
     "service": benchService,
 ]
 

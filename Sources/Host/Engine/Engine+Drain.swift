@@ -34,7 +34,7 @@ extension Engine {
             metered[id] = instruments(for: call.start, step: call.step)
             journal.record(finish: InteractionFinish(
                 id: id, status: .failed, output: nil, error: reason, completedAt: Store.now(),
-                latencyMicroseconds: latency.microseconds, effects: [], applyEffects: false))
+                latencyMicroseconds: latency.microseconds, effects: [], applyEffects: false, runID: call.run.id))
             journal.record(event: EventRecord(kind: "interaction_interrupted", cause: reason, interactionID: id, payload: JSON.object([
                 ("run", .integer(call.run.id)), ("step", .string(workflow.steps[call.step].name)), ("owner", .string(options.owner)),
             ]).text))
@@ -43,7 +43,7 @@ extension Engine {
 
     /// After a drain: hands back the leases of runs this host leaves unfinished.
     func releaseLeases() {
-        do { try store.releaseLeases(owner: options.owner) } catch {
+        do { try store.releaseLeases(owner: options.owner, workflowID: stored.id) } catch {
             logger.error("cannot release leases after draining", metadata: ["error": "\(error)"])
             options.reportIssue?("engine", "cannot release leases after draining (they expire in \(options.lease)): \(error)")
         }

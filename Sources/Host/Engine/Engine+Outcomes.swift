@@ -39,7 +39,7 @@ extension Engine {
         let finish = InteractionFinish(
             id: start.id, status: status, output: output, error: reason, completedAt: Store.now(),
             latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod && !shadow,
-            hostCalls: hostCalls)
+            hostCalls: hostCalls, runID: start.runID)
         lock.lock()
         if !shadow { awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable) }
         metered[start.id] = instruments(for: start, step: index)
@@ -47,14 +47,27 @@ extension Engine {
         journal.record(finish: finish)
     }
 
-    /// Called by the journal once `finishes` are durable: advances each run.
-    func committed(_ finishes: [InteractionFinish], _ refused: [Int64: String]) {
+    /// Called by the journal once `finishes` are durable: advances each run. Runs in `lost`
+    /// were taken over by another host (this one's lease lapsed): they are dropped here, and
+    /// their ends in `finishes` were not written.
+    func committed(_ finishes: [InteractionFinish], _ refused: [Int64: String], _ lost: Set<Int64>) {
         lock.lock()
         defer {
             lock.broadcast()
             lock.unlock()
         }
+        for id in lost {
+            guard let run = active.removeValue(forKey: id) else { continue }
+            run.lost = true
+            progress.runsLost += 1
+            logger.warning("lost a run to another host (its lease lapsed)", metadata: ["run": "\(id)"])
+        }
         for finish in finishes {
+            if lost.contains(finish.runID) {
+                metered[finish.id] = nil
+                awaitingCommit[finish.id] = nil
+                continue
+            }
             // Counted once durable, with the status the store holds (a refused effect fails it).
             metered.removeValue(forKey: finish.id)?.record(refused[finish.id] == nil ? finish.status : .failed,
                                                           latencyMicroseconds: finish.latencyMicroseconds)

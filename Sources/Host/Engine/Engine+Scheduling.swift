@@ -65,6 +65,10 @@ extension Engine {
         active[run.id] = nil
         progress.runsFailed += 1
         let attempts = run.steps[index].failures
+        if let failure = run.steps[index].failure {
+            journal.record(runID: run.id, failure: "step \(step.name) failed: \(failure)")
+            return
+        }
         journal.record(runID: run.id, failure: "step \(step.name) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(run.steps[index].lastError ?? "unknown error")")
     }
 
@@ -92,6 +96,7 @@ extension Engine {
             }
             last = step
             let run = ready[step].removeFirst().run
+            if run.lost { continue }  // taken over by another host: nothing more of it runs here
             if case .endpoint = lane.kind, lane.steps.count > 1 { lock.broadcast() }  // idle threads take its siblings
             run.steps[step].phase = .running
             lock.unlock()

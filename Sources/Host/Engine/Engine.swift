@@ -14,10 +14,26 @@ public final class Engine: @unchecked Sendable {
         /// Calls at once to each model endpoint (a variant's `config.endpoint`): the server's
         /// parallel slots (`tools/llm start` gives 4). A step's own `concurrency` overrides it.
         public var endpointConcurrency = 4
-        /// Runs held in memory at once; more are claimed as these finish.
-        public var runsInFlight = 1000
-        /// How long a claimed run stays this host's without renewal.
-        public var lease: Duration = .seconds(30)
+        /// Runs held at once; more are claimed as these finish. Nil: sized to what this host
+        /// can run soon (``ClaimSizer``: a quarter second's worth at its measured rate, from
+        /// 4 × `concurrency` up to 1,000), so several hosts share a workflow instead of one
+        /// taking it all.
+        public var runsInFlight: Int?
+        /// How long a claimed run stays this host's without renewal, on the database's clock.
+        /// Short, and renewed by the heartbeat every quarter of it: a dead host's runs are
+        /// taken over within about one lease.
+        public var lease: Duration = .seconds(3)
+        /// The host's heartbeat, when it outlives one `run` (a service's engines share it);
+        /// nil: each `run` beats for itself.
+        public var heartbeat: Heartbeat?
+        /// When nothing is left to claim but other hosts hold unfinished runs: wait (woken
+        /// by LISTEN/NOTIFY, or when their first lease lapses) until every run is finished,
+        /// taking over any whose host stops renewing. Off, `run` returns at once (`serve`
+        /// looks again on its next pass).
+        public var waitsForOtherHosts = true
+        /// While this says more runs are coming (`wavehost load`'s feeder), an idle `run`
+        /// waits for them instead of returning.
+        public var moreComing: (@Sendable () -> Bool)?
         /// This host, as written on leases: `hostname:pid:random`.
         public var owner = Engine.makeOwner()
         /// Outputs larger than this fail (sandboxed actors are also cut off by their limits).
@@ -41,6 +57,10 @@ public final class Engine: @unchecked Sendable {
         public var interactionsCompleted = 0
         public var interactionsFailed = 0
         public var elapsed: Duration = .zero
+        /// Runs other hosts finished while this `run` went on: the work was shared.
+        public var runsFinishedElsewhere = 0
+        /// Runs this host held until its lease lapsed and another host took them over.
+        public var runsLost = 0
     }
 
     let store: Store
@@ -119,9 +139,21 @@ public final class Engine: @unchecked Sendable {
         try store.addSubjects(subjects, workflowID: stored.id)
         let counts = try store.runCounts(workflowID: stored.id)
         (progress.runsTotal, progress.runsCompleted, progress.runsFailed) = (counts.total, counts.completed, counts.failed)
+        let finishedBefore = counts.completed + counts.failed
+        let finishedHereBefore = try store.runsFinished(workflowID: stored.id, by: options.owner)
+        // A service's heartbeat outlives this run; else the run beats for itself.
+        let heartbeat = options.heartbeat ?? Heartbeat(store: store, owner: options.owner, lease: options.lease,
+                                                       reportIssue: options.reportIssue)
+        heartbeat.hold(workflowID: stored.id)
+        if options.heartbeat == nil { heartbeat.start() }
         // Weak: the engine holds the journal; a strong capture would keep both alive forever.
-        journal = Journal(store: store, owner: options.owner, lease: options.lease, reportIssue: options.reportIssue) { [weak self] finishes, refused in
-            self?.committed(finishes, refused)
+        // SQLite serves one host: its commits skip the lease fence while the heartbeat is on
+        // time. PostgreSQL, shared by hosts, fences every commit (the check and the write are
+        // one transaction, so even a host frozen between them cannot land a lost run's work).
+        let certain: (@Sendable () -> Bool)? = store.backend == .sqlite ? { @Sendable [heartbeat] in heartbeat.leasesCertain } : nil
+        journal = Journal(store: store, owner: options.owner, leasesCertain: certain,
+                          reportIssue: options.reportIssue) { [weak self] finishes, refused, lost in
+            self?.committed(finishes, refused, lost)
         }
         journal.start()
         lock.lock()
@@ -142,7 +174,10 @@ public final class Engine: @unchecked Sendable {
             if drained {
                 releaseLeases()
                 lock.withLock { active = [:] }  // no longer this host's runs
+            } else {
+                try? store.notifyWork()  // hosts waiting for this one's runs look again
             }
+            if options.heartbeat == nil { heartbeat.stop() }
             lock.withLock { gauges.record(self) }
             // Without keepsCallsAcrossRuns the calls are this run's: their workers end with it
             // (a call still under way retires its version when it ends).
@@ -151,6 +186,8 @@ public final class Engine: @unchecked Sendable {
         var lastReport = clock.now
         var lastRefresh = clock.now
         var drained = false
+        var sizer = ClaimSizer(minimum: 4 * options.concurrency, maximum: options.runsInFlight ?? 1000, fixed: options.runsInFlight != nil)
+        var nextClaim = clock.now
         while true {
             lock.lock()
             if let failure = journal.failure {
@@ -167,14 +204,30 @@ public final class Engine: @unchecked Sendable {
                 lock.unlock()
                 continue
             }
-            let room = options.runsInFlight - active.count
+            let target = sizer.target(at: clock.now, finished: progress.runsCompleted + progress.runsFailed)
+            let room = target - active.count
             let idle = active.isEmpty && inFlight.isEmpty
             lock.unlock()
-            if room >= options.runsInFlight / 2 || idle {
+            // A quarter of the target free is enough to claim: a busy host still takes over
+            // a dead one's runs soon after they lapse, not only once half its runs are done.
+            if (room >= max(1, target / 4) || idle) && clock.now >= nextClaim {
                 let claimed = try store.claimRuns(workflowID: stored.id, owner: options.owner, limit: room, lease: options.lease,
                                                   isDead: Engine.isDead)
+                // Nothing free: look again in a moment, not at every commit.
+                nextClaim = claimed.isEmpty ? clock.now + .milliseconds(50) : clock.now
                 if claimed.isEmpty && idle {
-                    if drained { break }
+                    if drained {
+                        guard options.waitsForOtherHosts else { break }
+                        let others = try store.othersLeases(workflowID: stored.id, owner: options.owner)
+                        let coming = options.moreComing?() ?? false
+                        if others.runs == 0 && !coming { break }
+                        // Others hold the rest: wait to be told, or until the first of their
+                        // leases lapses (then take it over), or a second (the slow poll).
+                        let wait = coming ? .milliseconds(20) : min(.seconds(1), (others.firstLapse ?? .seconds(1)) + .milliseconds(20))
+                        _ = store.waitForWork(timeout: wait)
+                        nextClaim = clock.now
+                        continue
+                    }
                     drained = true  // one more look once every commit has landed
                 }
                 if !claimed.isEmpty { drained = false }
@@ -197,8 +250,12 @@ public final class Engine: @unchecked Sendable {
                 lastReport = clock.now
             }
         }
+        let finishedHere = try store.runsFinished(workflowID: stored.id, by: options.owner)
+        let countsAfter = try store.runCounts(workflowID: stored.id)
         lock.lock()
         progress.elapsed = clock.now - started
+        progress.runsFinishedElsewhere = max(0, countsAfter.completed + countsAfter.failed - finishedBefore - (finishedHere - finishedHereBefore))
+        (progress.runsTotal, progress.runsCompleted, progress.runsFailed) = (countsAfter.total, countsAfter.completed, countsAfter.failed)
         let final = progress
         lock.unlock()
         onProgress?(final)

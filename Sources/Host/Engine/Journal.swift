@@ -5,15 +5,18 @@ import Metrics
 /// The engine's single writer: collects interactions begun and ended, runs finished
 /// and events, and writes whatever has gathered in one transaction (group commit), so
 /// thousands of interactions cost one durable commit instead of thousands. Tells the
-/// engine what landed only after it is durable. Renews this host's leases as it goes.
+/// engine what landed only after it is durable. Each batch is fenced by this host's
+/// leases: what belongs to a run another host took over is dropped, and the engine told.
 final class Journal: @unchecked Sendable {
     /// Called on the journal's thread after each commit with the ended interactions it
-    /// held and the ones whose effects were refused.
-    typealias Committed = @Sendable (_ finishes: [InteractionFinish], _ refused: [Int64: String]) -> Void
+    /// held, the ones whose effects were refused, and the runs found lost to another host.
+    typealias Committed = @Sendable (_ finishes: [InteractionFinish], _ refused: [Int64: String], _ lost: Set<Int64>) -> Void
 
     private let store: Store
     private let owner: String
-    private let lease: Duration
+    /// True while this host's leases cannot have lapsed (its heartbeat is on time); the
+    /// commit then skips the fence. Nil: every commit is fenced.
+    private let leasesCertain: (@Sendable () -> Bool)?
     private let committed: Committed
     private let condition = NSCondition()
     private var pending = JournalBatch(id: "")
@@ -29,11 +32,11 @@ final class Journal: @unchecked Sendable {
     private let commitRecords = Recorder(label: HostMetrics.journalCommitRecords)
     private let commitDuration = Metrics.Timer(label: HostMetrics.journalCommitDuration)
 
-    init(store: Store, owner: String, lease: Duration, reportIssue: (@Sendable (String, String) -> Void)? = nil,
-         committed: @escaping Committed) {
+    init(store: Store, owner: String, leasesCertain: (@Sendable () -> Bool)? = nil,
+         reportIssue: (@Sendable (String, String) -> Void)? = nil, committed: @escaping Committed) {
         self.store = store
         self.owner = owner
-        self.lease = lease
+        self.leasesCertain = leasesCertain
         self.reportIssue = reportIssue
         self.committed = committed
     }
@@ -69,11 +72,9 @@ final class Journal: @unchecked Sendable {
     }
 
     private func loop() {
-        let clock = ContinuousClock()
-        var nextRenewal = clock.now.advanced(by: lease / 3)
         while true {
             condition.lock()
-            while pending.isEmpty && !stopping && clock.now < nextRenewal {
+            while pending.isEmpty && !stopping {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05))
             }
             // Let a batch gather for a moment: one commit per interaction would cost more
@@ -89,13 +90,14 @@ final class Journal: @unchecked Sendable {
             if done { break }
             if failure == nil && !batch.isEmpty {
                 batch.id = UUID().uuidString
+                batch.owner = leasesCertain?() == true ? nil : owner
                 do {
                     let began = ContinuousClock.now
-                    let refused = try store.commit(batch)
+                    let outcome = try store.commit(batch)
                     commitDuration.record(duration: ContinuousClock.now - began)
                     commitRecords.record(batch.starts.count + batch.finishes.count + batch.finishedRuns.count + batch.events.count)
                     commits += 1
-                    committed(batch.finishes, refused)
+                    committed(batch.finishes, outcome.refused, outcome.lostRuns)
                 } catch {
                     // The database refused the batch (not a lost connection: that is retried
                     // inside the store). Nothing of it landed; the engine stops on this.
@@ -104,14 +106,7 @@ final class Journal: @unchecked Sendable {
                     condition.lock()
                     failure = error
                     condition.unlock()
-                    committed([], [:])
-                }
-            }
-            if clock.now >= nextRenewal {
-                nextRenewal = clock.now.advanced(by: lease / 3)
-                do { try store.renewLeases(owner: owner, lease: lease) } catch {
-                    logger.warning("lease renewal failed", metadata: ["error": "\(error)"])
-                    reportIssue?("journal", "lease renewal failed: \(error)")
+                    committed([], [:], [])
                 }
             }
         }

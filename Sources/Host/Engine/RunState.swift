@@ -17,7 +17,18 @@ final class RunState {
         /// For a paged step: pages done, and the cursor of the next page.
         var pages = 0
         var cursor: JSON?
+        /// Hosts that died while running this step (each once, whatever it had under way).
+        var deadHosts: Set<String> = []
+        /// Why the step failed when no attempt count explains it (too many host deaths).
+        var failure: String?
     }
+
+    /// How many hosts may die running one step of a run before the run fails: a subject
+    /// that kills every host it meets must not take the whole fleet down one by one.
+    static let hostDeathLimit = 3
+
+    /// Set when the lease lapsed and another host took the run over: it is no longer ours.
+    var lost = false
 
     let id: Int64
     let subject: Subject
@@ -54,6 +65,15 @@ final class RunState {
                 }
             case .failed where record.wasInterrupted:
                 break  // the host stopped it, not the actor: the retry keeps this attempt's number
+            case .failed where record.wasTakenBack:
+                // The host died, not the actor: free, until too many hosts died on this step.
+                steps[index].deadHosts.insert(record.owner ?? "host of interaction \(record.id)")
+                steps[index].lastError = record.error
+                if steps[index].deadHosts.count >= Self.hostDeathLimit {
+                    steps[index].final = true
+                    steps[index].failure = "\(steps[index].deadHosts.count) hosts died while running it "
+                        + "(\(steps[index].deadHosts.sorted().joined(separator: ", "))); the subject may be what kills them"
+                }
             case .failed, .timedOut:
                 steps[index].failures += 1
                 steps[index].lastError = record.error

@@ -198,36 +198,65 @@ enum Migrations {
                 stage_started_at {int} NOT NULL
             );
             """)),
+        // Several hosts: who is alive (heartbeats on the database's clock). No index by lease
+        // owner: renewals go through runs_by_workflow, and an index every claim and finish
+        // must maintain cost the single host a fifth of its throughput.
+        Migration(version: 7, name: "hosts and their heartbeats", sql: dialect.render("""
+            CREATE TABLE hosts (
+                id TEXT PRIMARY KEY,
+                hostname TEXT NOT NULL,
+                pid {int} NOT NULL,
+                started_at {int} NOT NULL,
+                heartbeat_at {int} NOT NULL,
+                stopped_at {int}
+            );
+            """)),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the
-    /// versions applied now (empty when it was already current).
+    /// versions applied now (empty when it was already current). Hosts started at once
+    /// take turns: the check and the migrations run under the backend's migration lock
+    /// (PostgreSQL's advisory lock, SQLite's exclusive transaction), so the second host
+    /// finds the schema current instead of racing the first's `CREATE TABLE`.
     @discardableResult
     static func migrate(_ connection: some SQLConnection, migrations: [Migration]? = nil) throws(StoreError) -> [Int] {
         let migrations = migrations ?? connection.migrations
-        try connection.execute("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
-            """)
-        let known = migrations.last?.version ?? 0
-        let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.first?.integer ?? 0
-        guard current <= known else {
-            throw StoreError(.schemaTooNew, database: connection.database,
-                "the schema is at version \(current), newer than this Wavehost knows (\(known)); upgrade Wavehost to use it")
-        }
-        var applied: [Int] = []
-        for migration in migrations where migration.version > current {
-            // Each migration and its record commit together, so a crash never half-applies one.
-            try connection.transaction { () throws(StoreError) in
-                try connection.execute(migration.sql)
-                try connection.query("""
-                    INSERT INTO schema_migrations (version, name, applied_at) \
-                    VALUES (\(connection.placeholder(1)), \(connection.placeholder(2)), \(connection.placeholder(3)))
-                    """, [.integer(Int64(migration.version)), .text(migration.name), .integer(unixTime())])
+        return try connection.whileMigrating { (oneTransaction: Bool) throws(StoreError) -> [Int] in
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
+                """)
+            let known = migrations.last?.version ?? 0
+            let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.first?.integer ?? 0
+            guard current <= known else {
+                throw StoreError(.schemaTooNew, database: connection.database,
+                    "the schema is at version \(current), newer than this Wavehost knows (\(known)); upgrade Wavehost to use it")
             }
-            applied.append(migration.version)
+            var applied: [Int] = []
+            for migration in migrations where migration.version > current {
+                let apply: () throws(StoreError) -> Void = { () throws(StoreError) in
+                    try connection.execute(migration.sql)
+                    try connection.query("""
+                        INSERT INTO schema_migrations (version, name, applied_at) \
+                        VALUES (\(connection.placeholder(1)), \(connection.placeholder(2)), \(connection.placeholder(3)))
+                        """, [.integer(Int64(migration.version)), .text(migration.name), .integer(unixTime())])
+                }
+                // Each migration and its record commit together, so a crash never half-applies one.
+                if oneTransaction {
+                    try connection.execute("SAVEPOINT migration")
+                    do throws(StoreError) { try apply() } catch {
+                        try? connection.execute("ROLLBACK TO SAVEPOINT migration")
+                        try? connection.execute("RELEASE SAVEPOINT migration")
+                        throw error
+                    }
+                    try connection.execute("RELEASE SAVEPOINT migration")
+                } else {
+                    try connection.transaction(apply)
+                }
+                applied.append(migration.version)
+            }
+            return applied
         }
-        return applied
     }
 
     static func unixTime() -> Int64 { Int64(time(nil)) }

@@ -6,6 +6,9 @@ final class PostgresConnection: SQLConnection {
     let database: String
     let beginStatement = "BEGIN"
     var migrations: [Migrations.Migration] { Migrations.postgres }
+    let now = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint"
+    /// The advisory lock key hosts take turns on while migrating ("wavehost" in ASCII).
+    static let migrationLock: Int64 = 0x7761_7665_686f_7374
     private let handle: OpaquePointer
 
     /// Connects to `url` (`postgres://user:password@host:port/name` or a libpq
@@ -27,6 +30,43 @@ final class PostgresConnection: SQLConnection {
     deinit { PQfinish(handle) }
 
     func placeholder(_ index: Int) -> String { "$\(index)" }
+
+    /// Under a session advisory lock: hosts started at once migrate one after the other
+    /// (it is released with the connection if this process dies meanwhile).
+    func whileMigrating<T>(_ body: (_ inTransaction: Bool) throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute("SELECT pg_advisory_lock(\(Self.migrationLock))")
+        defer { try? execute("SELECT pg_advisory_unlock(\(Self.migrationLock))") }
+        return try body(false)
+    }
+
+    /// Subscribes this connection to `channel`'s notifications.
+    func listen(_ channel: String) throws(StoreError) {
+        try execute("LISTEN \(channel)")
+    }
+
+    /// Waits up to `timeout` for a notification on a channel this connection listens on;
+    /// true when one (or more) came. Throws `.unavailable` when the connection is gone.
+    func waitForNotification(timeout: Duration) throws(StoreError) -> Bool {
+        if drainNotifications() { return true }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard descriptor.fd >= 0 else { throw StoreError(.unavailable, database: database, "the listening connection is closed") }
+        let milliseconds = Int32(clamping: timeout.milliseconds)
+        let ready = poll(&descriptor, 1, max(0, milliseconds))
+        guard ready > 0 else { return false }
+        guard PQconsumeInput(handle) == 1 else {
+            throw StoreError(.unavailable, database: database, "connection lost: \(String(cString: PQerrorMessage(handle)))")
+        }
+        return drainNotifications()
+    }
+
+    private func drainNotifications() -> Bool {
+        var any = false
+        while let notification = PQnotifies(handle) {
+            PQfreemem(notification)
+            any = true
+        }
+        return any
+    }
 
     func execute(_ sql: String) throws(StoreError) {
         let result = PQexec(handle, sql)

@@ -7,6 +7,13 @@ protocol SQLConnection: AnyObject {
     var beginStatement: String { get }
     /// Every migration this binary knows for this backend, oldest first.
     var migrations: [Migrations.Migration] { get }
+    /// The database's clock in Unix milliseconds, as an SQL expression: leases are read and
+    /// written on it, so hosts whose clocks differ agree on when a lease lapses.
+    var now: String { get }
+
+    /// Runs `body` holding this backend's migration lock, one host at a time. `body` is told
+    /// whether it already runs in one transaction (SQLite) or must open its own (PostgreSQL).
+    func whileMigrating<T>(_ body: (_ inTransaction: Bool) throws(StoreError) -> T) throws(StoreError) -> T
 
     /// Runs one or more statements without results.
     func execute(_ sql: String) throws(StoreError)

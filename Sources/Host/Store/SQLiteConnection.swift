@@ -8,6 +8,22 @@ final class SQLiteConnection: SQLConnection {
     // IMMEDIATE: writers queue up front instead of deadlocking midway.
     let beginStatement = "BEGIN IMMEDIATE"
     var migrations: [Migrations.Migration] { Migrations.sqlite }
+    // SQLite 3.40 has no unixepoch('subsec'); 'now' is fixed within one statement.
+    let now = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+
+    /// An exclusive transaction: a second process opening the file waits (busy timeout)
+    /// until the first has migrated, then finds the schema current. `body` undoes a failed
+    /// migration itself (a savepoint each), so what it applied before commits either way.
+    func whileMigrating<T>(_ body: (_ inTransaction: Bool) throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute("BEGIN EXCLUSIVE")
+        let result: Result<T, StoreError>
+        do { result = .success(try body(true)) } catch { result = .failure(error) }
+        do { try execute("COMMIT") } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+        return try result.get()
+    }
 
     // Numbered, so one binding can appear twice in a statement, as in PostgreSQL.
     func placeholder(_ index: Int) -> String { "?\(index)" }

@@ -42,6 +42,11 @@ extension StatusReport {
                     "owner": run.owner.map { .string($0) } ?? .null, "lease_expires_at": .integer(run.leaseExpiresAt),
                 ] }),
             ],
+            "hosts": .array(report.hosts.map { host in [
+                "id": .string(host.id), "hostname": .string(host.hostname), "pid": .integer(host.pid),
+                "started_at": .integer(host.startedAt), "heartbeat_at": .integer(host.heartbeatAt), "stopped_at": time(host.stoppedAt),
+                "leases": .integer(host.leases), "lapsed_leases": .integer(host.lapsedLeases),
+            ] }),
             "throughput": [
                 "last_minute_per_second": number(throughput.lastMinute), "overall_per_second": number(throughput.overall),
                 "first_started_at": time(throughput.firstStartedAt), "last_completed_at": time(throughput.lastCompletedAt),

@@ -29,6 +29,8 @@ public struct InteractionFinish: Sendable {
     public var applyEffects: Bool
     /// The HTTP requests the host made for the actor, each written as an event.
     public var hostCalls: [HostCallRecord] = []
+    /// The interaction's run (0 when unknown): a commit drops ends of runs the host lost.
+    public var runID: Int64 = 0
 }
 
 /// Everything one group commit writes, in one transaction.
@@ -39,22 +41,36 @@ public struct JournalBatch: Sendable {
     public var finishes: [InteractionFinish] = []
     public var finishedRuns: [(runID: Int64, failure: String?)] = []
     public var events: [EventRecord] = []
+    /// The host writing it. When set, the commit lands only what belongs to runs this
+    /// owner still holds: a host whose lease lapsed and was taken over writes nothing
+    /// more for those runs (its work there is discarded, the new owner's counts).
+    public var owner: String?
 
     public var isEmpty: Bool { starts.isEmpty && finishes.isEmpty && finishedRuns.isEmpty && events.isEmpty }
+}
+
+/// What a commit did beside writing: effects refused, runs found lost to another host.
+public struct CommitOutcome: Sendable {
+    /// Interactions whose effects were refused (stored as failed), with the reason.
+    public var refused: [Int64: String] = [:]
+    /// Runs of the batch that its owner no longer holds; nothing of them was written.
+    public var lostRuns: Set<Int64> = []
 }
 
 extension Store {
     /// Writes `batch` in one transaction: interactions begun and ended, the effects of
     /// completed ones (each all-or-nothing), runs finished, and the events for all of it.
-    /// Returns the interactions whose effects were refused (they are stored as failed),
-    /// with the reason. Safe to repeat: a batch that already landed is not written twice.
-    public func commit(_ batch: JournalBatch) throws(StoreError) -> [Int64: String] {
+    /// With an owner, first drops what belongs to runs the owner no longer holds (see
+    /// ``JournalBatch/owner``). Safe to repeat: a batch that already landed is not written twice.
+    public func commit(_ batch: JournalBatch) throws(StoreError) -> CommitOutcome {
         try withConnection { connection throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
                 let p = connection.placeholder
                 if try !connection.query("SELECT 1 FROM commits WHERE id = \(p(1))", [.text(batch.id)]).isEmpty {
-                    return try refusals(recordedFor: batch, connection)
+                    return CommitOutcome(refused: try refusals(recordedFor: batch, connection), lostRuns: try lostRuns(batch, connection))
                 }
+                let lost = try lostRuns(batch, connection)
+                let batch = lost.isEmpty ? batch : without(lost, batch)
                 let now = Store.now()
                 try connection.query("INSERT INTO commits (id, committed_at) VALUES (\(p(1)), \(p(2)))", [.text(batch.id), .integer(now)])
                 var refused: [Int64: String] = [:]
@@ -79,11 +95,45 @@ extension Store {
                     }
                 }
                 try writeInteractions(batch.starts, finishes, now: now, connection)
+                for run in lost.sorted() {
+                    events.append(EventRecord(kind: "run_lost", cause: "host \(batch.owner ?? "") no longer holds the lease "
+                        + "(it lapsed and another host took the run over): its later work on the run is discarded",
+                        interactionID: nil, payload: JSON.object([("run", .integer(run)), ("owner", .string(batch.owner ?? ""))]).text))
+                }
                 try insertEvents(lifecycleEvents(batch.starts, finishes) + events + batch.events, now: now, connection)
                 try finishRuns(batch.finishedRuns, now: now, connection)
-                return refused
+                return CommitOutcome(refused: refused, lostRuns: lost)
             }
         }
+    }
+
+    /// The runs `batch` touches that its owner does not hold. On PostgreSQL the held ones
+    /// stay locked until the commit, so no host can take them over in between.
+    private func lostRuns(_ batch: JournalBatch, _ connection: any SQLConnection) throws(StoreError) -> Set<Int64> {
+        guard let owner = batch.owner else { return [] }
+        var touched = Set(batch.starts.map(\.runID))
+        touched.formUnion(batch.finishes.map(\.runID).filter { $0 != 0 })
+        touched.formUnion(batch.finishedRuns.map(\.runID))
+        guard !touched.isEmpty else { return [] }
+        let list = "{" + touched.map(String.init).joined(separator: ",") + "}"
+        let held = try connection.query(backend == .postgres
+            ? "SELECT id FROM runs WHERE id = ANY($1::bigint[]) AND lease_owner = $2 FOR UPDATE"
+            // CROSS JOIN fixes the order: one primary-key probe per listed run, never a scan of runs.
+            : "SELECT r.id FROM json_each(?1) AS j CROSS JOIN runs AS r ON r.id = j.value WHERE r.lease_owner = ?2",
+            [.text(backend == .postgres ? list : "[" + list.dropFirst().dropLast() + "]"), .text(owner)])
+        return touched.subtracting(held.compactMap { $0[0].integer })
+    }
+
+    /// `batch` less whatever belongs to `lost` runs (and the events of its interactions there).
+    private func without(_ lost: Set<Int64>, _ batch: JournalBatch) -> JournalBatch {
+        var kept = batch
+        let dropped = Set(batch.starts.filter { lost.contains($0.runID) }.map(\.id))
+            .union(batch.finishes.filter { lost.contains($0.runID) }.map(\.id))
+        kept.starts.removeAll { lost.contains($0.runID) }
+        kept.finishes.removeAll { lost.contains($0.runID) }
+        kept.finishedRuns.removeAll { lost.contains($0.runID) }
+        kept.events.removeAll { $0.interactionID.map(dropped.contains) ?? false }
+        return kept
     }
 
     /// Applies one interaction's effects inside a savepoint; a refused one undoes them all.
@@ -201,14 +251,14 @@ extension Store {
         let completed = runs.filter { $0.failure == nil }.map(\.runID)
         for chunk in stride(from: 0, to: completed.count, by: 500).map({ completed[$0..<min(completed.count, $0 + 500)] }) {
             try connection.query("""
-                UPDATE runs SET status = 'completed', completed_at = \(connection.placeholder(1)), lease_owner = NULL \
+                UPDATE runs SET status = 'completed', completed_at = \(connection.placeholder(1)) \
                 WHERE id IN (\(connection.placeholders(chunk.count, from: 2)))
                 """, [.integer(now)] + chunk.map { .integer($0) })
         }
         let p = connection.placeholder
         for run in runs where run.failure != nil {
             try connection.query("""
-                UPDATE runs SET status = 'failed', error = \(p(1)), completed_at = \(p(2)), lease_owner = NULL WHERE id = \(p(3))
+                UPDATE runs SET status = 'failed', error = \(p(1)), completed_at = \(p(2)) WHERE id = \(p(3))
                 """, [.text(run.failure!), .integer(now), .integer(run.runID)])
         }
     }

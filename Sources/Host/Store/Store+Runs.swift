@@ -8,17 +8,19 @@ extension Store {
         let sha256 = ContentHash.sha256(of: Array(source.utf8))
         return try withConnection { connection throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
-                let p = connection.placeholder
-                if let id = try connection.query("SELECT id FROM workflows WHERE name = \(p(1)) AND sha256 = \(p(2))",
-                                                 [.text(workflow.name), .text(sha256)]).first?.first?.integer {
-                    return try stored(workflowID: id, workflow, connection)
-                }
-                let id = try connection.query("""
+                // An upsert: a host that started at the same moment and inserted the same
+                // text first wins, and this one reads its ids (its steps commit with it).
+                let inserted = try connection.query("""
                     INSERT INTO workflows (name, environment, definition, sha256, created_at) \
-                    VALUES (\(connection.placeholders(5))) RETURNING id
+                    VALUES (\(connection.placeholders(5))) ON CONFLICT (name, sha256) DO NOTHING RETURNING id
                     """, [.text(workflow.name), .text(workflow.environment.rawValue), .text(source), .text(sha256), .integer(Store.now())])
-                guard let workflowID = id.first?.first?.integer else {
-                    throw StoreError(.statementFailed, database: database, "inserting workflow \(workflow.name) returned no id")
+                guard let workflowID = inserted.first?.first?.integer else {
+                    let p = connection.placeholder
+                    guard let id = try connection.query("SELECT id FROM workflows WHERE name = \(p(1)) AND sha256 = \(p(2))",
+                                                        [.text(workflow.name), .text(sha256)]).first?.first?.integer else {
+                        throw StoreError(.statementFailed, database: database, "workflow \(workflow.name) was neither inserted nor found")
+                    }
+                    return try stored(workflowID: id, workflow, connection)
                 }
                 for step in workflow.steps {
                     let stepID = try connection.query("""
@@ -81,7 +83,9 @@ extension Store {
                 try connection.insertRows("INSERT INTO runs (workflow_id, subject, payload, status, created_at)", subjects.map {
                     [.integer(workflowID), .text($0.key), .text($0.payload.text), .text("pending"), .integer(now)]
                 }, suffix: "ON CONFLICT (workflow_id, subject) DO NOTHING")
-                return Int(try countRuns(workflowID, connection) - before)
+                let added = Int(try countRuns(workflowID, connection) - before)
+                if added > 0 { try notifyWork(connection) }  // idle hosts wake for the new runs
+                return added
             }
         }
     }
@@ -89,99 +93,6 @@ extension Store {
     private func countRuns(_ workflowID: Int64, _ connection: any SQLConnection) throws(StoreError) -> Int64 {
         try connection.query("SELECT COUNT(*) FROM runs WHERE workflow_id = \(connection.placeholder(1))", [.integer(workflowID)])
             .first?.first?.integer ?? 0
-    }
-
-    /// Takes the lease of up to `limit` unfinished runs that nobody live holds: never
-    /// leased, lease expired, or held by an owner `isDead` says is gone. Interactions a
-    /// dead owner left `running` are failed here, with an event naming the owner.
-    public func claimRuns(workflowID: Int64, owner: String, limit: Int, lease: Duration,
-                          isDead: (String) -> Bool) throws(StoreError) -> [ClaimedRun] {
-        try withConnection { connection throws(StoreError) in
-            try connection.transaction { () throws(StoreError) in
-                let p = connection.placeholder
-                let now = Store.now()
-                let owners = try connection.query("""
-                    SELECT DISTINCT lease_owner FROM runs WHERE workflow_id = \(p(1)) AND status IN ('pending', 'running') \
-                    AND lease_owner IS NOT NULL AND lease_owner <> \(p(2))
-                    """, [.integer(workflowID), .text(owner)]).compactMap { $0[0].text }
-                let dead = owners.filter(isDead)
-                let deadList = dead.isEmpty ? "" : " OR lease_owner IN (\(connection.placeholders(dead.count, from: 6)))"
-                let skipLocked = backend == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-                let rows = try connection.query("""
-                    UPDATE runs SET lease_owner = \(p(1)), lease_expires_at = \(p(2)), status = 'running' WHERE id IN (
-                        SELECT id FROM runs WHERE workflow_id = \(p(3)) AND status IN ('pending', 'running')
-                        AND (lease_owner IS NULL OR lease_expires_at < \(p(4))\(deadList))
-                        ORDER BY id LIMIT \(p(5))\(skipLocked))
-                    RETURNING id, subject, payload
-                    """, [.text(owner), .integer(now + lease.milliseconds), .integer(workflowID), .integer(now), .integer(Int64(limit))]
-                        + dead.map { .text($0) })
-                guard !rows.isEmpty else { return [] }
-                var runs: [(id: Int64, subject: Subject)] = []
-                for row in rows {
-                    guard let id = row[0].integer, let key = row[1].text else { continue }
-                    let payload = (try? JSON.parse(Array((row[2].text ?? "{}").utf8))) ?? [:]
-                    runs.append((id, Subject(key: key, payload: payload)))
-                }
-                runs.sort { $0.id < $1.id }
-                let history = try takeBack(runIDs: runs.map(\.id), owner: owner, now: now, connection)
-                return runs.map { ClaimedRun(id: $0.id, subject: $0.subject, history: history[$0.id] ?? []) }
-            }
-        }
-    }
-
-    /// Reads the runs' interactions; fails those a previous owner left running.
-    private func takeBack(runIDs: [Int64], owner: String, now: Int64,
-                          _ connection: any SQLConnection) throws(StoreError) -> [Int64: [InteractionRecord]] {
-        var history: [Int64: [InteractionRecord]] = [:]
-        for chunk in stride(from: 0, to: runIDs.count, by: 500).map({ runIDs[$0..<min(runIDs.count, $0 + 500)] }) {
-            let rows = try connection.query("""
-                SELECT run_id, id, step_id, parent_id, status, attempt, output, error, lease_owner FROM interactions \
-                WHERE run_id IN (\(connection.placeholders(chunk.count))) ORDER BY id
-                """, chunk.map { .integer($0) })
-            for row in rows {
-                guard let runID = row[0].integer, let id = row[1].integer, let stepID = row[2].integer,
-                      var status = row[4].text.flatMap(InteractionStatus.init(rawValue:)) else { continue }
-                var error = row[7].text
-                if !status.isFinal {
-                    let previous = row[8].text ?? "an unknown host"
-                    let reason = "taken back: host \(previous) stopped while this interaction ran"
-                    let p = connection.placeholder
-                    try connection.query("""
-                        UPDATE interactions SET status = 'failed', error = \(p(1)), completed_at = \(p(2)) WHERE id = \(p(3))
-                        """, [.text(reason), .integer(now), .integer(id)])
-                    try insertEvents([EventRecord(kind: "interaction_taken_back", cause: reason, interactionID: id,
-                                                  payload: JSON.object([("previous_owner", .string(previous)), ("new_owner", .string(owner))]).text)],
-                                     now: now, connection)
-                    status = .failed
-                    error = reason
-                }
-                let output: [UInt8]? = if case .blob(let bytes) = row[6] { bytes } else { nil }
-                history[runID, default: []].append(InteractionRecord(
-                    id: id, stepID: stepID, parentID: row[3].integer, status: status,
-                    attempt: Int(row[5].integer ?? 1), output: output, error: error))
-            }
-        }
-        return history
-    }
-
-    /// Extends every lease `owner` holds on unfinished runs.
-    public func renewLeases(owner: String, lease: Duration) throws(StoreError) {
-        try withConnection { connection throws(StoreError) in
-            let p = connection.placeholder
-            try connection.query("UPDATE runs SET lease_expires_at = \(p(1)) WHERE lease_owner = \(p(2)) AND status IN ('pending', 'running')",
-                                 [.integer(Store.now() + lease.milliseconds), .text(owner)])
-        }
-    }
-
-    /// Hands back every lease `owner` holds on unfinished runs (a host that drained), so
-    /// the next host claims them at once instead of when the leases expire.
-    public func releaseLeases(owner: String) throws(StoreError) {
-        try withConnection { connection throws(StoreError) in
-            let p = connection.placeholder
-            try connection.query("""
-                UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = \(p(1)) AND status IN ('pending', 'running')
-                """, [.text(owner)])
-        }
     }
 
     /// Reserves `count` interaction ids for this host alone.
@@ -226,6 +137,17 @@ extension Duration {
 }
 
 extension Store {
+    /// Runs of a workflow `owner` finished (completed or failed): a finished run keeps the
+    /// owner of its last lease.
+    public func runsFinished(workflowID: Int64, by owner: String) throws(StoreError) -> Int {
+        try withConnection { connection throws(StoreError) in
+            let p = connection.placeholder
+            return Int(try connection.query("""
+                SELECT COUNT(*) FROM runs WHERE workflow_id = \(p(1)) AND lease_owner = \(p(2)) AND status IN ('completed', 'failed')
+                """, [.integer(workflowID), .text(owner)]).first?.first?.integer ?? 0)
+        }
+    }
+
     /// Runs of a workflow: all, completed, failed.
     public func runCounts(workflowID: Int64) throws(StoreError) -> (total: Int, completed: Int, failed: Int) {
         try withConnection { connection throws(StoreError) in

@@ -61,6 +61,20 @@ public struct StatusReport: Sendable {
         public var leaseExpiresAt: Int64
     }
 
+    /// A host that shares the store: its heartbeat and the leases it holds (of the
+    /// workflows the report covers). Times are on the database's clock.
+    public struct Host: Sendable {
+        public var id: String
+        public var hostname: String
+        public var pid: Int64
+        public var startedAt: Int64
+        public var heartbeatAt: Int64
+        public var stoppedAt: Int64?
+        /// Unfinished runs it holds the lease of, and how many of those leases lapsed.
+        public var leases = 0
+        public var lapsedLeases = 0
+    }
+
     public struct Throughput: Sendable {
         /// Completed interactions per second over the last 60 s.
         public var lastMinute: Double = 0
@@ -84,6 +98,8 @@ public struct StatusReport: Sendable {
     public var errors: [ErrorGroup] = []
     public var staleInteractions: [StaleInteraction] = []
     public var staleRuns: [StaleRun] = []
+    /// Hosts alive in the last hour, or holding leases, oldest first.
+    public var hosts: [Host] = []
     public var throughput = Throughput()
 }
 
@@ -91,9 +107,11 @@ extension Store {
     /// Counts, latencies, errors and stale work of `workflow` (every version of it), or of
     /// every workflow when nil. Aggregates in SQL; only the latencies of completed
     /// interactions come back row by row, for the percentiles.
-    public func status(workflow: String? = nil, now: Int64? = nil) throws(StoreError) -> StatusReport {
-        let now = now ?? Store.now()
-        return try withConnection { connection throws(StoreError) in
+    public func status(workflow: String? = nil, now asked: Int64? = nil) throws(StoreError) -> StatusReport {
+        try withConnection { connection throws(StoreError) in
+            // The database's clock: leases and heartbeats are on it, whatever this host's says.
+            var now = Store.now()
+            if let asked { now = asked } else if let clock = try connection.query("SELECT \(connection.now)").first?.first?.integer { now = clock }
             var report = StatusReport(workflow: workflow, now: now)
             // Numbered (?1 or $1): the name binding is reused, and may come after the others in the text.
             let p = connection.placeholder
@@ -234,6 +252,8 @@ extension Store {
                 return StatusReport.StaleRun(id: id, subject: subject, owner: row[2].text, leaseExpiresAt: expires)
             }
 
+            report.hosts = try hosts(workflowIDs: workflowIDs, name: name, now: now, connection)
+
             // Throughput: the last minute, and the span of the finished work (a call stuck
             // since yesterday would otherwise stretch it).
             let span = try connection.query("""
@@ -250,6 +270,28 @@ extension Store {
                 if let first, let last, last > first { report.throughput.overall = Double(completed) * 1000 / Double(last - first) }
             }
             return report
+        }
+    }
+
+    /// Hosts seen in the last hour or holding leases of the workflows, with their leases.
+    private func hosts(workflowIDs: String, name: [SQLValue], now: Int64,
+                       _ connection: any SQLConnection) throws(StoreError) -> [StatusReport.Host] {
+        var leases: [String: (held: Int, lapsed: Int)] = [:]
+        let next = name.count + 1
+        for row in try connection.query("""
+            SELECT lease_owner, COUNT(*), COALESCE(SUM(CASE WHEN lease_expires_at < \(connection.placeholder(next)) THEN 1 ELSE 0 END), 0) \
+            FROM runs WHERE status IN ('pending', 'running') AND lease_owner IS NOT NULL AND workflow_id IN (\(workflowIDs)) GROUP BY lease_owner
+            """, name + [.integer(now)]) {
+            if let owner = row[0].text { leases[owner] = (Self.int(row[1]), Self.int(row[2])) }
+        }
+        return try connection.query("""
+            SELECT id, hostname, pid, started_at, heartbeat_at, stopped_at FROM hosts ORDER BY started_at, id
+            """).compactMap { row in
+            guard let id = row[0].text, let hostname = row[1].text, let started = row[3].integer, let beat = row[4].integer else { return nil }
+            let held = leases[id] ?? (0, 0)
+            guard held.held > 0 || beat >= now - 3_600_000 else { return nil }
+            return StatusReport.Host(id: id, hostname: hostname, pid: row[2].integer ?? 0, startedAt: started, heartbeatAt: beat,
+                                     stoppedAt: row[5].integer, leases: held.held, lapsedLeases: held.lapsed)
         }
     }
 

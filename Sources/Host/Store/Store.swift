@@ -18,6 +18,10 @@ public final class Store: @unchecked Sendable {
     private var connection: any SQLConnection
     private let lock = NSLock()
     private let logger = Logger(label: "wavehost.store")
+    /// PostgreSQL only: a second connection that LISTENs for work, with its own lock, so a
+    /// host waiting for work never holds up the journal's commits.
+    private var listener: PostgresConnection?
+    private let listenerLock = NSLock()
 
     /// Opens `location` — a `postgres://` or `postgresql://` URL, or a SQLite file path —
     /// and brings its schema up to date.
@@ -71,12 +75,46 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Now, in Unix milliseconds: the unit of every time the engine writes.
+    /// Waits up to `timeout` for other hosts to add runs or hand back leases
+    /// (``notifyWork()``); true when told. PostgreSQL LISTENs on a connection of its own;
+    /// SQLite (one host) and a listener that cannot connect just sleep: the caller's
+    /// timeout is then the slow poll that stands in for the notification.
+    public func waitForWork(timeout: Duration) -> Bool {
+        listenerLock.lock()
+        defer { listenerLock.unlock() }
+        if backend == .postgres {
+            do {
+                if listener == nil, let fresh = try connect() as? PostgresConnection {
+                    try fresh.listen(Store.workChannel)
+                    listener = fresh
+                }
+                if let listener { return try listener.waitForNotification(timeout: timeout) }
+            } catch {
+                listener = nil  // reconnected on the next wait
+                logger.debug("cannot listen for work; polling", metadata: ["error": "\(error.message)"])
+            }
+        }
+        Thread.sleep(forTimeInterval: Double(timeout.milliseconds) / 1000)
+        return false
+    }
+
+    /// Now, in Unix milliseconds: the unit of every time the engine writes. A host's own
+    /// clock: used for the times recorded, never for leases (those use the database's).
     static func now() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000 + testClockOffset
     }
+
+    /// TEST ONLY: `WAVEHOST_TEST_CLOCK_OFFSET_MS` moves this host's clock (debug builds
+    /// only), so a test can run a host whose clock is wrong without faketime.
+    static let testClockOffset: Int64 = {
+        #if DEBUG
+        return ProcessInfo.processInfo.environment["WAVEHOST_TEST_CLOCK_OFFSET_MS"].flatMap { Int64($0) } ?? 0
+        #else
+        return 0
+        #endif
+    }()
 }
 
 extension Store {

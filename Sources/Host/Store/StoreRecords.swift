@@ -38,6 +38,8 @@ public struct InteractionRecord: Sendable {
     public let attempt: Int
     public let output: [UInt8]?
     public let error: String?
+    /// The host that ran it (its lease owner).
+    public var owner: String? = nil
 
     /// Starts the error of an interaction a draining host failed at its deadline: it was cut
     /// short by the host, not by the actor, so it does not use one of the step's attempts.
@@ -45,6 +47,13 @@ public struct InteractionRecord: Sendable {
 
     /// True for an interaction a draining host interrupted (see ``interruptedPrefix``).
     public var wasInterrupted: Bool { status == .failed && error?.hasPrefix(Self.interruptedPrefix) == true }
+
+    /// Starts the error of an interaction a host died running, failed by the host that took
+    /// its run over: not the actor's failure either, so it uses no attempt (within a bound).
+    public static let takenBackPrefix = "taken back: "
+
+    /// True for an interaction taken back from a dead host (see ``takenBackPrefix``).
+    public var wasTakenBack: Bool { status == .failed && error?.hasPrefix(Self.takenBackPrefix) == true }
 }
 
 /// A run this host now holds the lease of, with what earlier hosts already did for it.

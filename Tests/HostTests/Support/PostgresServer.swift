@@ -25,8 +25,13 @@ final class PostgresServer: @unchecked Sendable {
         try shared.get().makeDatabase()
     }
 
-    /// A server of its own, for a test that stops and starts it.
-    init() throws {
+    /// The address it listens on (TCP), and the URL host part to reach it.
+    let address: String
+
+    /// A server of its own, for a test that stops and starts it; on 127.0.0.1, or only on
+    /// `address` with clients of `clients` (a CIDR) let in too.
+    init(address: String = "127.0.0.1", clients: String? = nil) throws {
+        self.address = address
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let newest = versions.compactMap(Int.init).max() else {
             throw TestSetupError("PostgreSQL is not installed (tools/setup installs it)")
@@ -39,23 +44,31 @@ final class PostgresServer: @unchecked Sendable {
         if let owner { try Self.check(TestPlugins.run("/usr/bin/chown", [owner, directory]), "chown") }
         port = try Self.freePort()
         try check(run("initdb", ["-A", "trust", "-U", "postgres", "-D", directory + "/data", "--no-sync"]), "initdb")
+        if let clients {
+            let hba = directory + "/data/pg_hba.conf"
+            let rules = try String(contentsOfFile: hba, encoding: .utf8) + "\nhost all all \(clients) trust\n"
+            try rules.write(toFile: hba, atomically: false, encoding: .utf8)
+        }
+        try start()
+    }
+
+    private func start() throws {
         try check(run("pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "start",
-                                 "-o", "-h 127.0.0.1 -p \(port) -k \(directory) -F"]), "pg_ctl start")
+                                 "-o", "-h \(address) -p \(port) -k \(directory) -F"]), "pg_ctl start")
     }
 
     /// A fresh, empty database on this server; returns its URL.
     func makeDatabase() throws -> String {
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         try psql("CREATE DATABASE \(name)")
-        return "postgres://postgres@127.0.0.1:\(port)/\(name)"
+        return "postgres://postgres@\(address):\(port)/\(name)"
     }
 
     /// Stops the server (dropping every connection), waits `pause`, starts it again.
     func restart(pause: Duration) throws {
         try check(run("pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"]), "pg_ctl stop")
         Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
-        try check(run("pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "start",
-                                 "-o", "-h 127.0.0.1 -p \(port) -k \(directory) -F"]), "pg_ctl start")
+        try start()
     }
 
     func stop() {
@@ -64,7 +77,7 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     func psql(_ sql: String) throws {
-        try check(run("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql]), "psql")
+        try check(run("psql", ["-h", address, "-p", String(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql]), "psql")
     }
 
     private func run(_ tool: String, _ arguments: [String]) throws -> TestPlugins.ProcessResult {
