@@ -82,7 +82,7 @@ public struct BatchReport: Sendable {
             return SiblingGaps(steps: group, runs: gaps.count, p50: at(0.5), p95: at(0.95), max: gaps.last ?? 0)
         }
         let ended = records.interactions.filter { $0.status == .failed || $0.status == .timedOut }
-        watchdogInterventions = ended.filter { $0.status == .timedOut || $0.error?.hasPrefix("taken back") == true }.count
+        watchdogInterventions = ended.filter { $0.status == .timedOut || $0.error?.hasPrefix(InteractionRecord.takenBackPrefix) == true }.count
         var causes: [String: Int] = [:]
         for interaction in ended { causes["\(interaction.step)\u{0}\(Self.cause(of: interaction.error ?? interaction.status.rawValue))", default: 0] += 1 }
         failures = causes.map { key, count in
