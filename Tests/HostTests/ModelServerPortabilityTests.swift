@@ -71,9 +71,19 @@ import Testing
         _ = try LLMServer.shared.get()  // an install to prove against
         let folder = try TestPlugins.temporaryDirectory()
         let trapping = folder + "/llama-server-trapping"
-        try "#!/bin/sh\nkill -ILL $$\n".write(toFile: trapping, atomically: true, encoding: .utf8)
-        chmod(trapping, 0o755)
-        let proved = try TestPlugins.run("/usr/bin/env", ["bash", TestPlugins.repositoryRoot + "/tools/llm", "prove", trapping])
+        // Written with O_CLOEXEC: a process another test spawns meanwhile must not inherit the
+        // open file, or exec fails with "Text file busy" until that process execs.
+        let fd = open(trapping, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        #expect(fd >= 0)
+        let script = Array("#!/bin/sh\nkill -ILL $$\n".utf8)
+        #expect(script.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == script.count)
+        close(fd)
+        var proved = try TestPlugins.run("/usr/bin/env", ["bash", TestPlugins.repositoryRoot + "/tools/llm", "prove", trapping])
+        // A child forked before the close may still hold the file for an instant: then try again.
+        for _ in 0..<3 where proved.error.contains("Text file busy") {
+            usleep(200_000)
+            proved = try TestPlugins.run("/usr/bin/env", ["bash", TestPlugins.repositoryRoot + "/tools/llm", "prove", trapping])
+        }
         #expect(proved.status != 0)
         #expect(proved.error.contains("SIGILL, an illegal instruction"), "\(proved.error)")
     }
