@@ -33,11 +33,11 @@ struct BatchReportCommand: ParsableCommand {
         let records: Store.BatchRecords?
         do { records = try store.batchRecords(workflow: workflow) } catch {
             printError("error: \(error)")
-            throw ExitCode(6)
+            throw ExitStatus.storeError
         }
         guard let records else {
             printError("error: no workflow named \(workflow) in the store (wavehost status lists them)")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
         let report = BatchReport(records)
         print(json ? report.json.text : report.text)

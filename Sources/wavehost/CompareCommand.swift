@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
         }
         guard !records.isEmpty else {
             printError("error: workflow \(workflow) has no step \(step) with live variants in this store")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
         func milliseconds(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
         print("variant  actor                 role        weight  finished  success   p50         p95")

@@ -80,16 +80,16 @@ struct LoadCommand: ParsableCommand {
         let (source, definition) = try readWorkflow(catalog)
         guard let compared = definition.steps.first(where: { $0.name == step }) else {
             printError("error: workflow \(definition.name) has no step \(step) (its steps: \(definition.steps.map(\.name).joined(separator: ", ")))")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
         guard compared.variants.contains(where: { $0.role == .champion }), compared.variants.contains(where: { $0.role == .challenger }) else {
             printError("error: step \(step) of \(definition.name) needs a champion and a challenger among its variants")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
         let store: Store
         do { store = try Store(location: Store.defaultLocation(database)) } catch {
             printError("error: \(error)")
-            throw ExitCode(6)
+            throw ExitStatus.storeError
         }
         var load = LoadRun(store: store, catalog: catalog)
         load.options.concurrency = concurrency
@@ -103,7 +103,7 @@ struct LoadCommand: ParsableCommand {
             throw fail(error)
         } catch let error as StoreError {
             printError("error: \(error)")
-            throw ExitCode(6)
+            throw ExitStatus.storeError
         }
         printReport(report)
     }
@@ -132,19 +132,19 @@ struct LoadCommand: ParsableCommand {
     private func readSeeds() throws -> [JSON] {
         guard let data = FileManager.default.contents(atPath: seeds) else {
             printError("error: \(seeds): cannot read the seed records (give --seeds FILE, JSON Lines; the bundled ones are samples/postings.jsonl)")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
         var records: [JSON] = []
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where line.contains(where: { $0 > 32 }) {
             guard let record = try? JSON.parse(line), case .object = record else {
                 printError("error: \(seeds):\(number + 1): not a JSON object")
-                throw ExitCode(2)
+                throw ExitStatus.badInput
             }
             records.append(record)
         }
         guard !records.isEmpty else {
             printError("error: \(seeds): no seed records")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
         return records
     }
@@ -157,10 +157,10 @@ struct LoadCommand: ParsableCommand {
             return (source, try parser.parse(source))
         } catch let error as WorkflowError {
             printError("error: \(error)")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         } catch {
             printError("error: \(file): cannot read the workflow file: \(error.localizedDescription)")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
     }
 }

@@ -66,10 +66,10 @@ func openStore(_ option: String?) throws -> Store {
     let location = Store.defaultLocation(option)
     if !location.hasPrefix("postgres"), !FileManager.default.fileExists(atPath: location) {
         printError("error: no database at \(location) (run a workflow first, or pass --database)")
-        throw ExitCode(6)
+        throw ExitStatus.storeError
     }
     do { return try Store(location: location) } catch {
         printError("error: \(error)")
-        throw ExitCode(6)
+        throw ExitStatus.storeError
     }
 }

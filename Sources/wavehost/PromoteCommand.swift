@@ -24,7 +24,7 @@ struct PromoteCommand: ParsableCommand {
                                         policy: options.policy, quality: options.qualityPath, since: options.since, force: !auto)
         guard !applied.isEmpty else {
             printError("error: \(options.workflow).\(options.step) has no champion and challenger to compare")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
         for entry in applied {
             print("variant \(entry.challenger.variantID): \(entry.action) — \(entry.verdict.reason)")

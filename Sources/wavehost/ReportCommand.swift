@@ -76,16 +76,16 @@ struct StepReportCommand: ParsableCommand {
             page = try StepReport.html(store: store, workflow: workflowName, step: stepName, quality: qualityPath, since: since, policy: policy)
         } catch let error as DashboardError {
             printError("error: \(error)")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         } catch {
             printError("error: \(error)")
-            throw ExitCode(6)
+            throw ExitStatus.storeError
         }
         do {
             try page.write(toFile: html, atomically: true, encoding: .utf8)
         } catch {
             printError("error: cannot write \(html): \(error.localizedDescription)")
-            throw ExitCode(1)
+            throw ExitStatus.actorFailed
         }
         print("wrote \(html): \(workflowName) / \(stepName)")
     }

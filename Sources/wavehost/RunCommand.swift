@@ -77,16 +77,16 @@ struct RunCommand: ParsableCommand {
                 parsed.append((file, source, try parser.parse(source)))
             } catch let error as WorkflowError {
                 printError("error: \(error)")
-                throw ExitCode(2)
+                throw ExitStatus.badInput
             } catch {
                 printError("error: \(file): cannot read the workflow file: \(error.localizedDescription)")
-                throw ExitCode(2)
+                throw ExitStatus.badInput
             }
         }
         let store: Store
         do { store = try Store(location: Store.defaultLocation(database)) } catch {
             printError("error: \(error)")
-            throw ExitCode(6)
+            throw ExitStatus.storeError
         }
         trusted.use(approvals: { try store.approvedHashes() })
         var options = Engine.Options()
@@ -107,7 +107,7 @@ struct RunCommand: ParsableCommand {
                 }
             } catch {
                 printError("error: \(error)")
-                throw ExitCode(2)
+                throw ExitStatus.badInput
             }
             let bar = ProgressBar(title: workflow.name, enabled: !quiet)
             let engine = Engine(store: store, catalog: catalog, options: options)
@@ -122,7 +122,7 @@ struct RunCommand: ParsableCommand {
             } catch let error as StoreError {
                 bar.clear()
                 printError("error: \(file): \(error)")
-                throw ExitCode(6)
+                throw ExitStatus.storeError
             }
         }
         for (_, _, workflow) in parsed {
@@ -131,15 +131,10 @@ struct RunCommand: ParsableCommand {
                 printError("error: cannot read the dashboard: \(error)")
             }
         }
-        if failed > 0 { throw ExitCode(5) }
+        if failed > 0 { throw ExitStatus.runsFailed }
         if finishedElsewhere > 0 {
             printError("note: other hosts finished \(finishedElsewhere) of the runs (exit status 8: every run completed, the work was shared)")
-            throw RunCommand.finishedElsewhere
+            throw ExitStatus.finishedElsewhere
         }
     }
-}
-
-extension RunCommand {
-    /// Every run completed, and other hosts finished some of them.
-    static let finishedElsewhere = ExitCode(8)
 }

@@ -94,13 +94,13 @@ struct ServeCommand: AsyncParsableCommand {
                 parsed.append(HostService.Workflow(source: source, definition: try parser.parse(source)))
             } catch {
                 printError("error: \(error)")
-                throw ExitCode(2)
+                throw ExitStatus.badInput
             }
         }
         let store: Store
         do { store = try Store(location: Store.defaultLocation(database)) } catch {
             printError("error: \(error)")
-            throw ExitCode(6)
+            throw ExitStatus.storeError
         }
         trusted.use(approvals: { try store.approvedHashes() })
 
@@ -116,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await WavehostServe(configuration: configuration, store: store, catalog: catalog, metrics: metrics).run()
         } catch let error as ServeError {
             printError("error: \(error)")
-            throw error.code == .cannotListen ? ExitCode(7) : ExitCode(2)
+            throw error.code == .cannotListen ? ExitStatus.cannotListen : ExitStatus.badInput
         }
         print("stopped")
     }

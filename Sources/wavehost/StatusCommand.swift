@@ -29,7 +29,7 @@ struct StatusCommand: ParsableCommand {
         guard isPostgres || FileManager.default.fileExists(atPath: location) else {
             printError("error: no database at \(location): give --database, or set WAVEHOST_DATABASE_URL, "
                        + "or run `wavehost run` here first")
-            throw ExitCode(6)
+            throw ExitStatus.storeError
         }
         let report: StatusReport
         do {
@@ -38,11 +38,11 @@ struct StatusCommand: ParsableCommand {
             report = try store.status(workflow: workflow)
         } catch {
             printError("error: \(error)")
-            throw ExitCode(6)
+            throw ExitStatus.storeError
         }
         if let workflow, report.workflows.isEmpty {
             printError("error: \(location) has no workflow named \(workflow)")
-            throw ExitCode(2)
+            throw ExitStatus.badInput
         }
         if json {
             print(report.json.prettyText)

@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Testing
 
 /// The `wavehost` executable, run as a user would.
@@ -6,6 +7,18 @@ import Testing
     private func wavehost(_ arguments: String...) throws -> TestPlugins.ProcessResult {
         let cache = try TestPlugins.temporaryDirectory()
         return try TestPlugins.run(TestPlugins.cli, arguments + ["--cache-dir", cache])
+    }
+
+    /// One table of exit statuses, in the top-level help; commands exit by it.
+    @Test func theHelpListsEveryExitStatusAndCommandsUseThem() throws {
+        let help = try TestPlugins.run(TestPlugins.cli, ["--help"])
+        for status in 0...8 { #expect(help.output.contains("\n  \(status)  "), "status \(status) in:\n\(help.output)") }
+        let folder = try TestPlugins.temporaryDirectory()
+        let missing = try TestPlugins.run(TestPlugins.cli, ["report", "batch", "job-postings", "--database", folder + "/none.db"])
+        #expect(missing.status == 6 && missing.error.contains("no database at"), "\(missing.error)")
+        _ = try Store(location: folder + "/empty.db")
+        let unknown = try TestPlugins.run(TestPlugins.cli, ["report", "batch", "nope", "--database", folder + "/empty.db"])
+        #expect(unknown.status == 2 && unknown.error.contains("no workflow named nope"), "\(unknown.error)")
     }
 
     @Test func checkPassesAShippingPluginWithALinePerCheck() throws {
