@@ -1,6 +1,5 @@
 import ActorABI
 import ActorRuntime
-import Crypto
 import Foundation
 import HostCurl
 import Synchronization
@@ -68,7 +67,7 @@ public final class HostHTTP: Sendable {
             deadline = attended
         }
         var record = HostCallRecord(method: request.method, host: "", path: "", status: 0, bytesOut: request.body.count,
-                                    bytesIn: 0, durationMicroseconds: 0, requestSHA256: Self.sha256(request.body))
+                                    bytesIn: 0, durationMicroseconds: 0, requestSHA256: ContentHash.sha256(of: request.body))
         let response: HostHTTPResponse
         do throws(HTTPTarget.Refusal) {
             var target = try HTTPTarget(url: request.url)
@@ -83,7 +82,7 @@ public final class HostHTTP: Sendable {
         }
         record.status = Int(response.httpStatus)
         record.bytesIn = response.body.count
-        record.responseSHA256 = response.status == WH_OK ? Self.sha256(response.body) : nil
+        record.responseSHA256 = response.status == WH_OK ? ContentHash.sha256(of: response.body) : nil
         record.error = response.error
         record.durationMicroseconds = Int64((monotonicNanoseconds() - began) / 1000)
         interaction?.append(record)
@@ -169,19 +168,4 @@ public final class HostHTTP: Sendable {
     private static func isLineBreak(_ byte: UInt8) -> Bool { byte == 10 || byte == 13 || byte == 0 }
 
     static func quoted(_ text: String) -> String { JSON.string(String(text.prefix(64))).text }
-
-    static func sha256(_ bytes: [UInt8]) -> String {
-        let digest = SHA256.hash(data: bytes)
-        return String(unsafeUninitializedCapacity: 64) { out in
-            var index = 0
-            for byte in digest {
-                out[index] = hexDigit(byte >> 4)
-                out[index + 1] = hexDigit(byte & 15)
-                index += 2
-            }
-            return index
-        }
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 48 + value : 87 + value }
 }

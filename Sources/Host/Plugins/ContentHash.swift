@@ -47,13 +47,18 @@ public enum ContentHash {
         return true
     }
 
+    /// Written in place: the host's HTTP service hashes both bodies of every call.
     private static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
+        String(unsafeUninitializedCapacity: 64) { out in
+            var index = 0
+            for byte in digest {
+                out[index] = digit(byte >> 4)
+                out[index + 1] = digit(byte & 0xF)
+                index += 2
+            }
+            return index
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static func digit(_ value: UInt8) -> UInt8 { value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10 }
 }
