@@ -6,12 +6,13 @@
  * The work is trivial on purpose, so that the file can show what every actor must get right:
  *   - one exported function, wavehost_actor_entry, that negotiates the ABI version;
  *   - a static descriptor, with schemas and the examples the host's conformance check runs;
- *   - untrusted bytes (config and input) checked before use, here by a strict JSON check;
+ *   - untrusted bytes (config and input) checked before use, here with the JSON helper that
+ *     ships beside the ABI header (wavehost/actor_json.h: strict checks, readers, a writer);
  *   - failures reported as a status plus a human-readable message in the reply;
  *   - every buffer handed to the host given back through release, even the reply to
  *     "out of memory", whose message cannot itself come from malloc.
  *
- * Build it with nothing but a C compiler and the ABI header:
+ * Build it with nothing but a C compiler and the two headers:
  *   cc -std=c11 -Wall -Wextra -Wpedantic -O2 -shared -fPIC \
  *      -I <wavehost>/Sources/ActorABI/include echo.c -o libEchoC.so
  */
@@ -21,230 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wavehost/actor_abi.h>
-
-/* ============================================================================ JSON check
- * The output embeds the input verbatim, so the input is checked first: the host refuses
- * output that is not strict JSON, and the fault would then look like ours (invalid output)
- * instead of the caller's (WH_ERR_INVALID_INPUT). The check follows RFC 8259 and also
- * refuses what the host's parser refuses: invalid UTF-8 (overlong forms, surrogates, code
- * points past U+10FFFF), \u escapes that leave a surrogate unpaired, and nesting deeper
- * than 512. It is iterative, keeping one byte per open bracket instead of a call frame,
- * so a megabyte of "[[[[" costs no stack. It allocates nothing and has no globals, so
- * any number of threads may run it at once. */
-
-#define JSON_MAX_DEPTH 512
-
-typedef struct {
-    const uint8_t *text;
-    size_t length;
-    size_t at;           /* the next byte to read; on failure, the byte at fault */
-    const char *fault;   /* why the text is not JSON (a static string) */
-} json_cursor;
-
-static int json_fail(json_cursor *c, const char *fault) {
-    c->fault = fault;
-    return 0;
-}
-
-static int json_more(const json_cursor *c) { return c->at < c->length; }
-
-static int json_is_digit(uint8_t byte) { return byte >= '0' && byte <= '9'; }
-
-static void json_skip_space(json_cursor *c) {
-    while (json_more(c)) {
-        uint8_t byte = c->text[c->at];
-        if (byte != ' ' && byte != '\t' && byte != '\n' && byte != '\r') return;
-        c->at++;
-    }
-}
-
-/* One multi-byte UTF-8 sequence (lead byte >= 0x80). The allowed range of the second
- * byte depends on the lead; that is what excludes overlong forms (C0, C1, E0 80..9F,
- * F0 80..8F), surrogates (ED A0..BF) and code points past U+10FFFF (F4 90.., F5..FF).
- * This is Table 3-7 of the Unicode standard. */
-static int json_scan_utf8(json_cursor *c) {
-    uint8_t lead = c->text[c->at], low = 0x80, high = 0xBF;
-    size_t length;
-    if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-    else if (lead == 0xE0) { length = 3; low = 0xA0; }
-    else if (lead == 0xED) { length = 3; high = 0x9F; }
-    else if (lead >= 0xE1 && lead <= 0xEF) length = 3;
-    else if (lead == 0xF0) { length = 4; low = 0x90; }
-    else if (lead >= 0xF1 && lead <= 0xF3) length = 4;
-    else if (lead == 0xF4) { length = 4; high = 0x8F; }
-    else return json_fail(c, "invalid UTF-8 byte");
-    if (c->length - c->at < length) return json_fail(c, "truncated UTF-8 sequence");
-    for (size_t i = 1; i < length; i++) {
-        uint8_t byte = c->text[c->at + i];
-        if (byte < (i == 1 ? low : 0x80) || byte > (i == 1 ? high : 0xBF))
-            return json_fail(c, "invalid UTF-8 sequence");
-    }
-    c->at += length;
-    return 1;
-}
-
-/* Four hex digits of a \u escape, into *unit. */
-static int json_scan_hex4(json_cursor *c, unsigned *unit) {
-    if (c->length - c->at < 4) return json_fail(c, "truncated \\u escape");
-    *unit = 0;
-    for (int i = 0; i < 4; i++, c->at++) {
-        uint8_t byte = c->text[c->at];
-        unsigned digit;
-        if (json_is_digit(byte)) digit = (unsigned)(byte - '0');
-        else if (byte >= 'a' && byte <= 'f') digit = (unsigned)(byte - 'a' + 10);
-        else if (byte >= 'A' && byte <= 'F') digit = (unsigned)(byte - 'A' + 10);
-        else return json_fail(c, "invalid hex digit in \\u escape");
-        *unit = *unit << 4 | digit;
-    }
-    return 1;
-}
-
-/* One escape, at its backslash. A \u escape of a high surrogate (D800..DBFF) must be
- * followed at once by one of a low surrogate (DC00..DFFF): together they are one code
- * point. Anything else would decode to text that is not Unicode. */
-static int json_scan_escape(json_cursor *c) {
-    size_t start = c->at;
-    if (c->length - c->at < 2) return json_fail(c, "unterminated escape");
-    uint8_t kind = c->text[c->at + 1];
-    c->at += 2;
-    if (kind != 'u') {
-        if (memchr("\"\\/bfnrt", kind, 8)) return 1;
-        c->at = start;
-        return json_fail(c, "invalid escape");
-    }
-    unsigned unit;
-    if (!json_scan_hex4(c, &unit)) return 0;
-    if (unit >= 0xD800 && unit <= 0xDBFF && c->length - c->at >= 2
-        && c->text[c->at] == '\\' && c->text[c->at + 1] == 'u') {
-        c->at += 2;
-        if (!json_scan_hex4(c, &unit)) return 0;
-        if (unit >= 0xDC00 && unit <= 0xDFFF) return 1;
-    } else if (unit < 0xD800 || unit > 0xDFFF) {
-        return 1;
-    }
-    c->at = start;
-    return json_fail(c, "unpaired surrogate in \\u escape");
-}
-
-/* A string, at its opening quote. */
-static int json_scan_string(json_cursor *c) {
-    c->at++;
-    while (json_more(c)) {
-        uint8_t byte = c->text[c->at];
-        if (byte == '"') { c->at++; return 1; }
-        if (byte < 0x20) return json_fail(c, "control character in string");
-        if (byte == '\\') { if (!json_scan_escape(c)) return 0; }
-        else if (byte >= 0x80) { if (!json_scan_utf8(c)) return 0; }
-        else c->at++;
-    }
-    return json_fail(c, "unterminated string");
-}
-
-static void json_skip_digits(json_cursor *c) {
-    while (json_more(c) && json_is_digit(c->text[c->at])) c->at++;
-}
-
-/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
-static int json_scan_number(json_cursor *c) {
-    if (c->text[c->at] == '-') c->at++;
-    if (!json_more(c) || !json_is_digit(c->text[c->at])) return json_fail(c, "expected a digit");
-    if (c->text[c->at] == '0' && c->at + 1 < c->length && json_is_digit(c->text[c->at + 1])) {
-        c->at++;
-        return json_fail(c, "leading zeros are not allowed");
-    }
-    json_skip_digits(c);
-    if (json_more(c) && c->text[c->at] == '.') {
-        c->at++;
-        if (!json_more(c) || !json_is_digit(c->text[c->at])) return json_fail(c, "expected a digit after '.'");
-        json_skip_digits(c);
-    }
-    if (json_more(c) && (c->text[c->at] == 'e' || c->text[c->at] == 'E')) {
-        c->at++;
-        if (json_more(c) && (c->text[c->at] == '+' || c->text[c->at] == '-')) c->at++;
-        if (!json_more(c) || !json_is_digit(c->text[c->at])) return json_fail(c, "expected a digit in exponent");
-        json_skip_digits(c);
-    }
-    return 1;
-}
-
-static int json_scan_literal(json_cursor *c, const char *word) {
-    size_t length = strlen(word);
-    if (c->length - c->at < length || memcmp(c->text + c->at, word, length) != 0)
-        return json_fail(c, "invalid literal");
-    c->at += length;
-    return 1;
-}
-
-/* A value that is not an array or object, at its first byte. */
-static int json_scan_scalar(json_cursor *c) {
-    uint8_t byte = c->text[c->at];
-    if (byte == '"') return json_scan_string(c);
-    if (byte == 't') return json_scan_literal(c, "true");
-    if (byte == 'f') return json_scan_literal(c, "false");
-    if (byte == 'n') return json_scan_literal(c, "null");
-    if (byte == '-' || json_is_digit(byte)) return json_scan_number(c);
-    return json_fail(c, "unexpected character");
-}
-
-/* An object member's `"key" :`, up to the value. */
-static int json_scan_key(json_cursor *c) {
-    if (!json_more(c)) return json_fail(c, "unterminated object");
-    if (c->text[c->at] != '"') return json_fail(c, "expected a string key in object");
-    if (!json_scan_string(c)) return 0;
-    json_skip_space(c);
-    if (!json_more(c) || c->text[c->at] != ':') return json_fail(c, "expected ':' after object key");
-    c->at++;
-    json_skip_space(c);
-    return 1;
-}
-
-/* The whole text: one value between optional whitespace, nested at most max_depth deep.
- * Instead of recursing, it remembers the closing bracket of each open container. */
-static int json_scan_document(json_cursor *c, size_t max_depth) {
-    uint8_t closer[JSON_MAX_DEPTH];
-    size_t depth = 0;
-    if (max_depth > JSON_MAX_DEPTH) max_depth = JSON_MAX_DEPTH;
-    json_skip_space(c);
-    for (;;) {
-        /* A value is due; inside an object, its key comes first. */
-        if (depth > 0 && closer[depth - 1] == '}' && !json_scan_key(c)) return 0;
-        if (!json_more(c)) return json_fail(c, c->length == 0 ? "empty input" : "unexpected end of input");
-        uint8_t byte = c->text[c->at];
-        if (byte == '[' || byte == '{') {
-            if (depth == max_depth) return json_fail(c, "nesting too deep");
-            closer[depth++] = byte == '[' ? ']' : '}';
-            c->at++;
-            json_skip_space(c);
-            if (!json_more(c) || c->text[c->at] != closer[depth - 1]) continue; /* its first member is due */
-            c->at++;                                                            /* [] or {} */
-            depth--;
-        } else if (!json_scan_scalar(c)) {
-            return 0;
-        }
-        /* A value is complete: close the containers that end here, then expect a ',' or the end. */
-        for (;;) {
-            json_skip_space(c);
-            if (depth == 0) return json_more(c) ? json_fail(c, "unexpected data after the JSON value") : 1;
-            int in_array = closer[depth - 1] == ']';
-            if (!json_more(c)) return json_fail(c, in_array ? "unterminated array" : "unterminated object");
-            if (c->text[c->at] == closer[depth - 1]) { c->at++; depth--; continue; }
-            if (c->text[c->at] != ',')
-                return json_fail(c, in_array ? "expected ',' or ']' in array" : "expected ',' or '}' in object");
-            c->at++;
-            json_skip_space(c);
-            break;
-        }
-    }
-}
-
-/* NULL when `text` is one JSON document nested at most `max_depth` deep; otherwise why
- * not, with *offset set to the byte at fault. `text` may be NULL when `length` is 0. */
-static const char *json_check(const uint8_t *text, size_t length, size_t max_depth, size_t *offset) {
-    json_cursor c = { text, length, 0, NULL };
-    int valid = json_scan_document(&c, max_depth);
-    *offset = c.at;
-    return valid ? NULL : c.fault;
-}
+#include <wavehost/actor_json.h>
 
 /* =============================================================================== replies
  * The host passes every reply whose `data` is not NULL to release, exactly once, and that
@@ -300,15 +78,9 @@ typedef struct {
     size_t max_bytes;       /* the longest input accepted, in bytes; 0 for no limit */
 } echo_instance;
 
-/* The key is copied into the output as it is, so it is limited to bytes that never need
- * escaping in a JSON string. */
-static int is_key_byte(uint8_t byte) {
-    return (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || json_is_digit(byte)
+static int is_key_byte(char byte) {
+    return (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || (byte >= '0' && byte <= '9')
         || byte == '_' || byte == '-';
-}
-
-static int option_is(const uint8_t *name, size_t length, const char *option) {
-    return length == strlen(option) && memcmp(name, option, length) == 0;
 }
 
 /* Reads {"wrap": "<key>", "max_bytes": <n>} (both optional) into *settings. Unknown or
@@ -323,72 +95,50 @@ static wh_status read_config(const uint8_t *config, size_t length, echo_instance
     if (length == 0) return WH_OK;
 
     size_t offset;
-    const char *fault = json_check(config, length, JSON_MAX_DEPTH, &offset);
+    const char *fault = whj_check(config, length, WHJ_MAX_DEPTH, &offset);
     if (fault)
         return reply_error(reply, WH_ERR_INVALID_CONFIG, "config is not valid JSON",
                            "config is not valid JSON: %s at byte %zu", fault, offset);
+    whj_value root = whj_root(config, length);
+    if (root.type != WHJ_OBJECT) return reply_static(reply, WH_ERR_INVALID_CONFIG, "config must be a JSON object");
 
-    /* The text is valid JSON now, so this walk can skip most checks: every string ends,
-     * a ':' follows every key, and a ',' or '}' follows every member. */
-    json_cursor c = { config, length, 0, NULL };
-    json_skip_space(&c);
-    if (config[c.at] != '{') return reply_static(reply, WH_ERR_INVALID_CONFIG, "config must be a JSON object");
-    c.at++;
-    json_skip_space(&c);
     int seen_wrap = 0, seen_limit = 0;
-    while (config[c.at] != '}') {
-        const uint8_t *name = config + c.at + 1;
-        json_scan_string(&c);
-        size_t name_length = (size_t)(config + c.at - 1 - name);
-        json_skip_space(&c);
-        c.at++; /* ':' */
-        json_skip_space(&c);
-        const uint8_t *value = config + c.at;
-
-        if (option_is(name, name_length, "wrap")) {
+    whj_iterator options = whj_iterate(root);
+    whj_value name, value;
+    while (whj_next(&options, &name, &value)) {
+        if (whj_string_equals(name, "wrap", 4)) {
             if (seen_wrap++) return reply_static(reply, WH_ERR_INVALID_CONFIG, "\"wrap\" appears twice in the config");
-            if (*value != '"') return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_key);
-            json_scan_string(&c);
-            size_t key_length = (size_t)(config + c.at - value) - 2; /* without the quotes */
-            if (key_length == 0 || key_length > KEY_MAX) return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_key);
+            size_t key_length;
+            if (!whj_string(value, settings->key, KEY_MAX, &key_length) || key_length == 0)
+                return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_key);
+            /* The key is copied into the output as it is, so it is limited to bytes that
+             * never need escaping in a JSON string. */
             for (size_t i = 0; i < key_length; i++)
-                if (!is_key_byte(value[1 + i])) return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_key);
+                if (!is_key_byte(settings->key[i])) return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_key);
             /* The output already has a "bytes" member; two members with one name is not
              * an error in JSON, but most readers would silently keep only one. */
-            if (option_is(value + 1, key_length, "bytes"))
+            if (key_length == 5 && memcmp(settings->key, "bytes", 5) == 0)
                 return reply_static(reply, WH_ERR_INVALID_CONFIG, "\"wrap\" cannot be \"bytes\", the output's other key");
-            memcpy(settings->key, value + 1, key_length);
             settings->key[key_length] = '\0';
             settings->key_length = key_length;
-        } else if (option_is(name, name_length, "max_bytes")) {
+        } else if (whj_string_equals(name, "max_bytes", 9)) {
             if (seen_limit++) return reply_static(reply, WH_ERR_INVALID_CONFIG, "\"max_bytes\" appears twice in the config");
-            if (*value != '-' && !json_is_digit(*value)) return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_limit);
-            json_scan_number(&c);
-            size_t limit = 0;
-            for (const uint8_t *digit = value; digit < config + c.at; digit++) {
-                /* '-', '.', 'e' and a value that would overflow are all refused here. */
-                if (!json_is_digit(*digit) || limit > (SIZE_MAX - (size_t)(*digit - '0')) / 10)
-                    return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_limit);
-                limit = limit * 10 + (size_t)(*digit - '0');
-            }
-            if (limit == 0) return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_limit);
-            settings->max_bytes = limit;
+            int64_t limit;
+            if (!whj_int64(value, &limit) || limit < 1) return reply_static(reply, WH_ERR_INVALID_CONFIG, bad_limit);
+            settings->max_bytes = (size_t)limit;
         } else {
             /* Name the option, but keep the message short: cut a long name at a UTF-8
              * character boundary, so the message stays valid UTF-8. */
-            size_t shown = name_length;
-            if (shown > KEY_MAX) {
-                shown = KEY_MAX;
-                while (shown > 0 && (name[shown] & 0xC0) == 0x80) shown--;
+            char shown[2 * KEY_MAX];
+            size_t shown_length;
+            whj_string(name, shown, sizeof shown, &shown_length);
+            if (shown_length > KEY_MAX) {
+                shown_length = KEY_MAX;
+                while (shown_length > 0 && (shown[shown_length] & 0xC0) == 0x80) shown_length--;
             }
             return reply_error(reply, WH_ERR_INVALID_CONFIG, "unknown config option",
                                "unknown config option \"%.*s\" (the options are \"wrap\" and \"max_bytes\")",
-                               (int)shown, (const char *)name);
-        }
-        json_skip_space(&c);
-        if (config[c.at] == ',') {
-            c.at++;
-            json_skip_space(&c);
+                               (int)shown_length, shown);
         }
     }
     return WH_OK;
@@ -425,36 +175,28 @@ static wh_status echo_invoke(void *instance, const uint8_t *input, size_t input_
         return reply_error(reply, WH_ERR_INVALID_INPUT, "input is longer than max_bytes",
                            "input is %zu bytes, more than max_bytes (%zu)", input_length, echo->max_bytes);
 
-    /* One level less than the host allows, because the output nests the input one level
-     * deeper. Empty input (length 0, perhaps a NULL pointer) is refused here too. */
+    /* {"<key>":<input>,"bytes":<n>}. The writer checks the input as it copies it, one level
+     * less deep than the host allows (the output nests it inside the object), and refuses
+     * empty input (length 0, perhaps a NULL pointer) too. */
+    whj_writer out;
+    whj_writer_init(&out);
+    whj_write_object_begin(&out);
+    whj_write_key(&out, echo->key, echo->key_length);
     size_t offset;
-    const char *fault = json_check(input, input_length, JSON_MAX_DEPTH - 1, &offset);
-    if (fault)
+    const char *fault = whj_write_json(&out, input, input_length, &offset);
+    if (fault) {
+        whj_writer_discard(&out);
         return reply_error(reply, WH_ERR_INVALID_INPUT, "input is not valid JSON",
                            "input is not valid JSON: %s at byte %zu", fault, offset);
-
-    /* {"<key>":<input>,"bytes":<n>}, in one buffer, so that release has one block to free. */
-    char tail[32]; /* ,"bytes":<at most 20 digits>} */
-    int tail_length = snprintf(tail, sizeof tail, ",\"bytes\":%zu}", input_length);
-    size_t head_length = 2 + echo->key_length + 2; /* {"<key>": */
-    if (tail_length < 0 || input_length > SIZE_MAX - head_length - (size_t)tail_length)
-        return reply_static(reply, WH_ERR_INVALID_INPUT, "input is too large");
-    size_t total = head_length + input_length + (size_t)tail_length;
-    char *output = malloc(total);
+    }
+    whj_write_key(&out, "bytes", 5);
+    whj_write_int64(&out, (int64_t)input_length);
+    whj_write_object_end(&out);
+    size_t output_length;
+    char *output = whj_writer_finish(&out, &output_length);
     if (!output) return reply_static(reply, WH_ERR_INTERNAL, "echo-c: out of memory");
-    char *at = output;
-    *at++ = '{';
-    *at++ = '"';
-    memcpy(at, echo->key, echo->key_length);
-    at += echo->key_length;
-    *at++ = '"';
-    *at++ = ':';
-    memcpy(at, input, input_length);
-    at += input_length;
-    memcpy(at, tail, (size_t)tail_length);
-    return reply_heap(reply, WH_OK, output, total);
+    return reply_heap(reply, WH_OK, output, output_length);
 }
-
 /* [any-thread] Looks at the reply alone, never at an instance: the host may release an
  * output after it has destroyed the instance that made it. */
 static void echo_release(wh_reply *reply) {
