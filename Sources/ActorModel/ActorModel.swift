@@ -4,9 +4,13 @@ import WavehostJSON
 // The actor model, defined once: what a descriptor declares about an actor, shared by the
 // SDK that writes descriptors (ActorKit), the runtime that reads them (ActorRuntime) and the host.
 
-/// What an actor is for (`wh_actor_kind`).
+/// What an actor is for (`wh_actor_kind`). Kinds describe; no rule of the host depends on
+/// one, so a kind a later v1 adds loads here as `other`.
 public enum ActorKind: UInt32, Sendable, CaseIterable {
     case other = 0, fetcher, validator, saver, grader, checker, script
+
+    /// The kind a descriptor declares: an unknown value reads as `other`.
+    public init(declared value: UInt32) { self = ActorKind(rawValue: value) ?? .other }
 }
 
 /// What an actor declares it needs or does (`WH_CAP_*`).
@@ -17,13 +21,23 @@ public struct ActorCapabilities: OptionSet, Sendable, Hashable, CustomStringConv
     public static let network = ActorCapabilities(rawValue: WH_CAP_NETWORK)
     /// Its instance may be invoked from several threads at once.
     public static let threadSafe = ActorCapabilities(rawValue: WH_CAP_THREAD_SAFE)
-    /// Its outputs ask the host for effects (rows written when the interaction completes).
+    /// It touches the outside world itself (mail, an API that writes): never run in shadow or
+    /// test runs. Effects the host applies (rows) need no such capability.
     public static let externalEffects = ActorCapabilities(rawValue: WH_CAP_EXTERNAL_EFFECTS)
     public static let known: ActorCapabilities = [.network, .threadSafe, .externalEffects]
+    /// Bits 32–63: hints a host may ignore. A plugin built for a later v1 may set ones this
+    /// host does not know, and still loads; an unknown bit below 32 refuses the plugin.
+    public static let optionalBits = ActorCapabilities(rawValue: WH_CAP_OPTIONAL_MASK)
+
+    /// Bits this host does not know and must understand to run the plugin.
+    public var unknownRequired: ActorCapabilities { subtracting(.known).subtracting(.optionalBits) }
+    /// Bits this host does not know and may ignore.
+    public var unknownOptional: ActorCapabilities { subtracting(.known).intersection(.optionalBits) }
 
     public var names: [String] {
         [(Self.network, "network"), (.threadSafe, "thread-safe"), (.externalEffects, "external-effects")]
             .filter { contains($0.0) }.map(\.1)
+            + (unknownOptional.isEmpty ? [] : ["unknown optional 0x\(String(unknownOptional.rawValue, radix: 16)) (ignored)"])
     }
     public var description: String { names.isEmpty ? "none" : names.joined(separator: ", ") }
 }

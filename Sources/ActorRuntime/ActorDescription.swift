@@ -59,11 +59,9 @@ extension ActorDescription {
         guard DescriptorReader.isValidName(name) else { throw DescriptionError("name \"\(name)\" is not a valid actor name") }
         version = try text("version")
         guard !version.isEmpty else { throw DescriptionError("version is empty") }
-        let kindValue = try number("kind", UInt32.self)
-        guard let kind = Kind(rawValue: kindValue) else { throw DescriptionError("unknown kind \(kindValue)") }
-        self.kind = kind
+        kind = Kind(declared: try number("kind", UInt32.self))
         capabilities = Capabilities(rawValue: try number("capabilities", UInt64.self))
-        guard capabilities.subtracting(.known).isEmpty else { throw DescriptionError("unknown capability bits") }
+        if let refusal = DescriptorReader.refusal(of: capabilities) { throw DescriptionError(refusal) }
         abiVersion = try number("abi_version", UInt32.self)
         guard PluginImage.supportedABIVersions.contains(abiVersion) else { throw DescriptionError("unsupported ABI version \(abiVersion)") }
         descriptorSize = try number("descriptor_size", Int.self)

@@ -42,14 +42,9 @@ struct DescriptorReader {
         guard let version = fields.version.map({ String(cString: $0) }), !version.isEmpty else {
             throw malformed("actor \(name): version is NULL or empty")
         }
-        guard let kind = ActorDescription.Kind(rawValue: fields.kind) else {
-            throw malformed("actor \(name): unknown kind \(fields.kind) (known: 0–\(ActorDescription.Kind.allCases.count - 1))")
-        }
+        let kind = ActorDescription.Kind(declared: fields.kind)
         let capabilities = ActorDescription.Capabilities(rawValue: fields.capabilities)
-        let unknown = capabilities.subtracting(.known)
-        guard unknown.isEmpty else {
-            throw malformed("actor \(name): unknown capability bits 0x\(String(unknown.rawValue, radix: 16))")
-        }
+        if let refusal = Self.refusal(of: capabilities) { throw malformed("actor \(name): \(refusal)") }
         let missing = [("create", fields.create == nil), ("invoke", fields.invoke == nil),
                        ("release", fields.release == nil), ("destroy", fields.destroy == nil)]
             .filter(\.1).map(\.0)
@@ -71,6 +66,15 @@ struct DescriptorReader {
     /// Everything up to and including `destroy`.
     static var minimumSize: Int {
         MemoryLayout<wh_actor_descriptor>.offset(of: \.destroy)! + MemoryLayout<UnsafeRawPointer>.size
+    }
+
+    /// Why a plugin declaring `capabilities` cannot run here, or nil: a bit below 32 this host
+    /// does not know changes what the host must do (bits 32–63 are hints it may ignore).
+    static func refusal(of capabilities: ActorDescription.Capabilities) -> String? {
+        let unknown = capabilities.unknownRequired
+        guard !unknown.isEmpty else { return nil }
+        return "unknown capability bits 0x\(String(unknown.rawValue, radix: 16)): bits 0–31 are ones a host must understand, "
+            + "and this one does not (a later Wavehost may); rebuild the plugin without them or run a host that knows them"
     }
 
     static func isValidName(_ name: String) -> Bool {

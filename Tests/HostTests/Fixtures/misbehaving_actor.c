@@ -14,8 +14,9 @@
  *   EMPTY_NAME         the descriptor's name is ""
  *   TOO_SMALL          the descriptor's struct_size is 8
  *   NULL_INVOKE        the descriptor's invoke is NULL
- *   BAD_CAPS           capability bit 40, which no version defines, is set
- *   BAD_KIND           the kind is 99
+ *   BAD_CAPS           capability bit 20 is set: one a host must understand, and no version defines
+ *   FUTURE_OPTIONAL_CAP  capability bit 40 is set: an optional hint of a later v1 (it works fully)
+ *   FUTURE_KIND        the kind is 99, one a later v1 might add (it works fully)
  *   VERSION_MISMATCH   asked for version 1, it answers with a descriptor that says 7
  *   FAILING_CREATE     create refuses every config (WH_ERR_INVALID_CONFIG, with a message)
  *   CRASHING_CREATE    create writes through a NULL pointer: a real SIGSEGV
@@ -41,9 +42,9 @@
 #include <wavehost/actor_abi.h>
 
 #if defined(WRONG_ABI) + defined(NO_ENTRY) + defined(NULL_NAME) + defined(EMPTY_NAME) + defined(TOO_SMALL) \
-    + defined(NULL_INVOKE) + defined(BAD_CAPS) + defined(BAD_KIND) + defined(VERSION_MISMATCH)            \
+    + defined(NULL_INVOKE) + defined(BAD_CAPS) + defined(FUTURE_KIND) + defined(VERSION_MISMATCH)         \
     + defined(FAILING_CREATE) + defined(CRASHING_CREATE) + defined(INVALID_OUTPUT) + defined(NULL_OUTPUT)  \
-    + defined(LEAKY_RELEASE) + defined(OLD_DESCRIPTOR) > 1
+    + defined(LEAKY_RELEASE) + defined(OLD_DESCRIPTOR) + defined(FUTURE_OPTIONAL_CAP) > 1
 #error "define at most one fault, so that each test knows which one it sees"
 #endif
 
@@ -202,13 +203,15 @@ static const wh_actor_descriptor descriptor = {
     .name = ACTOR_NAME,
 #endif
     .version = ACTOR_VERSION,
-#if defined(BAD_KIND)
+#if defined(FUTURE_KIND)
     .kind = 99,
 #else
     .kind = WH_KIND_OTHER,
 #endif
 #if defined(BAD_CAPS)
-    .capabilities = 1ull << 40,
+    .capabilities = 1ull << 20,             /* a bit a host must understand, unknown to this one */
+#elif defined(FUTURE_OPTIONAL_CAP)
+    .capabilities = WH_CAP_THREAD_SAFE | 1ull << 40,   /* a hint of a later v1, which a host may ignore */
 #else
     .capabilities = 0,
 #endif

@@ -75,13 +75,19 @@ typedef uint32_t wh_kind;
 #define WH_KIND_SCRIPT     6u   /* reserved for script actors the host wraps */
 
 /* Capability flags. The host enforces them: an actor that does not declare a
- * capability does not get it. Unknown bits are refused by the loader. */
+ * capability does not get it.
+ * How the set grows within version 1: bits 0–31 change what a host must do, so a host
+ * refuses a plugin with one it does not know; bits 32–63 (WH_CAP_OPTIONAL_MASK) are hints a
+ * host may ignore, so a plugin built for a later v1 that sets one still loads here. */
 typedef uint64_t wh_capabilities;
 #define WH_CAP_NETWORK           (1ull << 0) /* needs network access (sandboxes deny it otherwise) */
 #define WH_CAP_THREAD_SAFE       (1ull << 1) /* invoke may run concurrently on one instance */
-#define WH_CAP_EXTERNAL_EFFECTS  (1ull << 2) /* touches the outside world beyond returning output;
-                                                 the host does not run it in shadow or test runs */
-#define WH_CAP_ALL (WH_CAP_NETWORK | WH_CAP_THREAD_SAFE | WH_CAP_EXTERNAL_EFFECTS)
+#define WH_CAP_EXTERNAL_EFFECTS  (1ull << 2) /* touches the outside world itself beyond returning
+                                                 output (sends mail, calls an API that writes): the
+                                                 host never runs it in shadow or test runs. Effects
+                                                 the host applies (rows) need no such bit. */
+#define WH_CAP_ALL (WH_CAP_NETWORK | WH_CAP_THREAD_SAFE | WH_CAP_EXTERNAL_EFFECTS) /* every bit this header knows */
+#define WH_CAP_OPTIONAL_MASK 0xFFFFFFFF00000000ull /* bits a host may ignore when it does not know them */
 
 /* ---------------------------------------------------------- host services */
 
