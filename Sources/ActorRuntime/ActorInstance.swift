@@ -77,6 +77,10 @@ public struct ActorFailure: Error, Sendable, CustomStringConvertible {
         /// A status code this host does not know.
         case unknown(Int32)
 
+        /// Whether the actor itself returned a status other than WH_OK: a refusal. An
+        /// invalid output is the host's verdict on an answer of WH_OK, so it is not one.
+        public var isRefusal: Bool { self != .invalidOutput }
+
         public init(_ status: wh_status) {
             switch status {
             case WH_ERR_INVALID_INPUT: self = .invalidInput

@@ -2,6 +2,7 @@ import ActorABI
 import ArgumentParser
 import Foundation
 import Host
+import Synchronization
 import WavehostJSON
 
 struct InvokeCommand: ParsableCommand {
@@ -29,7 +30,7 @@ struct InvokeCommand: ParsableCommand {
                                valueName: "isolation"))
     var isolation: Isolation = .process
 
-    @Option(help: "Seconds the call may take before the worker is killed (process isolation and scripts).")
+    @Option(help: "Seconds the call may take: then the worker is killed (process isolation, scripts), or wavehost exits (inprocess, whose call cannot be stopped).")
     var timeout: Double = 30
 
     @Option(help: ArgumentHelp("Sandbox limits as JSON, e.g. '{\"memory_mb\":256,\"cpu_seconds\":10,\"output_bytes\":1048576}'.",
@@ -107,7 +108,8 @@ struct InvokeCommand: ParsableCommand {
         case .inprocess:
             let http = HostHTTP(actor: plugin.name, grant: configuration.networkGrant, responseLimit: configuration.limits.httpResponseBytes,
                                 secrets: HostHTTP.secretNames(in: (try? JSON.parse(config)) ?? [:]))
-            return try plugin.makeInstance(config: config, http: http).invoke(input)  // refused unless trusted
+            let instance = try plugin.makeInstance(config: config, http: http)  // refused unless trusted
+            return try Self.withDeadline(limit, actor: plugin.name) { () throws(ActorFailure) in try instance.invoke(input) }
         case .process:
             try plugin.verifyCachedCopy()
             if plugin.description.capabilities.contains(.network) && configuration.networkGrant == nil {
@@ -119,6 +121,29 @@ struct InvokeCommand: ParsableCommand {
             defer { pool.shutdown() }
             return try pool.invoke(input, timeout: limit)
         }
+    }
+
+    /// Runs an in-process call on a thread of its own and waits `limit` for it. A late call
+    /// cannot be stopped in this process, so past the deadline wavehost says so and exits.
+    static func withDeadline(_ limit: Duration, actor: String, _ call: @escaping @Sendable () throws(ActorFailure) -> [UInt8])
+        throws(ActorFailure) -> [UInt8]
+    {
+        final class Outcome: Sendable { let result = Mutex<Result<[UInt8], ActorFailure>?>(nil) }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let result: Result<[UInt8], ActorFailure>
+            do throws(ActorFailure) { result = .success(try call()) } catch { result = .failure(error) }
+            outcome.result.withLock { $0 = result }
+            done.signal()
+        }.start()
+        let (seconds, attoseconds) = limit.components
+        guard done.wait(timeout: .now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))) == .success else {
+            printError("error: actor \(actor): timed out: no answer within \(limit) (--timeout). An in-process call cannot "
+                       + "be stopped, so wavehost exits; in a sandboxed worker (--isolation process) the worker is killed instead")
+            Glibc.exit(ExitStatus.actorFailed.rawValue)
+        }
+        return try outcome.result.withLock { $0! }.get()
     }
 
     /// Whether `path` is a plugin rather than a script: an ELF file, or a path the loader

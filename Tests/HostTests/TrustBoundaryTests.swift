@@ -48,7 +48,7 @@ import WavehostJSON
         if let refusal = bad.refusal {
             #expect(inspect.status == 3 && inspect.error.contains(refusal), "\(fault): \(inspect.status) \(inspect.error)")
             #expect(invoke.status == 3 && invoke.error.contains(refusal), "\(fault): \(invoke.status) \(invoke.error)")
-            #expect(check.status == 4 && check.output.contains("FAIL  loads: load failed:") && check.output.contains(refusal),
+            #expect(check.status == 4 && check.output.contains("FAIL  loads: \(bad.path): load failed:") && check.output.contains(refusal),
                     "\(fault): \(check.output)")
         } else {
             // The library loads (in workers) and works; its load-time code ran only there.

@@ -1,4 +1,5 @@
 import CWavehostShims
+import Foundation
 import Dispatch
 import Synchronization
 import WavehostJSON
@@ -46,10 +47,20 @@ public struct ConformanceCheck {
     public var mode: Mode
     /// The workers' executable, limits and scratch (worker mode).
     public var workerConfiguration: WorkerPool.Configuration
-    /// Calls made per instance by the leak and concurrency checks.
+    /// Calls made per instance by the leak and concurrency checks (fewer for a slow actor,
+    /// so that each check stays within `checkBudget`).
     public var repetitions = 1000
-    /// The deadline of each call in a worker.
-    public var callTimeout: Duration = .seconds(10)
+    /// What the leak and concurrency checks may take each, at most, for a slow actor.
+    public var checkBudget: Duration = .seconds(20)
+    /// The deadline of each call (`plugins check --timeout`): a slower call fails its check.
+    public var callTimeout: Duration = .seconds(5)
+    /// Called as each check starts, with its name (so a crash can be pinned on it).
+    public var starting: (String) -> Void = { _ in }
+    /// In this process a call past its deadline cannot be stopped: this reports the check
+    /// that overran (its name and why) and must end the process.
+    public var overrun: @Sendable (_ check: String, _ detail: String) -> Never = { check, detail in
+        preconditionFailure("\(check): \(detail)")
+    }
 
     public init(path: String, loader: PluginLoader = PluginLoader(), mode: Mode = .automatic,
                 workerConfiguration: WorkerPool.Configuration = .init())
@@ -71,8 +82,9 @@ public struct ConformanceCheck {
         }
 
         let plugin: LoadedPlugin
+        starting("loads")
         do { plugin = try loader.load(path) } catch {
-            record("loads", false, "\(error.code): \(error.message)")
+            record("loads", false, error.description)
             return false
         }
         let info = plugin.description
@@ -94,10 +106,13 @@ public struct ConformanceCheck {
         }
         if !inProcess { return runInWorkers(plugin, allPassed: allPassed, report: report) }
 
+        let watchdog = CallWatchdog(timeout: callTimeout, overrun: overrun)
+        defer { watchdog.stop() }
         let defaultConfig = info.examples.first?.config ?? [:]
         let instance: ActorInstance
+        starting("creates with its example config")
         do {
-            instance = try plugin.makeInstance(config: defaultConfig.bytes)
+            instance = try watchdog.call("creates with its example config") { () throws(PluginError) in try plugin.makeInstance(config: defaultConfig.bytes) }
             record("creates with its example config", true, defaultConfig.text)
         } catch {
             record("creates with its example config", false, error.message)
@@ -105,20 +120,26 @@ public struct ConformanceCheck {
         }
 
         for example in info.examples {
-            let (passed, detail) = runExample(example, plugin: plugin)
-            record("example \"\(example.name)\"", passed, detail)
+            let name = "example \"\(example.name)\""
+            starting(name)
+            let (passed, detail) = runExample(example, plugin: plugin, watchdog: watchdog, check: name)
+            record(name, passed, detail)
         }
         for hostile in HostileInput.all {
-            let (passed, detail) = hostile.check(instance)
-            record("hostile input \"\(hostile.name)\"", passed, detail)
+            let name = "hostile input \"\(hostile.name)\""
+            starting(name)
+            let (passed, detail) = watchdog.call(name) { hostile.check(instance) }
+            record(name, passed, detail)
         }
         // Without a declared example, `{}` with the default config stands in.
         let example = info.examples.first { !$0.expectsError }
             ?? ActorDescription.Example(name: "empty object", config: defaultConfig, input: [:], output: nil, expectsError: false)
-        let (released, releaseDetail) = checkReleases(plugin: plugin, example: example)
+        starting("releases every output")
+        let (released, releaseDetail) = checkReleases(plugin: plugin, example: example, watchdog: watchdog)
         record("releases every output", released, releaseDetail)
         if info.capabilities.contains(.threadSafe) {
-            let (passed, detail) = checkConcurrency(plugin: plugin, example: example)
+            starting("thread-safe under concurrent calls")
+            let (passed, detail) = checkConcurrency(plugin: plugin, example: example, watchdog: watchdog)
             record("thread-safe under concurrent calls", passed, detail)
         }
         return allPassed
@@ -140,6 +161,7 @@ public struct ConformanceCheck {
             return WorkerPool(plugin: plugin, config: config.bytes, configuration: configuration)
         }
         let main: WorkerPool
+        starting("creates with its example config")
         do throws(PluginError) {
             main = try pool(defaultConfig)
             do { try main.warm(1) } catch { throw PluginError(.createFailed, path: plugin.path, error.message) }
@@ -150,6 +172,7 @@ public struct ConformanceCheck {
         }
         defer { main.shutdown() }
         for example in info.examples {
+            starting("example \"\(example.name)\"")
             let verdict: (Bool, String)
             do throws(PluginError) {
                 let examplePool = try pool(example.config)
@@ -161,6 +184,7 @@ public struct ConformanceCheck {
             record("example \"\(example.name)\"", verdict.0, verdict.1)
         }
         for hostile in HostileInput.all {
+            starting("hostile input \"\(hostile.name)\"")
             let (passed, detail) = hostile.check(main, timeout: callTimeout)
             record("hostile input \"\(hostile.name)\"", passed, detail)
         }
@@ -181,13 +205,37 @@ public struct ConformanceCheck {
         }
     }
 
-    private func runExample(_ example: ActorDescription.Example, plugin: LoadedPlugin) -> (Bool, String) {
+    private func runExample(_ example: ActorDescription.Example, plugin: LoadedPlugin, watchdog: CallWatchdog,
+                            check: String) -> (Bool, String) {
         let instance: ActorInstance
-        do { instance = try plugin.makeInstance(config: example.config.bytes) } catch {
+        do { instance = try watchdog.call(check) { () throws(PluginError) in try plugin.makeInstance(config: example.config.bytes) } } catch {
             return (false, "create failed: \(error.message)")
         }
-        do { return Self.judge(example, .success(try instance.invoke(example.input.bytes))) } catch {
+        do { return Self.judge(example, .success(try watchdog.call(check) { () throws(ActorFailure) in try instance.invoke(example.input.bytes) })) } catch {
             return Self.judge(example, .failure(error))
+        }
+    }
+
+    /// What an author changes when `check` fails, or nil where the failure says it already.
+    public static func fix(for check: String, detail: String) -> String? {
+        if detail.hasPrefix("timed out") || detail.contains("took longer than its deadline") {
+            return "answer within the deadline, or give a slow actor more with --timeout SECONDS"
+        }
+        switch check {
+        case "loads": return "see docs/abi.md §6 (loader errors) for this one"
+        case "creates with its example config":
+            return "create must accept the config of the first example (or {} without examples), and answer WH_OK"
+        case "releases every output": return "free what each reply holds in release, whatever the status (docs/abi.md §4)"
+        case "thread-safe under concurrent calls":
+            return "guard what invoke changes with a lock, or do not declare WH_CAP_THREAD_SAFE"
+        case _ where check.hasPrefix("example "):
+            return detail.hasPrefix("expected a refusal")
+                ? "refuse this input with a status other than WH_OK (WH_ERR_INVALID_INPUT) and a message, or drop \"error\": true"
+                : "make the answer match the example's \"output\", or correct the example (docs/abi.md §5)"
+        case _ where check.hasPrefix("hostile input "):
+            return "check untrusted input before use (strict JSON and UTF-8, a depth limit: wavehost/actor_json.h's whj_check, "
+                + "ActorKit's JSON) and refuse what you cannot use with WH_ERR_INVALID_INPUT and a message"
+        default: return nil
         }
     }
 
@@ -204,6 +252,10 @@ public struct ConformanceCheck {
                 : (false, "expected \(expected.text), got \(String(decoding: output, as: UTF8.self))")
         case .failure(let error):
             if example.expectsError {
+                // Only the actor's own status refuses: an answer of WH_OK the host cannot use is not a refusal.
+                guard error.status.isRefusal else {
+                    return (false, "expected a refusal (a status other than WH_OK), but the actor answered WH_OK: \(error.message)")
+                }
                 return error.message.isEmpty ? (false, "refused without a message") : (true, "refused: \(error.message)")
             }
             return (false, error.description)
@@ -214,33 +266,57 @@ public struct ConformanceCheck {
     /// and the plugin's release really freed it. The heap is the whole process's, so
     /// run the suite in a process of its own (as `wavehost plugins check` does); the
     /// smallest growth of several rounds counts, so stray allocations fail nothing.
-    private func checkReleases(plugin: LoadedPlugin, example: ActorDescription.Example) -> (Bool, String) {
-        guard let instance = try? plugin.makeInstance(config: example.config.bytes) else { return (false, "create failed") }
+    private func checkReleases(plugin: LoadedPlugin, example: ActorDescription.Example, watchdog: CallWatchdog) -> (Bool, String) {
+        let check = "releases every output"
+        let instance: ActorInstance
+        do { instance = try watchdog.call(check) { () throws(PluginError) in try plugin.makeInstance(config: example.config.bytes) } } catch {
+            return (false, "create failed: \(error.message)")
+        }
         let input = example.input.bytes
-        for _ in 0..<100 { _ = try? instance.invoke(input) }  // warm caches and arenas
+        // Results are not judged here (the examples were): only what the heap does. Each
+        // call is still under the deadline.
+        func call() { watchdog.call(check) { _ = try? instance.invoke(input) } }
+        let calls = callsWithinBudget(rounds: 6) { call() }
+        for _ in 0..<min(100, calls) { call() }  // warm caches and arenas
         var growth = Int.max
         for _ in 0..<5 {
             let before = wh_shim_heap_in_use()
-            for _ in 0..<repetitions { _ = try? instance.invoke(input) }
+            for _ in 0..<calls { call() }
             growth = min(growth, Int(wh_shim_heap_in_use()) - Int(before))
         }
-        let perCall = Double(max(growth, 0)) / Double(repetitions)
+        let perCall = Double(max(growth, 0)) / Double(calls)
         return perCall < 16
-            ? (true, "heap grew \(max(growth, 0)) bytes over \(repetitions) calls")
-            : (false, "heap grew \(growth) bytes over \(repetitions) calls (\(Int(perCall)) per call): outputs leak")
+            ? (true, "heap grew \(max(growth, 0)) bytes over \(calls) calls")
+            : (false, "heap grew \(growth) bytes over \(calls) calls (\(Int(perCall)) per call): outputs leak")
+    }
+
+    /// How many calls a round of a repeated check makes: `repetitions`, or fewer when one
+    /// call (timed once, here) is so slow that `rounds` rounds would pass `checkBudget`.
+    private func callsWithinBudget(rounds: Int, _ call: () -> Void) -> Int {
+        let clock = ContinuousClock()
+        let one = clock.measure(call)
+        guard one > .zero else { return repetitions }
+        let affordable = Int(checkBudget / (one * rounds))
+        return max(min(repetitions, affordable), 10)
     }
 
     /// Calls one instance from several threads at once; every outcome (answer or
     /// refusal) must be the one a single call gives.
-    private func checkConcurrency(plugin: LoadedPlugin, example: ActorDescription.Example) -> (Bool, String) {
-        guard let instance = try? plugin.makeInstance(config: example.config.bytes) else { return (false, "create failed") }
+    private func checkConcurrency(plugin: LoadedPlugin, example: ActorDescription.Example, watchdog: CallWatchdog) -> (Bool, String) {
+        let check = "thread-safe under concurrent calls"
+        let instance: ActorInstance
+        do { instance = try watchdog.call(check) { () throws(PluginError) in try plugin.makeInstance(config: example.config.bytes) } } catch {
+            return (false, "create failed: \(error.message)")
+        }
         let input = example.input.bytes
         @Sendable func outcome() -> String {
-            do { return String(decoding: try instance.invoke(input), as: UTF8.self) } catch { return "refused: \(error.message)" }
+            watchdog.call(check) {
+                do throws(ActorFailure) { return String(decoding: try instance.invoke(input), as: UTF8.self) } catch { return "refused: \(error.message)" }
+            }
         }
         let expected = outcome()
         let threads = 4
-        let calls = repetitions / threads
+        let calls = max(callsWithinBudget(rounds: 1) { _ = outcome() } / threads, 1)
         let mismatches = Atomic(0)
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             for _ in 0..<calls where outcome() != expected {
@@ -297,6 +373,54 @@ struct HostileInput {
             case .invalidOutput: return (false, error.message)
             case _ where error.message.isEmpty: return (false, "refused (\(error.status)) without a message")
             default: return (true, "refused (\(error.status)): \(error.message.prefix(100))")
+            }
+        }
+    }
+}
+
+/// The per-call deadline of the in-process checks. A call in this process cannot be stopped,
+/// so when one overruns, the watchdog reports the check it belongs to and ends the process
+/// (`plugins check` runs the in-process suite in a child of its own, whose parent reports it).
+final class CallWatchdog: Sendable {
+    private struct Watched {
+        var calls: [Int: (check: String, deadline: ContinuousClock.Instant)] = [:]
+        var next = 0
+        var stopped = false
+    }
+    private let state = Mutex(Watched())
+    private let timeout: Duration
+    private let overrun: @Sendable (String, String) -> Never
+
+    init(timeout: Duration, overrun: @escaping @Sendable (String, String) -> Never) {
+        self.timeout = timeout
+        self.overrun = overrun
+        Thread { [self] in watch() }.start()
+    }
+
+    /// Runs `body` (one call into the plugin) under the deadline, on behalf of `check`.
+    func call<T, E: Error>(_ check: String, _ body: () throws(E) -> T) throws(E) -> T {
+        let deadline = ContinuousClock.now + timeout
+        let id = state.withLock { watched in
+            watched.next += 1
+            watched.calls[watched.next] = (check, deadline)
+            return watched.next
+        }
+        defer { _ = state.withLock { $0.calls.removeValue(forKey: id) } }
+        return try body()
+    }
+
+    func stop() { state.withLock { $0.stopped = true } }
+
+    private func watch() {
+        while true {
+            Thread.sleep(forTimeInterval: 0.02)
+            let (stopped, late) = state.withLock { watched in
+                let now = ContinuousClock.now
+                return (watched.stopped, watched.calls.values.first { $0.deadline < now }?.check)
+            }
+            if stopped { return }
+            if let late {
+                overrun(late, "a call took longer than its deadline, \(timeout) (plugins check --timeout); the checker stopped there")
             }
         }
     }

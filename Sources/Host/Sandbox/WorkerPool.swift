@@ -49,6 +49,8 @@ public final class WorkerPool: Sendable {
 
     public let actor: String
     public let pluginPath: String
+    /// The author's file, named in errors instead of the content-addressed copy a worker loads.
+    public let sourcePath: String?
     /// As root: the pool's own uid (and gid); nil otherwise.
     public let uid: UInt32?
     private let config: [UInt8]
@@ -69,9 +71,11 @@ public final class WorkerPool: Sendable {
     /// A pool for `pluginPath` (the content-addressed copy to load) with `config`.
     /// Workers start on first use.
     public init(pluginPath: String, actor: String, config: [UInt8] = Array("{}".utf8),
-                configuration: Configuration = Configuration(), log: @escaping HostServicesTable.LogSink = { _, _ in })
+                configuration: Configuration = Configuration(), sourcePath: String? = nil,
+                log: @escaping HostServicesTable.LogSink = { _, _ in })
     {
         self.pluginPath = pluginPath
+        self.sourcePath = sourcePath
         self.actor = actor
         self.config = config
         self.configuration = configuration
@@ -95,7 +99,8 @@ public final class WorkerPool: Sendable {
             configuration.hostHTTP = HostHTTP(actor: plugin.name, grant: configuration.networkGrant, responseLimit: configuration.limits.httpResponseBytes,
                                               secrets: HostHTTP.secretNames(in: (try? JSON.parse(config)) ?? [:]))
         }
-        self.init(pluginPath: plugin.cachedPath, actor: plugin.name, config: config, configuration: configuration, log: log)
+        self.init(pluginPath: plugin.cachedPath, actor: plugin.name, config: config, configuration: configuration,
+                  sourcePath: plugin.path, log: log)
     }
 
     deinit { shutdown() }
@@ -167,7 +172,11 @@ public final class WorkerPool: Sendable {
         } catch {
             removeScratchFolder(scratch)
             if let cgroup { WorkerIdentity.removeCgroup(cgroup) }
-            throw error
+            guard let sourcePath else { throw error }
+            // The worker names the copy it loaded; the author knows only their own file.
+            let message = error.message.replacingOccurrences(of: loadable, with: sourcePath)
+                .replacingOccurrences(of: pluginPath, with: sourcePath)
+            throw SandboxFailure(error.code, actor: actor, message, elapsedNanoseconds: error.elapsedNanoseconds)
         }
         worker.scratch = scratch
         worker.cgroup = cgroup

@@ -26,7 +26,8 @@
  *   OLD_DESCRIPTOR     built as against an older header: its descriptor has only the
  *                      required fields; it works fully
  *   COUNT_RELEASES     changes nothing: misbehaving_outstanding() is always exported
- * Options, usable with any of them:
+ * Options, usable with any of them (but OLD_DESCRIPTOR, which has no examples field):
+ *   EXAMPLES="[...]"     the descriptor's examples, as JSON text
  *   ACTOR_NAME="..."     the name (default "misbehaving")
  *   ACTOR_VERSION="..."  the version (default "1.0.0"), to build two different
  *                        libraries with the same name
@@ -223,6 +224,9 @@ static const wh_actor_descriptor descriptor = {
 #endif
     .release = release,
     .destroy = destroy,
+#if defined(EXAMPLES)
+    .examples = EXAMPLES,
+#endif
 };
 #endif
 

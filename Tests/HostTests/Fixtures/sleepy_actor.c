@@ -4,6 +4,7 @@
  * signal comes. (Each build's hash differs by SLEEP_MS, which tells its workers apart.)
  * With SLEEP_WHEN="text" it sleeps only when its input contains that text: one slow call
  * among fast ones, for the in-process deadline tests. Not thread-safe, on purpose.
+ * EXAMPLES="[...]" gives it examples (JSON text), for the checker's deadline tests.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -51,6 +52,9 @@ static const wh_actor_descriptor descriptor = {
     .invoke = invoke,
     .release = release,
     .destroy = destroy,
+#ifdef EXAMPLES
+    .examples = EXAMPLES,
+#endif
 };
 
 WH_EXPORT const wh_actor_descriptor *wavehost_actor_entry(uint32_t abi_version, wh_abi_range *speaks) {
