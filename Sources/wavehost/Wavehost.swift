@@ -6,8 +6,21 @@ struct Wavehost: AsyncParsableCommand {
         commandName: "wavehost",
         abstract: "Loads actors (plugins behind a stable C ABI) and runs them.",
         discussion: "Exit status, for every command (each command's help says which it uses):\n" + ExitStatus.table,
-        subcommands: [RunCommand.self, ServeCommand.self, LoadCommand.self, StatusCommand.self, CompareCommand.self, ReportCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, PluginsCommand.self, InvokeCommand.self, DoctorCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, LoadCommand.self, StatusCommand.self, CompareCommand.self, ReportCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, PluginsCommand.self, InvokeCommand.self, NewCommand.self, DoctorCommand.self]
     )
+
+    /// ArgumentParser's own main, but a usage error (a missing or invalid option) exits with
+    /// this table's "bad input" (2) instead of its EX_USAGE (64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand { try await command.run() } else { try command.run() }
+        } catch {
+            guard exitCode(for: error).rawValue == 64 else { exit(withError: error) }
+            printError(fullMessage(for: error))
+            exit(withError: ExitStatus.badInput)
+        }
+    }
 }
 
 /// Exit statuses, one table for every subcommand: thrown by name, printed in `--help`.
@@ -24,7 +37,7 @@ enum ExitStatus {
     static let meanings: [(ExitCode, String)] = [
         (.success, "success (for run: every run completed, all on this host)"),
         (actorFailed, "an actor refused or failed, or a file could not be written"),
-        (badInput, "bad input: a workflow file, an option, an unknown name"),
+        (badInput, "bad input: a workflow file, a missing or invalid option, an unknown name"),
         (pluginError, "a plugin could not be loaded or created"),
         (checkFailed, "a check failed (plugins check)"),
         (runsFailed, "run: some runs failed (the status printed says which and why)"),
