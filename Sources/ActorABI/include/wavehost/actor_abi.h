@@ -53,8 +53,8 @@ typedef struct wh_abi_range {
 
 /* Returned by create and invoke. Anything other than WH_OK is a failure, and the
  * plugin should put a human-readable UTF-8 message in the reply (see wh_reply).
- * Only WH_ERR_UNAVAILABLE is worth retrying; the host reports any other value as an
- * unknown status and does not retry it. */
+ * Of these codes only WH_ERR_UNAVAILABLE is retried (see "promises" below); the host
+ * reports a value not defined here as an unknown status and does not retry it. */
 typedef int32_t wh_status;
 #define WH_OK                  0  /* success: the reply holds the output JSON */
 #define WH_ERR_INVALID_INPUT   1  /* the input is not what this actor accepts; do not retry */
@@ -62,6 +62,28 @@ typedef int32_t wh_status;
 #define WH_ERR_FAILED          3  /* the work failed for a reason of its own; do not retry */
 #define WH_ERR_UNAVAILABLE     4  /* a dependency is unavailable (network, model…); retryable */
 #define WH_ERR_INTERNAL        5  /* a bug in the actor (or out of memory); do not retry */
+
+/* -------------------------------------------------------------- promises */
+
+/* What the host does, and what an actor must not do. docs/abi.md §2.12 says the same,
+ * word for word (a test compares the two).
+ *  - Retries: the host retries WH_ERR_UNAVAILABLE, a crash, a timeout, and an output that
+ *    is too large or not JSON, as often as the step's retry policy allows; it never retries
+ *    WH_ERR_INVALID_INPUT, WH_ERR_INVALID_CONFIG, WH_ERR_FAILED, WH_ERR_INTERNAL or a code
+ *    this header does not define.
+ *  - Out of memory: answer WH_ERR_INTERNAL with a static message (release then frees
+ *    nothing); in a sandboxed worker the memory limit makes allocations fail or, with a
+ *    cgroup, kills the worker, which the host treats as a crash.
+ *  - Timeouts: past its deadline a sandboxed call's worker is killed (SIGKILL), so neither
+ *    destroy nor release runs there; an in-process call cannot be stopped, so the host
+ *    stops waiting, gives later calls a fresh instance unless the actor is thread-safe (the
+ *    one still in use is never destroyed), and once more than 4 calls are abandoned so,
+ *    moves the variant to a sandboxed worker.
+ *  - Must not: write to stdout or stderr (use the host's log), install signal handlers or
+ *    change a signal mask, call exit, chdir, setenv, putenv or setlocale, fork, keep a
+ *    pointer to config or input after the call returns, use the host services after destroy
+ *    or from release, or leave a thread running after destroy.
+ */
 
 /* ------------------------------------------------------------- kinds, caps */
 
