@@ -69,10 +69,12 @@ let package = Package(
         // libcurl for the host's HTTP service, in a module of its own (see CurlURL.swift for why).
         .target(name: "HostCurl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "ActorModel", "WavehostJSON"], swiftSettings: workerSettings),
+        // Pure routing decisions: the sticky choice, the verdict, a canary's step (no SQL, no I/O).
+        .target(name: "WavehostRouting", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite", "CLibPQ", "HostCurl",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "WavehostRouting", "CWavehostShims", "CSQLite", "CLibPQ", "HostCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -85,7 +87,7 @@ let package = Package(
         .target(
             name: "WavehostService",
             dependencies: [
-                "Host", "WavehostDashboard",
+                "Host", "WavehostDashboard", "WavehostRouting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -96,10 +98,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The web dashboard's pages and JSON API, as a function from request to response (no HTTP server).
-        .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON"], swiftSettings: swiftSettings),
+        .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON", "WavehostRouting"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["Host", "WavehostDashboard", "WavehostService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Host", "WavehostDashboard", "WavehostRouting", "WavehostService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -108,12 +110,12 @@ let package = Package(
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
-            "Host", "CCurl", "WavehostService", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
+            "Host", "CCurl", "WavehostRouting", "WavehostService", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", .product(name: "Yams", package: "Yams")],
+        .testTarget(name: "HostTests", dependencies: ["Host", "WavehostRouting"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", "WavehostRouting", .product(name: "Yams", package: "Yams")],
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostServiceTests", dependencies: [
             "WavehostService", "WavehostJSON", .product(name: "Logging", package: "swift-log"),

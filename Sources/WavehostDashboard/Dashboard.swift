@@ -1,5 +1,6 @@
 import Foundation
 import Host
+import WavehostRouting
 
 /// A request as the HTTP server hands it over: header names lowercased, the path without
 /// its query string (one is stripped if present), the query already split.

@@ -1,4 +1,5 @@
 import Host
+import WavehostRouting
 
 /// The step comparison as one self-contained HTML file (`wavehost report`): inline CSS
 /// and SVG, no script, no link out, and a CSP that forbids fetching anything.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Host
+import WavehostRouting
 
 /// `wavehost promote STEP [--auto]`.
 struct PromoteCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Host
 import WavehostDashboard
+import WavehostRouting
 
 /// `wavehost report`: a step's comparison page (`report STEP --html FILE`, the default) or a
 /// batch judged by the plan's criteria (`report batch WORKFLOW`).

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Host
 import Testing
+import WavehostRouting
 
 /// A canary ramp under real traffic: it advances while the challenger holds, and rolls
 /// back to 0% at once when failures are injected (a hot-reloaded build that fails half).

@@ -2,6 +2,7 @@ import Foundation
 @testable import Host
 import Testing
 import WavehostJSON
+@testable import WavehostRouting
 
 /// The promotion policy on controlled numbers, then on real challengers measured by the
 /// engine: one better, one equal, one failing 20%.

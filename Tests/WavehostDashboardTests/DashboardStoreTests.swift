@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import WavehostDashboard
 import WavehostJSON
+import WavehostRouting
 
 /// The dashboard's store queries (Store+Dashboard.swift) on both backends, after a real
 /// run: they must agree with the queries `compare` and `status` use.

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import WavehostDashboard
 import WavehostJSON
+import WavehostRouting
 
 /// The pages `Dashboard.respond` serves, over a store real runs filled.
 @Suite struct PageTests {

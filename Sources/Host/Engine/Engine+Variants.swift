@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostRouting
 
 /// Variants come from the store — the workflow file's, plus any added or changed since
 /// (`wavehost variants …`) — and a change applies from the next interaction on.

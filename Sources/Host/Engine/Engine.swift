@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import WavehostJSON
+import WavehostRouting
 
 /// Runs a workflow over its subjects, durably: claims runs from the store, runs each
 /// ready step on a bounded set of worker threads, and records every interaction through

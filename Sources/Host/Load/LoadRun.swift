@@ -1,4 +1,5 @@
 import Foundation
+import WavehostRouting
 
 /// `wavehost load`'s work: feeds generated subjects into a workflow — all at once, or at a
 /// rate on their arrival times — runs them on one engine until every one has finished, and

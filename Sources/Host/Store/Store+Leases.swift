@@ -107,7 +107,7 @@ extension Store {
     /// Records that `owner` stopped (its leases are released separately, or lapse).
     public func hostStopped(owner: String) throws(StoreError) {
         try withConnection { connection throws(StoreError) in
-            try connection.query("UPDATE hosts SET stopped_at = \(connection.now), heartbeat_at = \(connection.now) WHERE id = \(connection.placeholder(1))",
+            _ = try connection.query("UPDATE hosts SET stopped_at = \(connection.now), heartbeat_at = \(connection.now) WHERE id = \(connection.placeholder(1))",
                                  [.text(owner)])
         }
     }

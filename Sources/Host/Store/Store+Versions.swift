@@ -1,4 +1,5 @@
 import WavehostJSON
+import WavehostRouting
 
 /// Actor versions as hot reload and pinning see them.
 extension Store {
@@ -18,7 +19,7 @@ extension Store {
     /// Approves `sha256` for production workflows that pin their actors.
     public func approve(_ sha256: String, note: String?) throws(StoreError) {
         try withConnection { connection throws(StoreError) in
-            try connection.query("""
+            _ = try connection.query("""
                 INSERT INTO approvals (sha256, note, approved_at) VALUES (\(connection.placeholders(3))) \
                 ON CONFLICT (sha256) DO UPDATE SET note = excluded.note
                 """, [.text(sha256), note.map(SQLValue.text) ?? .null, .integer(Store.now())])

@@ -2,6 +2,7 @@ import Foundation
 @testable import Host
 import WavehostDashboard
 import WavehostJSON
+@testable import WavehostRouting
 
 /// A real store filled by real runs of the shipping echo-c plugin (built by SwiftPM from
 /// Plugins/EchoC), in-process and trusted by hash as an operator would trust it.

@@ -1,8 +1,9 @@
 import WavehostJSON
+import WavehostRouting
 
 /// Acting on a promotion decision: weights and roles change in the store (a running engine
 /// applies them within a second), and the decision is an event carrying its numbers.
-public enum Promotion {
+extension Promotion {
     public struct Applied: Sendable {
         public let challenger: VariantRecord
         public let verdict: PromotionPolicy.Verdict
@@ -51,35 +52,5 @@ public enum Promotion {
             if decision == .promote { break }  // one champion at a time; the rest are judged against it next time
         }
         return applied
-    }
-
-    static func evidence(_ champion: VariantRecord, _ challenger: VariantRecord, _ verdict: PromotionPolicy.Verdict) -> JSON {
-        func record(_ r: VariantRecord) -> JSON {
-            ["variant": .integer(r.variantID), "finished": .integer(r.finished), "completed": .integer(r.completed),
-             "success_rate": .double(r.successRate), "p50_ms": r.p50Milliseconds.map(JSON.double) ?? .null,
-             "p95_ms": r.p95Milliseconds.map(JSON.double) ?? .null]
-        }
-        return ["decision": .string(verdict.decision.rawValue), "z": verdict.z.map(JSON.double) ?? .null,
-                "p_value": verdict.pValue.map(JSON.double) ?? .null, "test": "two-sided two-proportion z-test, alpha 0.05",
-                "champion": record(champion), "challenger": record(challenger)]
-    }
-}
-
-extension Store {
-    /// Opens a human-review item: a person decides between champion and challenger.
-    public func requestReview(workflow: String, step: String, reason: String, evidence: JSON) throws(StoreError) {
-        try withConnection { connection throws(StoreError) in
-            try connection.query("""
-                INSERT INTO reviews (workflow, step, reason, evidence, created_at) VALUES (\(connection.placeholders(5)))
-                """, [.text(workflow), .text(step), .text(reason), .text(evidence.text), .integer(Store.now())])
-        }
-    }
-
-    /// Open review items of `workflow`: (step, reason).
-    public func openReviews(workflow: String) throws(StoreError) -> [(step: String, reason: String)] {
-        try withConnection { connection throws(StoreError) in
-            try connection.query("SELECT step, reason FROM reviews WHERE workflow = \(connection.placeholder(1)) AND resolved_at IS NULL ORDER BY id",
-                                 [.text(workflow)]).map { ($0[0].text ?? "", $0[1].text ?? "") }
-        }
     }
 }

@@ -1,16 +1,10 @@
 import Metrics
 import WavehostJSON
+import WavehostRouting
 
-/// A canary ramp: a challenger's share of live traffic climbs a schedule (5 → 10 → 25 →
-/// 50 → 100 %) one stage at a time, advancing only once the stage has a full sample and
-/// the challenger's record there holds against the champion's (the verdict of
-/// ``PromotionPolicy``, the one `promote` and `compare` use). The moment it is significantly
-/// worse, the challenger drops to 0 %. When the verdict asks a person, the ramp holds and a
-/// review item is opened. The last step — to the final share, where the challenger becomes
-/// the champion — is taken only on a promote verdict: holding up is not enough to replace.
-public enum Canary {
-    public static let defaultSchedule = [5, 10, 25, 50, 100]
-
+/// A canary ramp run against the store: the pure step (``Canary/action(stage:schedule:verdict:)``)
+/// decided in Routing, its weights, roles and review items written here.
+extension Canary {
     public struct Status: Sendable {
         public let variantID: Int64
         public let percent: Int
@@ -21,39 +15,10 @@ public enum Canary {
         public let changed: Bool
     }
 
-    /// What a ramp does on a verdict: pure, so each branch is tested on its own.
-    public enum Action: Equatable, Sendable {
-        /// Stay at this stage: the sample is short, or only a promote verdict may finish the ramp.
-        case hold(String)
-        case advance(toStage: Int)
-        /// To the final share, and the challenger becomes the champion.
-        case complete
-        case rollBack
-        /// Stay, and open a review item for a person.
-        case askAPerson
-    }
-
-    /// The action for a ramp at `stage` of `schedule` on `verdict`.
-    public static func action(stage: Int, schedule: [Int], verdict: PromotionPolicy.Verdict) -> Action {
-        let finishing = stage + 1 >= schedule.count - 1  // the next stage is the last (or this one is)
-        switch verdict.decision {
-        case .rollBack: return .rollBack
-        case .askAPerson: return .askAPerson
-        case .continue where verdict.z == nil: return .hold(verdict.reason)
-        case .continue:
-            return finishing ? .hold("it holds up but is not better, and only a promote verdict finishes a ramp: \(verdict.reason)")
-                : .advance(toStage: stage + 1)
-        case .promote: return finishing ? .complete : .advance(toStage: stage + 1)
-        }
-    }
-
     /// Starts a ramp for challenger `variantID` at the schedule's first stage.
     public static func start(store: Store, workflow: String, step: String, variantID: Int64,
                              schedule: [Int] = defaultSchedule) throws(StoreError) {
-        guard schedule.count >= 2, schedule.last == 100 else {
-            throw StoreError(.statementFailed, database: store.database,
-                             "a canary's schedule needs two stages or more and ends at 100 (the last is taken on a promote verdict), not \(schedule)")
-        }
+        if let problem = scheduleProblem(schedule) { throw StoreError(.statementFailed, database: store.database, problem) }
         let first = schedule[0]
         guard let variant = try store.variants(workflow: workflow, step: step).first(where: { $0.id == variantID && !$0.retired }) else {
             throw StoreError(.statementFailed, database: store.database, "step \(step) of \(workflow) has no variant \(variantID) (wavehost variants list)")
@@ -129,42 +94,10 @@ public enum Canary {
     }
 }
 
-extension Store {
-    struct CanaryRow {
-        let id: Int64
-        let variantID: Int64
-        let schedule: [Int]
-        let stage: Int
-        let state: String
-        let stageStartedAt: Int64
-    }
-
-    func startCanary(variantID: Int64, schedule: [Int]) throws(StoreError) {
-        try withConnection { connection throws(StoreError) in
-            try connection.query("""
-                INSERT INTO canaries (variant_id, schedule, stage, state, stage_started_at) VALUES (\(connection.placeholders(5)))
-                """, [.integer(variantID), .text(JSON.array(schedule.map { .integer($0) }).text), .integer(0), .text("ramping"),
-                      .integer(Store.now())])
-        }
-    }
-
-    func updateCanary(_ id: Int64, stage: Int, state: String) throws(StoreError) {
-        try withConnection { connection throws(StoreError) in
-            let p = connection.placeholder
-            try connection.query("UPDATE canaries SET stage = \(p(1)), state = \(p(2)), stage_started_at = \(p(3)) WHERE id = \(p(4))",
-                                 [.integer(Int64(stage)), .text(state), .integer(Store.now()), .integer(id)])
-        }
-    }
-
-    func canaries(workflow: String, step: String) throws(StoreError) -> [CanaryRow] {
-        let ids = Set(try variants(workflow: workflow, step: step).map(\.id))
-        return try withConnection { connection throws(StoreError) in
-            try connection.query("SELECT id, variant_id, schedule, stage, state, stage_started_at FROM canaries ORDER BY id").compactMap { row in
-                guard let variant = row[1].integer, ids.contains(variant),
-                      let schedule = (try? JSON.parse(Array((row[2].text ?? "[]").utf8)))?.arrayValue?.compactMap(\.intValue) else { return nil }
-                return CanaryRow(id: row[0].integer ?? 0, variantID: variant, schedule: schedule, stage: Int(row[3].integer ?? 0),
-                                 state: row[4].text ?? "", stageStartedAt: row[5].integer ?? 0)
-            }
-        }
+extension PromotionPolicy {
+    /// The champion rule (``PromotionPolicy/champion(of:excluding:)``) over the store's
+    /// variants, retired ones left out.
+    public static func champion(of variants: [Store.StoredVariant], excluding: Int64? = nil) -> Store.StoredVariant? {
+        heaviest(of: variants.filter { $0.role == "champion" && !$0.retired && $0.id != excluding }, id: \.id, weight: \.weight)
     }
 }

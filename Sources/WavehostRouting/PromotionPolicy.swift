@@ -13,6 +13,18 @@ public struct VariantRecord: Sendable {
     public let p95Milliseconds: Double?
 
     public var successRate: Double { finished == 0 ? 0 : Double(completed) / Double(finished) }
+
+    public init(variantID: Int64, actor: String, role: String, weight: Int, finished: Int, completed: Int,
+                p50Milliseconds: Double?, p95Milliseconds: Double?) {
+        self.variantID = variantID
+        self.actor = actor
+        self.role = role
+        self.weight = weight
+        self.finished = finished
+        self.completed = completed
+        self.p50Milliseconds = p50Milliseconds
+        self.p95Milliseconds = p95Milliseconds
+    }
 }
 
 /// Decides between a champion and a challenger on their measured records, not on raw
@@ -112,16 +124,14 @@ extension PromotionPolicy {
     /// all use it: of the variants in the champion role, the one carrying the most live
     /// weight, the oldest on a tie. `excluding` leaves one out (a canary's own variant).
     public static func champion(of records: [VariantRecord], excluding: Int64? = nil) -> VariantRecord? {
-        first(records.filter { $0.role == "champion" && $0.variantID != excluding }, id: \.variantID, weight: \.weight)
+        heaviest(of: records.filter { $0.role == "champion" && $0.variantID != excluding }, id: \.variantID, weight: \.weight)
     }
 
-    /// The same rule over the store's variants, retired ones left out.
-    public static func champion(of variants: [Store.StoredVariant], excluding: Int64? = nil) -> Store.StoredVariant? {
-        first(variants.filter { $0.role == "champion" && !$0.retired && $0.id != excluding }, id: \.id, weight: \.weight)
-    }
-
-    private static func first<Variant>(_ variants: [Variant], id: KeyPath<Variant, Int64>, weight: KeyPath<Variant, Int>) -> Variant? {
-        variants.min { a, b in
+    /// The same rule over any list of champions (the store's variants, say): the one
+    /// carrying the most live weight, the oldest (lowest id) on a tie. The caller keeps only
+    /// the variants in the champion role.
+    public static func heaviest<Variant>(of champions: [Variant], id: KeyPath<Variant, Int64>, weight: KeyPath<Variant, Int>) -> Variant? {
+        champions.min { a, b in
             a[keyPath: weight] != b[keyPath: weight] ? a[keyPath: weight] > b[keyPath: weight] : a[keyPath: id] < b[keyPath: id]
         }
     }
