@@ -69,14 +69,19 @@ let package = Package(
         // libcurl for the host's HTTP service, in a module of its own (see CurlURL.swift for why).
         .target(name: "HostCurl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "ActorModel", "WavehostJSON"], swiftSettings: workerSettings),
+        // The SHA-256 of files and bytes, as hex: an actor version's identity, an event's checksum.
+        .target(name: "WavehostHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        // Persistence only: SQLite and PostgreSQL, migrations, the records in the store's own vocabulary.
+        .target(name: "WavehostStore", dependencies: [
+            "CSQLite", "CLibPQ", "WavehostJSON", "WavehostHash", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
         // Pure routing decisions: the sticky choice, the verdict, a canary's step (no SQL, no I/O).
         .target(name: "WavehostRouting", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "WavehostRouting", "CWavehostShims", "CSQLite", "CLibPQ", "HostCurl",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "WavehostHash", "WavehostRouting", "WavehostStore", "CWavehostShims", "HostCurl",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 // The API only: with no backend bootstrapped every instrument is a no-op.
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -87,7 +92,7 @@ let package = Package(
         .target(
             name: "WavehostService",
             dependencies: [
-                "Host", "WavehostDashboard", "WavehostRouting",
+                "Host", "WavehostDashboard", "WavehostRouting", "WavehostStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -98,10 +103,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The web dashboard's pages and JSON API, as a function from request to response (no HTTP server).
-        .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON", "WavehostRouting"], swiftSettings: swiftSettings),
+        .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON", "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["Host", "WavehostDashboard", "WavehostRouting", "WavehostService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Host", "WavehostDashboard", "WavehostHash", "WavehostRouting", "WavehostService", "WavehostStore",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -110,12 +116,13 @@ let package = Package(
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
-            "Host", "CCurl", "WavehostRouting", "WavehostService", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
+            "Host", "CCurl", "WavehostHash", "WavehostRouting", "WavehostService", "WavehostStore", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "HostTests", dependencies: ["Host", "WavehostRouting"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", "WavehostRouting", .product(name: "Yams", package: "Yams")],
+        .testTarget(name: "HostTests", dependencies: ["Host", "WavehostHash", "WavehostRouting", "WavehostStore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostHash", "WavehostJSON", "WavehostRouting", "WavehostStore",
+                                                             .product(name: "Yams", package: "Yams")],
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostServiceTests", dependencies: [
             "WavehostService", "WavehostJSON", .product(name: "Logging", package: "swift-log"),

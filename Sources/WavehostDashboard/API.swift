@@ -1,6 +1,7 @@
 import Foundation
 import Host
 import WavehostJSON
+import WavehostStore
 
 /// The JSON under /api/: the pages' data, times in Unix milliseconds, latencies in ms.
 /// docs/api/openapi.yaml documents every field; keep the two in step.

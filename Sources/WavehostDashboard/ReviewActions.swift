@@ -1,6 +1,7 @@
 import Foundation
 import Host
 import WavehostJSON
+import WavehostStore
 
 /// `POST /reviews/ID/accept|reject` and the same under /api/: a person's decision on a
 /// human-review item, recorded by `Store.resolveReview` as an event with who and why.

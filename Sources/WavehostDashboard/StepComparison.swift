@@ -2,6 +2,7 @@ import Foundation
 import Host
 import WavehostJSON
 import WavehostRouting
+import WavehostStore
 
 /// Everything the step page, its JSON and `wavehost report` show about one step's
 /// variants, read from the store once. The verdict is `PromotionPolicy.decide` over

@@ -3,6 +3,7 @@ import Host
 import Logging
 import ServiceLifecycle
 import WavehostDashboard
+import WavehostStore
 
 /// `wavehost serve`, assembled: the HTTP server, the plugin watcher and the host, run by
 /// one service group that turns SIGTERM and SIGINT into a graceful shutdown. Shutdown goes

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Host
+import WavehostHash
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

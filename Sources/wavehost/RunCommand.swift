@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Host
+import WavehostStore
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Host
 import WavehostService
+import WavehostStore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

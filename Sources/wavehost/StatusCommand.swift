@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Host
 import WavehostJSON
+import WavehostStore
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import Foundation
 @testable import Host
 import Testing
 import WavehostJSON
+@testable import WavehostStore
 
 /// The batch report over a real run of real actors: what it counts is what the store holds.
 /// (The bundled pipeline's report, with the real model, is checked in ModelPipelineTests.)

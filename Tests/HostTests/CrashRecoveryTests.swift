@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import WavehostJSON
+@testable import WavehostStore
 
 /// The failures a durable host must survive, with real processes: the host killed with
 /// SIGKILL mid-run and started again, and PostgreSQL restarted under a running engine.

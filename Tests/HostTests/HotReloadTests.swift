@@ -2,7 +2,9 @@ import Foundation
 @testable import Host
 import Synchronization
 import Testing
+import WavehostHash
 import WavehostJSON
+@testable import WavehostStore
 
 /// Replacing a plugin file under a running engine: every interaction completes, and the
 /// hash recorded on each is the build that answered it; broken builds never serve.

@@ -2,6 +2,7 @@ import Foundation
 @testable import Host
 import Testing
 import WavehostJSON
+@testable import WavehostStore
 
 /// `wavehost load`: reproducible variations of the bundled postings through the built-in
 /// champion/challenger workflow, with the report's sections, and clear errors.

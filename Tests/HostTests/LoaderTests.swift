@@ -1,6 +1,7 @@
 import Foundation
 import Host
 import Testing
+import WavehostHash
 
 #if canImport(Glibc)
 import Glibc

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import WavehostJSON
 @testable import WavehostRouting
+@testable import WavehostStore
 
 /// The promotion policy on controlled numbers, then on real challengers measured by the
 /// engine: one better, one equal, one failing 20%.

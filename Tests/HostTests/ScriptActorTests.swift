@@ -1,6 +1,7 @@
 import Foundation
 import Host
 import Testing
+import WavehostHash
 
 /// Script actors run in the same sandbox: JSON on stdin and stdout, stderr kept.
 @Suite struct ScriptActorTests {

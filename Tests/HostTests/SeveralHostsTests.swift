@@ -2,6 +2,7 @@ import Foundation
 @testable import Host
 import Synchronization
 import Testing
+@testable import WavehostStore
 
 /// Several hosts on one PostgreSQL, as real `wavehost run` processes: they start together
 /// on a fresh database, split the work, take over a killed one's runs without using its

@@ -2,6 +2,7 @@ import Foundation
 @testable import Host
 import Testing
 import WavehostJSON
+@testable import WavehostStore
 
 /// `Store.status` and `wavehost status` over a store a real engine run filled, with the
 /// real echo-c plugin, on both backends.

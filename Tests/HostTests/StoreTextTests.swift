@@ -2,6 +2,7 @@ import Foundation
 @testable import Host
 import Testing
 import WavehostJSON
+@testable import WavehostStore
 
 /// Text from actors (errors, causes) with a NUL byte and invalid UTF-8, on both backends,
 /// through the bulk path (≥ 8 rows: COPY on PostgreSQL, multi-row VALUES on SQLite) and the

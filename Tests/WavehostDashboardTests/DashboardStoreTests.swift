@@ -4,6 +4,7 @@ import Testing
 @testable import WavehostDashboard
 import WavehostJSON
 import WavehostRouting
+@testable import WavehostStore
 
 /// The dashboard's store queries (Store+Dashboard.swift) on both backends, after a real
 /// run: they must agree with the queries `compare` and `status` use.

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import WavehostDashboard
 import WavehostJSON
+@testable import WavehostStore
 
 /// Quality scores as an LLM grader gives them: the real llm-grader plugin, sandboxed,
 /// grades each run's summary through a loopback stand-in model (Fixtures/grade_server.py);

@@ -4,6 +4,7 @@ import Testing
 @testable import WavehostDashboard
 import WavehostJSON
 import WavehostRouting
+@testable import WavehostStore
 
 /// The pages `Dashboard.respond` serves, over a store real runs filled.
 @Suite struct PageTests {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import WavehostDashboard
 import WavehostJSON
+@testable import WavehostStore
 
 /// Review decisions through `respond`: recorded as events with who and why, and only with
 /// the token, from the dashboard's own origin.

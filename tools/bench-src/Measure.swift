@@ -1,4 +1,5 @@
 import Host
+import WavehostHash
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -8,6 +8,7 @@ import Prometheus
 import Synchronization
 import WavehostDashboard
 import WavehostService
+import WavehostStore
 
 /// The service's metrics: the engine group's workload with a Prometheus backend and without,
 /// alternated in one run (off, on, off, on; the better of each pair of runs, on a fresh

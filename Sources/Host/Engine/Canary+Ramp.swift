@@ -1,6 +1,7 @@
 import Metrics
 import WavehostJSON
 import WavehostRouting
+import WavehostStore
 
 /// A canary ramp run against the store: the pure step (``Canary/action(stage:schedule:verdict:)``)
 /// decided in Routing, its weights, roles and review items written here.

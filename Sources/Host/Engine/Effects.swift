@@ -1,4 +1,5 @@
 import WavehostJSON
+import WavehostStore
 
 /// Reads the writes an output asks for: its own `effects` list and the step's `save`.
 /// Actors never touch the database; the host applies these in the transaction that

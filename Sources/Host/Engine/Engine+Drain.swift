@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostStore
 
 /// Stopping on a signal without losing work.
 extension Engine {

@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostStore
 
 /// From an actor's answer to a durable result: checks, effects, retries, the watchdog.
 extension Engine {
@@ -39,7 +40,7 @@ extension Engine {
         let finish = InteractionFinish(
             id: start.id, status: status, output: output, error: reason, completedAt: Store.now(),
             latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod && !shadow,
-            hostCalls: hostCalls, runID: start.runID)
+            hostCallEvents: hostCalls.map { $0.event(interaction: start.id) }, runID: start.runID)
         lock.lock()
         if !shadow { awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable) }
         metered[start.id] = instruments(for: start, step: index)

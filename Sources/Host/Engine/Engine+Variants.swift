@@ -1,6 +1,7 @@
 import Foundation
 import WavehostJSON
 import WavehostRouting
+import WavehostStore
 
 /// Variants come from the store — the workflow file's, plus any added or changed since
 /// (`wavehost variants …`) — and a change applies from the next interaction on.

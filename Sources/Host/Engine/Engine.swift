@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import WavehostJSON
 import WavehostRouting
+import WavehostStore
 
 /// Runs a workflow over its subjects, durably: claims runs from the store, runs each
 /// ready step on a bounded set of worker threads, and records every interaction through

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WavehostStore
 
 /// A host's heartbeat: a thread that, every quarter of a lease, records the host alive in
 /// the store's `hosts` table and renews every lease it holds, on the database's clock. A

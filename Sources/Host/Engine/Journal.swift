@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import WavehostStore
 
 /// The engine's single writer: collects interactions begun and ended, runs finished
 /// and events, and writes whatever has gathered in one transaction (group commit), so

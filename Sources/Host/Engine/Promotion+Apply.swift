@@ -1,5 +1,6 @@
 import WavehostJSON
 import WavehostRouting
+import WavehostStore
 
 /// Acting on a promotion decision: weights and roles change in the store (a running engine
 /// applies them within a second), and the decision is an event carrying its numbers.

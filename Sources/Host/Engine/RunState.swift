@@ -1,4 +1,5 @@
 import WavehostJSON
+import WavehostStore
 
 /// What the engine knows of one run it holds: each step's phase and output.
 final class RunState {

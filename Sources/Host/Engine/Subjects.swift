@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostStore
 
 /// Reads a workflow's subjects from where its `subjects:` says.
 public enum Subjects {

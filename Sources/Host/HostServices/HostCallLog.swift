@@ -2,6 +2,7 @@ import ActorRuntime
 import Foundation
 import Synchronization
 import WavehostJSON
+import WavehostStore
 
 /// One HTTP request the host made for an actor: what an audit needs, no header values
 /// (they may hold secrets) and no bodies (their SHA-256 only).

@@ -3,6 +3,7 @@ import ActorRuntime
 import Foundation
 import HostCurl
 import Synchronization
+import WavehostHash
 import WavehostJSON
 
 /// The host's HTTP service for one variant: each request an actor asks for is checked

@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostStore
 
 /// Synthetic subjects for `wavehost load`: realistic variations of a few seed records
 /// (the bundled postings), reproducible from a seed. Each variation changes fields the way

@@ -1,4 +1,5 @@
 import Metrics
+import WavehostStore
 
 /// The names of every metric the host records, in one place (Prometheus conventions:
 /// `_total` counters, `_seconds` durations). Labels hold bounded values only: workflow,

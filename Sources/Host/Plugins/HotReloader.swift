@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import WavehostJSON
+import WavehostStore
 
 /// Swaps an actor's version under a running engine when its file changes: loads the new
 /// file beside the old (each hash has its own cached copy), checks it — ABI, descriptor,

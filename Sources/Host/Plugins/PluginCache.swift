@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import WavehostHash
 #endif
 
 /// A content-addressed folder of plugin copies, `<sha256>.so`.

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import Synchronization
+import WavehostHash
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostStore
 
 /// A batch judged by the job-posting plan's criteria: runs through every step out of those a
 /// condition let through, every field of every saved row populated, sibling steps that start

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WavehostHash
 
 /// Who a worker runs as. As root, each pool gets its own unprivileged uid and gid (the
 /// same number) from a configurable range, so process limits and signals are per actor;

@@ -1,8 +1,10 @@
 import Foundation
 @testable import Host
 import WavehostDashboard
+import WavehostHash
 import WavehostJSON
 @testable import WavehostRouting
+@testable import WavehostStore
 
 /// A real store filled by real runs of the shipping echo-c plugin (built by SwiftPM from
 /// Plugins/EchoC), in-process and trusted by hash as an operator would trust it.

@@ -317,7 +317,7 @@ extension Store {
 
     /// The nearest-rank percentile of ascending `sorted`: the smallest value with at least
     /// `percent` % of the values at or below it.
-    static func nearestRank(_ percent: Int, of sorted: [Int64]) -> Int64? {
+    package static func nearestRank(_ percent: Int, of sorted: [Int64]) -> Int64? {
         guard !sorted.isEmpty else { return nil }
         let rank = (percent * sorted.count + 99) / 100  // ceil(percent / 100 × count)
         return sorted[max(rank, 1) - 1]

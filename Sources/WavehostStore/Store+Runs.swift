@@ -1,10 +1,11 @@
+import WavehostHash
 import WavehostJSON
 
 /// Workflows, actor versions, runs and their leases.
 extension Store {
     /// Records `workflow` (its file's text is `source`) with its steps and variants, once
     /// per distinct text; returns the ids either way.
-    public func registerWorkflow(_ workflow: WorkflowDefinition, source: String) throws(StoreError) -> StoredWorkflow {
+    public func registerWorkflow(_ workflow: WorkflowRecord, source: String) throws(StoreError) -> StoredWorkflow {
         let sha256 = ContentHash.sha256(of: Array(source.utf8))
         return try withConnection { connection throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
@@ -13,7 +14,7 @@ extension Store {
                 let inserted = try connection.query("""
                     INSERT INTO workflows (name, environment, definition, sha256, created_at) \
                     VALUES (\(connection.placeholders(5))) ON CONFLICT (name, sha256) DO NOTHING RETURNING id
-                    """, [.text(workflow.name), .text(workflow.environment.rawValue), .text(source), .text(sha256), .integer(Store.now())])
+                    """, [.text(workflow.name), .text(workflow.environment), .text(source), .text(sha256), .integer(Store.now())])
                 guard let workflowID = inserted.first?.first?.integer else {
                     let p = connection.placeholder
                     guard let id = try connection.query("SELECT id FROM workflows WHERE name = \(p(1)) AND sha256 = \(p(2))",
@@ -26,12 +27,12 @@ extension Store {
                     let stepID = try connection.query("""
                         INSERT INTO steps (workflow_id, name, depends_on, timeout_ms, retries) VALUES (\(connection.placeholders(5))) RETURNING id
                         """, [.integer(workflowID), .text(step.name), .text(JSON.array(step.after.map(JSON.string)).text),
-                              .integer(Int64(step.timeoutMilliseconds)), .integer(Int64(step.retry.attempts - 1))]).first?.first?.integer ?? 0
+                              .integer(Int64(step.timeoutMilliseconds)), .integer(Int64(step.retries))]).first?.first?.integer ?? 0
                     for variant in step.variants {
                         try connection.query("""
                             INSERT INTO variants (step_id, actor, config, role, weight, mode, isolation) VALUES (\(connection.placeholders(7)))
-                            """, [.integer(stepID), .text(variant.actor), .text(variant.config.text), .text(variant.role.rawValue),
-                                  .integer(Int64(variant.weight)), .text(variant.mode.rawValue), .text(variant.isolation.rawValue)])
+                            """, [.integer(stepID), .text(variant.actor), .text(variant.config.text), .text(variant.role),
+                                  .integer(Int64(variant.weight)), .text(variant.mode), .text(variant.isolation)])
                     }
                 }
                 return try stored(workflowID: workflowID, workflow, connection)
@@ -39,7 +40,7 @@ extension Store {
         }
     }
 
-    private func stored(workflowID: Int64, _ workflow: WorkflowDefinition, _ connection: any SQLConnection) throws(StoreError) -> StoredWorkflow {
+    private func stored(workflowID: Int64, _ workflow: WorkflowRecord, _ connection: any SQLConnection) throws(StoreError) -> StoredWorkflow {
         var stepIDs: [String: Int64] = [:]
         var variantIDs: [String: [Int64]] = [:]
         let rows = try connection.query("""
@@ -133,7 +134,7 @@ extension Store {
 }
 
 extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    package var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }
 
 extension Store {

@@ -100,7 +100,7 @@ public final class Store: @unchecked Sendable {
 
     /// Now, in Unix milliseconds: the unit of every time the engine writes. A host's own
     /// clock: used for the times recorded, never for leases (those use the database's).
-    static func now() -> Int64 {
+    package static func now() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000 + testClockOffset
@@ -115,26 +115,4 @@ public final class Store: @unchecked Sendable {
         return 0
         #endif
     }()
-}
-
-extension Store {
-    /// Commits per second of one-row transactions on this database, in a scratch table
-    /// dropped after: the floor a one-commit-per-interaction design could reach, which
-    /// `tools/bench engine` prints beside the engine's group-committed rate.
-    public func singleRowCommitsPerSecond(rows: Int) throws(StoreError) -> Double {
-        try withConnection { connection throws(StoreError) in
-            try connection.execute("CREATE TABLE IF NOT EXISTS floor_commits (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)")
-            defer { try? connection.execute("DROP TABLE floor_commits") }
-            let statement = "INSERT INTO floor_commits (id, payload) VALUES (\(connection.placeholders(2)))"
-            let clock = ContinuousClock()
-            let started = clock.now
-            for row in 0..<rows {
-                _ = try connection.transaction { () throws(StoreError) in
-                    try connection.query(statement, [.integer(Int64(row)), .text("{\"n\":\(row)}")])
-                }
-            }
-            let elapsed = clock.now - started
-            return Double(rows) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
-    }
 }

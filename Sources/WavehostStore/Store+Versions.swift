@@ -1,5 +1,4 @@
 import WavehostJSON
-import WavehostRouting
 
 /// Actor versions as hot reload and pinning see them.
 extension Store {
@@ -47,21 +46,22 @@ extension Store {
 }
 
 extension Store {
-    /// When the first interaction served by `actorSHA256` at or after `notBefore` started
-    /// (Unix ms): how soon a swapped-in version took traffic.
-    public func firstStart(actorSHA256: String, notBefore: Int64) throws(StoreError) -> Int64? {
-        try withConnection { connection throws(StoreError) in
-            let p = connection.placeholder
-            return try connection.query("SELECT MIN(started_at) FROM interactions WHERE actor_sha256 = \(p(1)) AND started_at >= \(p(2))",
-                                        [.text(actorSHA256), .integer(notBefore)]).first?.first?.integer
-        }
+    /// One live variant's counts at a step: how many interactions ended, how many completed,
+    /// and how long the completed ones took (Routing's `VariantRecord` is made from it).
+    public struct VariantCounts: Sendable {
+        public let variantID: Int64
+        public let actor: String
+        public let role: String
+        public let weight: Int
+        public let finished: Int
+        public let completed: Int
+        public let p50Milliseconds: Double?
+        public let p95Milliseconds: Double?
     }
-}
 
-extension Store {
-    /// Each live variant's record at `step` of the newest version of `workflow`, counting
+    /// Each live variant's counts at `step` of the newest version of `workflow`, counting
     /// interactions started at or after `since` (Unix ms; all by default).
-    public func variantRecords(workflow: String, step: String, since: Int64 = 0) throws(StoreError) -> [VariantRecord] {
+    public func variantCounts(workflow: String, step: String, since: Int64 = 0) throws(StoreError) -> [VariantCounts] {
         try withConnection { connection throws(StoreError) in
             let p = connection.placeholder
             let rows = try connection.query("""
@@ -84,7 +84,7 @@ extension Store {
                     let rank = max(1, Int((Double(percent) / 100 * Double(latencies.count)).rounded(.up)))
                     return Double(latencies[rank - 1]) / 1000
                 }
-                return VariantRecord(variantID: id, actor: row[1].text ?? "", role: row[2].text ?? "", weight: Int(row[3].integer ?? 0),
+                return VariantCounts(variantID: id, actor: row[1].text ?? "", role: row[2].text ?? "", weight: Int(row[3].integer ?? 0),
                                      finished: Int(row[4].integer ?? 0), completed: Int(row[5].integer ?? 0),
                                      p50Milliseconds: percentile(50), p95Milliseconds: percentile(95))
             }

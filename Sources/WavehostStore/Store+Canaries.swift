@@ -2,16 +2,16 @@ import WavehostJSON
 
 /// A canary's row: its schedule and the stage it stands at.
 extension Store {
-    struct CanaryRow {
-        let id: Int64
-        let variantID: Int64
-        let schedule: [Int]
-        let stage: Int
-        let state: String
-        let stageStartedAt: Int64
+    package struct CanaryRow {
+        package let id: Int64
+        package let variantID: Int64
+        package let schedule: [Int]
+        package let stage: Int
+        package let state: String
+        package let stageStartedAt: Int64
     }
 
-    func startCanary(variantID: Int64, schedule: [Int]) throws(StoreError) {
+    package func startCanary(variantID: Int64, schedule: [Int]) throws(StoreError) {
         try withConnection { connection throws(StoreError) in
             _ = try connection.query("""
                 INSERT INTO canaries (variant_id, schedule, stage, state, stage_started_at) VALUES (\(connection.placeholders(5)))
@@ -20,7 +20,7 @@ extension Store {
         }
     }
 
-    func updateCanary(_ id: Int64, stage: Int, state: String) throws(StoreError) {
+    package func updateCanary(_ id: Int64, stage: Int, state: String) throws(StoreError) {
         try withConnection { connection throws(StoreError) in
             let p = connection.placeholder
             try connection.query("UPDATE canaries SET stage = \(p(1)), state = \(p(2)), stage_started_at = \(p(3)) WHERE id = \(p(4))",
@@ -28,7 +28,7 @@ extension Store {
         }
     }
 
-    func canaries(workflow: String, step: String) throws(StoreError) -> [CanaryRow] {
+    package func canaries(workflow: String, step: String) throws(StoreError) -> [CanaryRow] {
         let ids = Set(try variants(workflow: workflow, step: step).map(\.id))
         return try withConnection { connection throws(StoreError) in
             try connection.query("SELECT id, variant_id, schedule, stage, state, stage_started_at FROM canaries ORDER BY id").compactMap { row in

@@ -9,6 +9,57 @@ public struct StoredWorkflow: Sendable {
     public let variantIDs: [String: [Int64]]
 }
 
+/// A workflow as the store records it, in the store's own words: the engine maps its
+/// definition (roles, modes, isolation, limits) to this when it registers a workflow.
+public struct WorkflowRecord: Sendable {
+    public struct Step: Sendable {
+        public var name: String
+        /// The steps it runs after.
+        public var after: [String]
+        public var timeoutMilliseconds: Int
+        /// Attempts after the first.
+        public var retries: Int
+        public var variants: [Variant]
+
+        public init(name: String, after: [String], timeoutMilliseconds: Int, retries: Int, variants: [Variant]) {
+            self.name = name
+            self.after = after
+            self.timeoutMilliseconds = timeoutMilliseconds
+            self.retries = retries
+            self.variants = variants
+        }
+    }
+
+    public struct Variant: Sendable {
+        public var actor: String
+        public var config: JSON
+        public var role: String
+        public var weight: Int
+        public var mode: String
+        public var isolation: String
+
+        public init(actor: String, config: JSON, role: String, weight: Int, mode: String, isolation: String) {
+            self.actor = actor
+            self.config = config
+            self.role = role
+            self.weight = weight
+            self.mode = mode
+            self.isolation = isolation
+        }
+    }
+
+    public var name: String
+    /// `prod` or `test`.
+    public var environment: String
+    public var steps: [Step]
+
+    public init(name: String, environment: String, steps: [Step]) {
+        self.name = name
+        self.environment = environment
+        self.steps = steps
+    }
+}
+
 /// One thing a workflow runs over (a posting, a source): a key unique in its workflow
 /// and the payload steps see as `subject`.
 public struct Subject: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import WavehostHash
 import WavehostJSON
 
 /// An interaction the engine has begun.
@@ -14,6 +15,21 @@ public struct InteractionStart: Sendable {
     public var owner: String
     /// Why it runs now: "first attempt", "retry 2 of 3 after: …", "page 3".
     public var cause: String
+
+    package init(id: Int64, runID: Int64, stepID: Int64, variantID: Int64?, parentID: Int64?, actorSHA256: String?, attempt: Int,
+                 input: [UInt8], startedAt: Int64, owner: String, cause: String) {
+        self.id = id
+        self.runID = runID
+        self.stepID = stepID
+        self.variantID = variantID
+        self.parentID = parentID
+        self.actorSHA256 = actorSHA256
+        self.attempt = attempt
+        self.input = input
+        self.startedAt = startedAt
+        self.owner = owner
+        self.cause = cause
+    }
 }
 
 /// How an interaction ended, and what it asked to write.
@@ -27,10 +43,25 @@ public struct InteractionFinish: Sendable {
     public var effects: [Effect]
     /// False in test environments and shadow runs: the effects are recorded as skipped.
     public var applyEffects: Bool
-    /// The HTTP requests the host made for the actor, each written as an event.
-    public var hostCalls: [HostCallRecord] = []
+    /// The HTTP requests the host made for the actor, as their events (written after the
+    /// interaction's own).
+    public var hostCallEvents: [EventRecord] = []
     /// The interaction's run (0 when unknown): a commit drops ends of runs the host lost.
     public var runID: Int64 = 0
+
+    package init(id: Int64, status: InteractionStatus, output: [UInt8]?, error: String?, completedAt: Int64, latencyMicroseconds: Int64,
+                 effects: [Effect], applyEffects: Bool, hostCallEvents: [EventRecord] = [], runID: Int64 = 0) {
+        self.id = id
+        self.status = status
+        self.output = output
+        self.error = error
+        self.completedAt = completedAt
+        self.latencyMicroseconds = latencyMicroseconds
+        self.effects = effects
+        self.applyEffects = applyEffects
+        self.hostCallEvents = hostCallEvents
+        self.runID = runID
+    }
 }
 
 /// Everything one group commit writes, in one transaction.
@@ -47,6 +78,11 @@ public struct JournalBatch: Sendable {
     public var owner: String?
 
     public var isEmpty: Bool { starts.isEmpty && finishes.isEmpty && finishedRuns.isEmpty && events.isEmpty }
+
+    package init(id: String, owner: String? = nil) {
+        self.id = id
+        self.owner = owner
+    }
 }
 
 /// What a commit did beside writing: effects refused, runs found lost to another host.
@@ -235,7 +271,7 @@ extension Store {
             payload.append(UInt8(ascii: "}"))
             events.append(EventRecord(kind: kind, cause: finish.error ?? "the actor answered", interactionID: finish.id,
                                       payload: String(decoding: payload, as: UTF8.self)))
-            events += finish.hostCalls.map { $0.event(interaction: finish.id) }
+            events += finish.hostCallEvents
         }
         return events
     }
