@@ -75,12 +75,20 @@ let package = Package(
         .target(name: "WavehostStore", dependencies: [
             "CSQLite", "CLibPQ", "WavehostJSON", "WavehostHash", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
+        // The name of every metric the host records, in one table (the instruments are made where they are recorded).
+        .target(name: "WavehostMetrics", swiftSettings: swiftSettings),
+        // Workers, pools, deadlines, the sandbox's layers, scripts, and the host services a worker's actor calls (HTTP).
+        .target(name: "WavehostSandbox", dependencies: [
+            "ActorABI", "ActorRuntime", "CWavehostShims", "HostCurl", "WavehostHash", "WavehostJSON", "WavehostMetrics",
+            .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+        ], swiftSettings: swiftSettings),
         // Pure routing decisions: the sticky choice, the verdict, a canary's step (no SQL, no I/O).
         .target(name: "WavehostRouting", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "WavehostHash", "WavehostRouting", "WavehostStore", "CWavehostShims", "HostCurl",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "WavehostHash", "WavehostMetrics", "WavehostRouting", "WavehostSandbox", "WavehostStore",
+                "CWavehostShims", "HostCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 // The API only: with no backend bootstrapped every instrument is a no-op.
@@ -92,7 +100,7 @@ let package = Package(
         .target(
             name: "WavehostService",
             dependencies: [
-                "Host", "WavehostDashboard", "WavehostRouting", "WavehostStore",
+                "Host", "WavehostDashboard", "WavehostMetrics", "WavehostRouting", "WavehostStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -106,7 +114,7 @@ let package = Package(
         .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON", "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["Host", "WavehostDashboard", "WavehostHash", "WavehostRouting", "WavehostService", "WavehostStore",
+            dependencies: ["Host", "WavehostDashboard", "WavehostHash", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
@@ -116,11 +124,11 @@ let package = Package(
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
-            "Host", "CCurl", "WavehostHash", "WavehostRouting", "WavehostService", "WavehostStore", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
+            "Host", "CCurl", "WavehostHash", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "HostTests", dependencies: ["Host", "WavehostHash", "WavehostRouting", "WavehostStore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "HostTests", dependencies: ["Host", "WavehostHash", "WavehostRouting", "WavehostSandbox", "WavehostStore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostHash", "WavehostJSON", "WavehostRouting", "WavehostStore",
                                                              .product(name: "Yams", package: "Yams")],
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Host
+import WavehostSandbox
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import Foundation
 @testable import Host
 import Testing
 import WavehostJSON
+@testable import WavehostSandbox
 @testable import WavehostStore
 
 /// The host's HTTP service against a real loopback server: what a grant lets through, what

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Host
 import Testing
+@testable import WavehostSandbox
 @testable import WavehostStore
 
 /// The trust boundary (issue 11; docs/sandbox.md, "Threat model"): a hostile actor compiled

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import WavehostHash
 import WavehostJSON
+@testable import WavehostSandbox
 @testable import WavehostStore
 
 /// Code the host was not told to trust never runs in the host process (issue 11, item 1):

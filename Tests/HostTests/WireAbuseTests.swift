@@ -2,6 +2,7 @@ import Foundation
 import Host
 import Synchronization
 import Testing
+import WavehostSandbox
 
 extension TestPlugins {
     /// The wire fixture: an actor that floods the wire, closes its channels, or fails with bad text.

@@ -2,6 +2,7 @@ import Foundation
 import Host
 import Synchronization
 import WavehostHash
+import WavehostSandbox
 import WavehostStore
 
 /// Hot reload under load: echo-c serves a one-step workflow (in-process) while its file is

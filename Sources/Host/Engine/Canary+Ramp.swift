@@ -1,5 +1,6 @@
 import Metrics
 import WavehostJSON
+import WavehostMetrics
 import WavehostRouting
 import WavehostStore
 

@@ -1,4 +1,5 @@
 import Metrics
+import WavehostMetrics
 import WavehostStore
 
 /// What the engine records as metrics (see ``HostMetrics``): counted when durable.

@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostSandbox
 import WavehostStore
 
 /// From an actor's answer to a durable result: checks, effects, retries, the watchdog.

@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostSandbox
 import WavehostStore
 
 /// Which steps are ready, which worker takes what, and what happens when a result lands.

@@ -1,6 +1,8 @@
 import ActorRuntime
 import Metrics
 import Synchronization
+import WavehostMetrics
+import WavehostSandbox
 
 /// A plugin instance in the host's own process: fastest, but a call cannot be cut short at
 /// its deadline. The watchdog then fails the interaction and abandons the call: its thread

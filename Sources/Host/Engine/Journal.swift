@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import WavehostMetrics
 import WavehostStore
 
 /// The engine's single writer: collects interactions begun and ended, runs finished

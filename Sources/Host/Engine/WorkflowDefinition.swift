@@ -1,4 +1,5 @@
 import WavehostJSON
+import WavehostSandbox
 
 /// A workflow as declared in its file, checked: steps form a DAG, every reference is
 /// known, every value is in range. Nothing here has run yet.

@@ -1,5 +1,6 @@
 import Foundation
 import WavehostJSON
+import WavehostSandbox
 import Yams
 
 /// Reads a workflow file, refusing anything doubtful before a step runs: YAML errors,

@@ -2,6 +2,7 @@ import CWavehostShims
 import Dispatch
 import Synchronization
 import WavehostJSON
+import WavehostSandbox
 
 #if canImport(Glibc)
 import Glibc

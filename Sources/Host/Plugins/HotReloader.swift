@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import Metrics
 import WavehostJSON
+import WavehostMetrics
+import WavehostSandbox
 import WavehostStore
 
 /// Swaps an actor's version under a running engine when its file changes: loads the new

@@ -1,6 +1,7 @@
 import ActorABI
 import Logging
 import Synchronization
+import WavehostSandbox
 
 /// One actor version, copied into the cache and described: a plugin file known by its
 /// SHA-256. Its descriptor was read in a sandboxed worker; the library is mapped into

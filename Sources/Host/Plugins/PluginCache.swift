@@ -1,6 +1,7 @@
+import WavehostHash
+
 #if canImport(Glibc)
 import Glibc
-import WavehostHash
 #endif
 
 /// A content-addressed folder of plugin copies, `<sha256>.so`.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import WavehostHash
+import WavehostSandbox
 
 #if canImport(Glibc)
 import Glibc

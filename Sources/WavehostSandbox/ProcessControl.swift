@@ -5,22 +5,23 @@ import CWavehostShims
 import Glibc
 #endif
 
-/// Monotonic nanoseconds.
-func monotonicNanoseconds() -> UInt64 {
+/// Monotonic nanoseconds. Inlinable: every deadline of every call reads it.
+@inlinable
+package func monotonicNanoseconds() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
 /// Milliseconds left until `deadline`, for poll(2): at least 0.
-func pollTimeout(until deadline: UInt64) -> Int32 {
+package func pollTimeout(until deadline: UInt64) -> Int32 {
     let now = monotonicNanoseconds()
     guard deadline > now else { return 0 }
     return Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
 }
 
 /// Sleeps `nanoseconds`, or less so as to wake by `deadline` (monotonic nanoseconds).
-func nap(atMost nanoseconds: UInt64, before deadline: UInt64) {
+package func nap(atMost nanoseconds: UInt64, before deadline: UInt64) {
     let now = monotonicNanoseconds()
     guard deadline > now else { return }
     usleep(useconds_t(min(nanoseconds, deadline - now) / 1000))
@@ -34,7 +35,7 @@ public enum WorkerEnvironment {
     /// Passed through from the host when set.
     public static let passedThrough = ["LANG", "LC_ALL", "LC_CTYPE", "TZ"]
 
-    static func build(scratch: String, granted: [String]) -> [String: String] {
+    package static func build(scratch: String, granted: [String]) -> [String: String] {
         var variables: [String: String] = ["PATH": systemPath, "HOME": scratch, "TMPDIR": scratch,
                                            // A crash is the actor's: skip the Swift backtracer's ~17 ms and its noise.
                                            "SWIFT_BACKTRACE": "enable=no"]
@@ -51,7 +52,7 @@ public enum WorkerEnvironment {
 /// host's. `descriptors` maps parent descriptors onto the child's (e.g. a socket onto 3);
 /// every other descriptor of the host is close-on-exec, and the worker closes any other
 /// it finds before it does anything else.
-func spawn(_ executable: String, _ arguments: [String], descriptors: [(parent: Int32, child: Int32)],
+package func spawn(_ executable: String, _ arguments: [String], descriptors: [(parent: Int32, child: Int32)],
            environment: [String: String]) -> Result<pid_t, SpawnError>
 {
     var actions = posix_spawn_file_actions_t()
@@ -86,15 +87,15 @@ func spawn(_ executable: String, _ arguments: [String], descriptors: [(parent: I
     return .success(pid)
 }
 
-struct SpawnError: Error, CustomStringConvertible {
-    let executable: String
-    let errno: Int32
-    var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
+package struct SpawnError: Error, CustomStringConvertible {
+    package let executable: String
+    package let errno: Int32
+    package var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
 }
 
 /// Moves a descriptor to 10 or above (close-on-exec), so mapping it onto a low child
 /// descriptor with dup2 never meets itself (dup2(3, 3) would keep close-on-exec).
-func highDescriptor(_ fd: Int32) -> Int32 {
+package func highDescriptor(_ fd: Int32) -> Int32 {
     let moved = fcntl(fd, F_DUPFD_CLOEXEC, 10)
     close(fd)
     return moved
@@ -103,7 +104,7 @@ func highDescriptor(_ fd: Int32) -> Int32 {
 /// Ends a process: SIGTERM, a short grace, then SIGKILL; always reaps it.
 /// Returns its wait status.
 @discardableResult
-func terminate(_ pid: pid_t, grace: UInt64 = 20_000_000) -> Int32 {
+package func terminate(_ pid: pid_t, grace: UInt64 = 20_000_000) -> Int32 {
     var status: Int32 = 0
     if waitpid(pid, &status, WNOHANG) == pid { return status }
     kill(pid, SIGTERM)
@@ -119,7 +120,7 @@ func terminate(_ pid: pid_t, grace: UInt64 = 20_000_000) -> Int32 {
 
 /// Reaps a process that is exiting on its own (its socket or pipe closed), waiting at
 /// most `patience` before killing it, so a worker that closed fd 3 and hangs cannot block.
-func reap(_ pid: pid_t, patience: UInt64 = 200_000_000) -> Int32 {
+package func reap(_ pid: pid_t, patience: UInt64 = 200_000_000) -> Int32 {
     var status: Int32 = 0
     let giveUp = monotonicNanoseconds() + patience
     while monotonicNanoseconds() < giveUp {
@@ -142,7 +143,7 @@ func hasExited(_ pid: pid_t, within patience: UInt64) -> Bool {
 }
 
 /// "killed by signal 11 (Segmentation fault)" or "exited with status 3".
-func describeExit(_ status: Int32) -> String {
+package func describeExit(_ status: Int32) -> String {
     let signal = wh_wait_signal(status)
     if signal != 0 {
         let name = strsignal(signal).map { String(cString: $0) } ?? "unknown"
@@ -152,15 +153,15 @@ func describeExit(_ status: Int32) -> String {
 }
 
 /// Keeps the last bytes a child wrote to stderr, for error reports.
-struct OutputTail {
-    private(set) var bytes: [UInt8] = []
-    let capacity: Int
+package struct OutputTail {
+    package private(set) var bytes: [UInt8] = []
+    package let capacity: Int
 
-    init(capacity: Int = 4096) { self.capacity = capacity }
+    package init(capacity: Int = 4096) { self.capacity = capacity }
 
     /// Reads what is available on non-blocking `fd` (at most 64 KiB, so a child that
     /// writes without pause cannot hold the caller here); false once it reached end of file.
-    mutating func drain(_ fd: Int32) -> Bool {
+    package mutating func drain(_ fd: Int32) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 4096)
         for _ in 0..<16 {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -176,14 +177,14 @@ struct OutputTail {
     }
 
     /// The captured text, trimmed, or nil when there is none.
-    var text: String? {
+    package var text: String? {
         let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
         return text.isEmpty ? nil : text
     }
 }
 
 extension String {
-    var trimmingWhitespace: String {
+    package var trimmingWhitespace: String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
@@ -191,6 +192,6 @@ extension String {
     }
 }
 
-func setNonBlocking(_ fd: Int32) {
+package func setNonBlocking(_ fd: Int32) {
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
 }

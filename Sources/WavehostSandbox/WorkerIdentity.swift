@@ -12,7 +12,7 @@ public enum WorkerIdentity {
     private static let next = Mutex<UInt32>(0)
 
     /// The next pool uid in `range` (wrapping), or nil when the host is not root.
-    static func allocate(in range: ClosedRange<UInt32>) -> UInt32? {
+    package static func allocate(in range: ClosedRange<UInt32>) -> UInt32? {
         guard geteuid() == 0 else { return nil }
         return next.withLock { counter in
             defer { counter &+= 1 }
@@ -30,7 +30,7 @@ public enum WorkerIdentity {
     /// A content-addressed path (`<sha256>.<ext>`, as the plugin cache writes) is hashed
     /// before every worker start, and a copy whose bytes no longer match its name fails
     /// closed: what a worker loads is the version that was checked and approved.
-    static func readablePath(_ path: String, forOtherUser uid: UInt32?) throws(SandboxFailure) -> String {
+    package static func readablePath(_ path: String, forOtherUser uid: UInt32?) throws(SandboxFailure) -> String {
         let actor = (path as NSString).lastPathComponent
         guard uid != nil, !othersCanRead(path) else {
             try verifyContentAddress(path, actor: actor)

@@ -2,7 +2,6 @@ import ActorRuntime
 import Foundation
 import Synchronization
 import WavehostJSON
-import WavehostStore
 
 /// One HTTP request the host made for an actor: what an audit needs, no header values
 /// (they may hold secrets) and no bodies (their SHA-256 only).
@@ -26,12 +25,6 @@ public struct HostCallRecord: Sendable, Equatable {
          "bytes_out": .integer(bytesOut), "bytes_in": .integer(bytesIn), "duration_us": .integer(durationMicroseconds),
          "request_sha256": .string(requestSHA256), "response_sha256": responseSHA256.map { .string($0) } ?? .null,
          "error": error.map { .string($0) } ?? .null]
-    }
-
-    /// As an event of interaction `id`.
-    public func event(interaction id: Int64) -> EventRecord {
-        EventRecord(kind: "host_http_call", cause: error ?? "\(method) \(host)\(path) answered \(status)", interactionID: id,
-                    payload: json.text)
     }
 }
 
@@ -73,7 +66,7 @@ public enum HostCallLog {
 
     /// Runs an in-process call with `deadline` (monotonic nanoseconds) as its interaction's,
     /// registered with `service` so that requests from the actor's own threads count too.
-    static func attending<T, E: Error>(_ service: HostHTTP?, deadline: UInt64, _ body: () throws(E) -> T) throws(E) -> T {
+    package static func attending<T, E: Error>(_ service: HostHTTP?, deadline: UInt64, _ body: () throws(E) -> T) throws(E) -> T {
         let collection = current ?? Collection(run: .prod)
         collection.deadline.store(deadline, ordering: .relaxed)
         service?.attend(collection)

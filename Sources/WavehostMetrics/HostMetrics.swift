@@ -1,6 +1,3 @@
-import Metrics
-import WavehostStore
-
 /// The names of every metric the host records, in one place (Prometheus conventions:
 /// `_total` counters, `_seconds` durations). Labels hold bounded values only: workflow,
 /// step, variant id, actor name, a 12-hex prefix of an actor hash — never a subject.
@@ -30,37 +27,4 @@ public enum HostMetrics {
 
     /// The hash prefix used as a label: enough to tell versions apart, bounded in length.
     public static func hashLabel(_ sha256: String) -> String { String(sha256.prefix(12)) }
-}
-
-/// The counters and latency histogram of one (step, variant, actor version), made once.
-struct InteractionInstruments {
-    let completed: Counter
-    let failed: Counter
-    let timedOut: Counter
-    let latency: Metrics.Timer
-
-    init(workflow: String, step: String, variantID: Int64, actor: String, sha256: String) {
-        func counter(_ status: String) -> Counter {
-            Counter(label: HostMetrics.interactions, dimensions: [
-                ("workflow", workflow), ("step", step), ("variant", String(variantID)), ("actor", actor),
-                ("actor_sha256", HostMetrics.hashLabel(sha256)), ("status", status),
-            ])
-        }
-        completed = counter(InteractionStatus.completed.rawValue)
-        failed = counter(InteractionStatus.failed.rawValue)
-        timedOut = counter(InteractionStatus.timedOut.rawValue)
-        latency = Metrics.Timer(label: HostMetrics.interactionDuration, dimensions: [
-            ("workflow", workflow), ("step", step), ("variant", String(variantID)),
-        ])
-    }
-
-    /// Counts one durable end with the status the store holds for it.
-    func record(_ status: InteractionStatus, latencyMicroseconds: Int64) {
-        switch status {
-        case .completed: completed.increment()
-        case .timedOut: timedOut.increment()
-        case .failed, .pending, .running: failed.increment()
-        }
-        latency.recordMicroseconds(latencyMicroseconds)
-    }
 }

@@ -1,3 +1,4 @@
+import ActorRuntime
 import CWavehostShims
 import Foundation
 import WavehostJSON
@@ -23,13 +24,16 @@ public final class ScriptActor: Sendable {
     public static let interpretersByExtension = ["py": ["python3"], "sh": ["sh"], "bash": ["bash"], "js": ["node"],
                                                  "rb": ["ruby"], "pl": ["perl"]]
 
-    public init(path: String, cache: PluginCache = PluginCache(directory: PluginCache.defaultDirectory),
+    /// The script at `path`, run from the copy `copy` makes of it (the plugin cache's
+    /// `store(_:fileExtension:)`: the Plugins layer passes it in, see `init(path:cache:…)`),
+    /// which returns the copy's SHA-256 and path.
+    public init(path: String, copy: (_ path: String, _ fileExtension: String) throws(PluginError) -> (sha256: String, cachedPath: String),
                 interpreter: [String]? = nil, configuration: WorkerPool.Configuration = .init()) throws(PluginError)
     {
         try PluginImage.checkIsRegularFile(path)
         let fileName = URL(fileURLWithPath: path).lastPathComponent
         let fileExtension = URL(fileURLWithPath: path).pathExtension
-        (sha256, cachedPath) = try cache.store(path, fileExtension: fileExtension.isEmpty ? "script" : fileExtension)
+        (sha256, cachedPath) = try copy(path, fileExtension.isEmpty ? "script" : fileExtension)
         guard let command = interpreter ?? Self.shebang(of: cachedPath) ?? Self.interpretersByExtension[fileExtension] else {
             throw PluginError(.noInterpreter, path: path,
                 "no #! line and no known extension; name an interpreter (known: \(Self.interpretersByExtension.keys.sorted().joined(separator: ", ")))")

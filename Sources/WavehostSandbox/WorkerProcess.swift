@@ -1,4 +1,5 @@
 import ActorABI
+import ActorRuntime
 import CWavehostShims
 import WavehostJSON
 

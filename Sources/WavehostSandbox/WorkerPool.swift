@@ -1,9 +1,11 @@
 import ActorABI
+import ActorRuntime
 import Dispatch
 import Foundation
 import Metrics
 import Synchronization
 import WavehostJSON
+import WavehostMetrics
 
 /// Warm `wavehost-worker` processes for one actor version and config, so a call pays
 /// a round trip, not a process start. Thread-safe; each call has its own deadline,
@@ -36,7 +38,7 @@ public final class WorkerPool: Sendable {
         public init() {}
 
         /// The worker's limits with the grants, the weak layers and `identity` folded in.
-        func workerLimits(reading file: String, uid: UInt32?) -> SandboxLimits {
+        package func workerLimits(reading file: String, uid: UInt32?) -> SandboxLimits {
             var limits = self.limits
             limits.reads = [file] + readGrant + limits.reads
             limits.environment = environmentGrant
@@ -79,23 +81,6 @@ public final class WorkerPool: Sendable {
         uid = WorkerIdentity.allocate(in: configuration.uidRange)
         slots = DispatchSemaphore(value: configuration.size)
         metrics = PoolMetrics(actor: actor)
-    }
-
-    /// A pool for a loaded plugin. Its workers get the network only when the plugin
-    /// declares it and `configuration` grants it: by grant, never by claim (the engine
-    /// and the CLI refuse a declared capability that the variant does not grant).
-    public convenience init(plugin: LoadedPlugin, config: [UInt8] = Array("{}".utf8),
-                            configuration: Configuration = Configuration(),
-                            log: @escaping HostServicesTable.LogSink = { _, _ in })
-    {
-        var configuration = configuration
-        configuration.limits.network = plugin.description.capabilities.contains(.network) && configuration.networkGrant != nil
-        // The host's HTTP service, held to the same grant (none: it refuses every request).
-        if configuration.hostHTTP == nil {
-            configuration.hostHTTP = HostHTTP(actor: plugin.name, grant: configuration.networkGrant, responseLimit: configuration.limits.httpResponseBytes,
-                                              secrets: HostHTTP.secretNames(in: (try? JSON.parse(config)) ?? [:]))
-        }
-        self.init(pluginPath: plugin.cachedPath, actor: plugin.name, config: config, configuration: configuration, log: log)
     }
 
     deinit { shutdown() }
@@ -217,7 +202,7 @@ extension WorkerPool.Configuration {
     /// A fresh folder below `scratchRoot`: the only place a worker may write. Mode 0700,
     /// owned by `owner` (the pool's uid, as root); the root above it is 0711, so a worker
     /// can reach its own folder but list no other.
-    func makeScratchFolder(for actor: String, owner: UInt32? = nil) throws(SandboxFailure) -> String {
+    package func makeScratchFolder(for actor: String, owner: UInt32? = nil) throws(SandboxFailure) -> String {
         let scratch = scratchRoot + "/" + UUID().uuidString
         do {
             try FileManager.default.createDirectory(atPath: scratchRoot, withIntermediateDirectories: true)
@@ -237,7 +222,7 @@ extension WorkerPool.Configuration {
 }
 
 /// Removes a scratch folder and whatever the actor left in it.
-func removeScratchFolder(_ scratch: String) {
+package func removeScratchFolder(_ scratch: String) {
     try? FileManager.default.removeItem(atPath: scratch)
 }
 
@@ -255,7 +240,9 @@ func residentBytes(_ pid: pid_t) -> UInt64? {
 }
 
 extension Duration {
-    var nanoseconds: UInt64 {
+    /// Inlinable: every call's deadline is made from its timeout.
+    @inlinable
+    package var nanoseconds: UInt64 {
         let (seconds, attoseconds) = components
         return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
     }

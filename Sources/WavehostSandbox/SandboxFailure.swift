@@ -1,5 +1,7 @@
 /// Why a sandboxed interaction did not produce an output. `code` says which kind of
 /// failure, for the engine's status (a timeout is `timed_out`, the rest `failed`).
+import ActorRuntime
+
 public struct SandboxFailure: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Equatable {
         /// The deadline passed; the worker was killed.
