@@ -82,13 +82,18 @@ let package = Package(
             "ActorABI", "ActorRuntime", "CWavehostShims", "HostCurl", "WavehostHash", "WavehostJSON", "WavehostMetrics",
             .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
+        // Plugins: the content-addressed cache, descriptors read through a worker, the loader, trust, the watcher.
+        .target(name: "WavehostPlugins", dependencies: [
+            "ActorABI", "ActorRuntime", "CWavehostShims", "WavehostHash", "WavehostJSON", "WavehostSandbox",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
         // Pure routing decisions: the sticky choice, the verdict, a canary's step (no SQL, no I/O).
         .target(name: "WavehostRouting", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
         .target(
             name: "Host",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "WavehostHash", "WavehostMetrics", "WavehostRouting", "WavehostSandbox", "WavehostStore",
-                "CWavehostShims", "HostCurl",
+                "ActorABI", "ActorRuntime", "WavehostJSON", "WavehostHash", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostSandbox",
+                "WavehostStore", "CWavehostShims", "HostCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 // The API only: with no backend bootstrapped every instrument is a no-op.
@@ -100,7 +105,7 @@ let package = Package(
         .target(
             name: "WavehostService",
             dependencies: [
-                "Host", "WavehostDashboard", "WavehostMetrics", "WavehostRouting", "WavehostStore",
+                "Host", "WavehostDashboard", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -114,7 +119,8 @@ let package = Package(
         .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON", "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["Host", "WavehostDashboard", "WavehostHash", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore",
+            dependencies: ["Host", "WavehostDashboard", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService",
+                           "WavehostStore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
@@ -124,12 +130,13 @@ let package = Package(
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
-            "Host", "CCurl", "WavehostHash", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
+            "Host", "CCurl", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore",
+            "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "HostTests", dependencies: ["Host", "WavehostHash", "WavehostRouting", "WavehostSandbox", "WavehostStore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostHash", "WavehostJSON", "WavehostRouting", "WavehostStore",
+        .testTarget(name: "HostTests", dependencies: ["ActorRuntime", "Host", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostHash", "WavehostJSON", "WavehostPlugins", "WavehostRouting", "WavehostStore",
                                                              .product(name: "Yams", package: "Yams")],
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostServiceTests", dependencies: [

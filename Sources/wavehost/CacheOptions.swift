@@ -1,5 +1,6 @@
 import ArgumentParser
 import Host
+import WavehostPlugins
 import WavehostStore
 
 /// Where loaded plugins are copied (content-addressed), shared by every command that loads.

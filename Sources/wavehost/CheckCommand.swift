@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Host
 import WavehostHash
+import WavehostPlugins
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Host
+import WavehostPlugins
 import WavehostSandbox
 
 struct DoctorCommand: ParsableCommand {

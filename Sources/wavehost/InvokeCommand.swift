@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Host
 import WavehostJSON
+import WavehostPlugins
 import WavehostSandbox
 
 struct InvokeCommand: ParsableCommand {

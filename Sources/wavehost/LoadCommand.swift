@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Host
 import WavehostJSON
+import WavehostPlugins
 import WavehostStore
 
 /// `wavehost load`: a synthetic load generator over a champion/challenger workflow.

@@ -2,6 +2,7 @@ import Foundation
 import Host
 import Testing
 import WavehostJSON
+import WavehostPlugins
 import WavehostSandbox
 
 /// The bundled http-fetcher against files and a real HTTP server on loopback.

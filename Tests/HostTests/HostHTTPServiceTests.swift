@@ -5,6 +5,7 @@ import Foundation
 @testable import Host
 import Testing
 import WavehostJSON
+@testable import WavehostPlugins
 @testable import WavehostSandbox
 @testable import WavehostStore
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Host
 import Testing
+@testable import WavehostPlugins
 @testable import WavehostSandbox
 @testable import WavehostStore
 

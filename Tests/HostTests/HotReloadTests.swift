@@ -1,3 +1,4 @@
+import ActorRuntime
 import Foundation
 @testable import Host
 import Synchronization

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Host
 import Testing
+@testable import WavehostPlugins
 @testable import WavehostStore
 
 /// An in-process call past its deadline cannot be stopped: the watchdog fails it and its

@@ -2,6 +2,7 @@ import Foundation
 import Host
 import Testing
 import WavehostJSON
+import WavehostPlugins
 import WavehostSandbox
 
 /// The bundled llm-grader against the real local model (few calls: each takes seconds)

@@ -2,6 +2,7 @@ import Foundation
 import Host
 import Testing
 import WavehostHash
+import WavehostPlugins
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import Foundation
 import Host
 import Testing
 import WavehostHash
+import WavehostPlugins
 import WavehostSandbox
 
 /// Script actors run in the same sandbox: JSON on stdin and stdout, stderr kept.

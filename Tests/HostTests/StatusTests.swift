@@ -2,6 +2,7 @@ import Foundation
 @testable import Host
 import Testing
 import WavehostJSON
+@testable import WavehostPlugins
 @testable import WavehostStore
 
 /// `Store.status` and `wavehost status` over a store a real engine run filled, with the

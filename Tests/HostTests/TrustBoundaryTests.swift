@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import WavehostHash
 import WavehostJSON
+@testable import WavehostPlugins
 @testable import WavehostSandbox
 @testable import WavehostStore
 

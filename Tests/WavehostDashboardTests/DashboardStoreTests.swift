@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import WavehostDashboard
 import WavehostJSON
+@testable import WavehostPlugins
 import WavehostRouting
 @testable import WavehostStore
 

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import WavehostDashboard
 import WavehostJSON
+@testable import WavehostPlugins
 @testable import WavehostStore
 
 /// Quality scores as an LLM grader gives them: the real llm-grader plugin, sandboxed,

@@ -1,4 +1,5 @@
 import Host
+import WavehostPlugins
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Host
 import WavehostJSON
+import WavehostPlugins
 import WavehostStore
 
 /// The engine's durable throughput: no-op actors (echo-c, in-process) in a 5-step

@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import Host
+import WavehostPlugins
 import WavehostSandbox
 
 /// An HTTP GET to a loopback server through the host service from a sandboxed actor (the

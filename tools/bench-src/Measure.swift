@@ -1,5 +1,6 @@
 import Host
 import WavehostHash
+import WavehostPlugins
 #if canImport(Glibc)
 import Glibc
 #endif

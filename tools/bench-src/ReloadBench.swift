@@ -2,6 +2,7 @@ import Foundation
 import Host
 import Synchronization
 import WavehostHash
+import WavehostPlugins
 import WavehostSandbox
 import WavehostStore
 

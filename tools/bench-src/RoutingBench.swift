@@ -1,4 +1,5 @@
 import Host
+import WavehostPlugins
 import WavehostRouting
 import WavehostStore
 

@@ -1,5 +1,6 @@
 import Foundation
 import Host
+import WavehostPlugins
 import WavehostSandbox
 
 /// Warm sandboxed invoke, cold worker start and a script call, each beside its floor

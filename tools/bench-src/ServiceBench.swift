@@ -7,6 +7,7 @@ import Host
 import Prometheus
 import Synchronization
 import WavehostDashboard
+import WavehostPlugins
 import WavehostService
 import WavehostStore
 

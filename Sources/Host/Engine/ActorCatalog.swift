@@ -2,6 +2,7 @@ import ActorRuntime
 import Foundation
 import Synchronization
 import WavehostJSON
+import WavehostPlugins
 import WavehostSandbox
 
 /// How one call to an actor ended, in the engine's terms.

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Host
 import WavehostJSON
+@testable import WavehostPlugins
 @testable import WavehostStore
 
 /// Stores, catalogs and workflows for the engine tests: real databases, real plugins.

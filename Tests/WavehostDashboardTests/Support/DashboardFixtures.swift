@@ -3,6 +3,7 @@ import Foundation
 import WavehostDashboard
 import WavehostHash
 import WavehostJSON
+@testable import WavehostPlugins
 @testable import WavehostRouting
 @testable import WavehostStore
 

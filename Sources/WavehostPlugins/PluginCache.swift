@@ -35,6 +35,11 @@ public struct PluginCache: Sendable {
     public struct Entry: Sendable, Equatable {
         public let sha256: String
         public let cachedPath: String
+
+        package init(sha256: String, cachedPath: String) {
+            self.sha256 = sha256
+            self.cachedPath = cachedPath
+        }
     }
 
     /// Copies `path` into the cache as `<sha256>.<fileExtension>` and returns its hash and

@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import WavehostJSON
 import WavehostMetrics
+import WavehostPlugins
 import WavehostSandbox
 import WavehostStore
 
