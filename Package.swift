@@ -41,7 +41,7 @@ let package = Package(
     products: [
         .executable(name: "wavehost", targets: ["wavehost"]),
         .executable(name: "wavehost-worker", targets: ["wavehost-worker"]),
-        .library(name: "Host", targets: ["Host"]),
+        .library(name: "WavehostEngine", targets: ["WavehostEngine"]),
         .library(name: "ActorKit", targets: ["ActorKit"]),
     ] + plugins.map(\.0),
     dependencies: [
@@ -89,11 +89,11 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         // Pure routing decisions: the sticky choice, the verdict, a canary's step (no SQL, no I/O).
         .target(name: "WavehostRouting", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
+        // Workflows, scheduling, the journal, effects, hot reload: composes the layers below.
         .target(
-            name: "Host",
+            name: "WavehostEngine",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "WavehostHash", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostSandbox",
-                "WavehostStore", "CWavehostShims", "HostCurl",
+                "ActorRuntime", "WavehostJSON", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 // The API only: with no backend bootstrapped every instrument is a no-op.
@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "WavehostService",
             dependencies: [
-                "Host", "WavehostDashboard", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostStore",
+                "WavehostEngine", "WavehostDashboard", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -116,10 +116,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The web dashboard's pages and JSON API, as a function from request to response (no HTTP server).
-        .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON", "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
+        .target(name: "WavehostDashboard", dependencies: ["WavehostEngine", "WavehostJSON", "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["Host", "WavehostDashboard", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService",
+            dependencies: ["WavehostEngine", "WavehostDashboard", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService",
                            "WavehostStore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
@@ -130,13 +130,13 @@ let package = Package(
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
-            "Host", "CCurl", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore",
+            "WavehostEngine", "CCurl", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore",
             "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "HostTests", dependencies: ["ActorRuntime", "Host", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostHash", "WavehostJSON", "WavehostPlugins", "WavehostRouting", "WavehostStore",
+        .testTarget(name: "HostTests", dependencies: ["ActorRuntime", "WavehostEngine", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "WavehostEngine", "WavehostHash", "WavehostJSON", "WavehostPlugins", "WavehostRouting", "WavehostStore",
                                                              .product(name: "Yams", package: "Yams")],
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostServiceTests", dependencies: [

@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import WavehostEngine
 import WavehostStore
 
 /// `GET /`: what `wavehost status` shows, from the same `Store.status`, plus the

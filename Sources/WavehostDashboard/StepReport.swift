@@ -1,4 +1,4 @@
-import Host
+import WavehostEngine
 import WavehostRouting
 import WavehostStore
 

@@ -1,7 +1,7 @@
 import Foundation
-import Host
 import Logging
 import ServiceLifecycle
+import WavehostEngine
 import WavehostRouting
 import WavehostStore
 

@@ -1,5 +1,5 @@
-import Host
 import ServiceLifecycle
+import WavehostEngine
 import WavehostPlugins
 
 /// The plugin watcher as a service: from start to graceful shutdown, a changed plugin or

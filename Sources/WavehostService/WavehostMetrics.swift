@@ -1,6 +1,6 @@
-import Host
 import Metrics
 import Prometheus
+import WavehostEngine
 import WavehostMetrics
 
 /// The service's Prometheus registry: swift-metrics' backend for the process and the text

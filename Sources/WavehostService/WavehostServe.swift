@@ -1,8 +1,8 @@
 import Foundation
-import Host
 import Logging
 import ServiceLifecycle
 import WavehostDashboard
+import WavehostEngine
 import WavehostStore
 
 /// `wavehost serve`, assembled: the HTTP server, the plugin watcher and the host, run by

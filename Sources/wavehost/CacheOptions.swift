@@ -1,5 +1,5 @@
 import ArgumentParser
-import Host
+import WavehostEngine
 import WavehostPlugins
 import WavehostStore
 

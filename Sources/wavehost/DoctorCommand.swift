@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
 import WavehostPlugins
 import WavehostSandbox
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Host
+import WavehostEngine
 import WavehostJSON
 import WavehostPlugins
 

@@ -1,7 +1,7 @@
 import ActorABI
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
 import WavehostJSON
 import WavehostPlugins
 import WavehostSandbox

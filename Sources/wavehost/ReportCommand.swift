@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Host
 import WavehostDashboard
+import WavehostEngine
 import WavehostRouting
 
 /// `wavehost report`: a step's comparison page (`report STEP --html FILE`, the default) or a

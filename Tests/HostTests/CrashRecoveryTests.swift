@@ -1,7 +1,7 @@
 import Foundation
-@testable import Host
 import Synchronization
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
 @testable import WavehostStore
 

@@ -1,6 +1,6 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 @testable import WavehostStore
 
 /// An engine kept across runs (`keepsCallsAcrossRuns`, as `serve` keeps one per workflow):

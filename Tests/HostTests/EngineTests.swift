@@ -1,6 +1,6 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostHash
 import WavehostJSON
 @testable import WavehostStore

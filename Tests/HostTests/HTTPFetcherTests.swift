@@ -1,6 +1,6 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
 import WavehostJSON
 import WavehostPlugins
 import WavehostSandbox

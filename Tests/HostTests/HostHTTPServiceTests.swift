@@ -2,8 +2,8 @@ import ActorABI
 import ActorRuntime
 import Crypto
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
 @testable import WavehostPlugins
 @testable import WavehostSandbox

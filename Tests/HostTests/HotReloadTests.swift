@@ -1,8 +1,8 @@
 import ActorRuntime
 import Foundation
-@testable import Host
 import Synchronization
 import Testing
+@testable import WavehostEngine
 import WavehostHash
 import WavehostJSON
 @testable import WavehostStore

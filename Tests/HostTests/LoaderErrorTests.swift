@@ -1,6 +1,6 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
 import WavehostPlugins
 
 /// Every loader error, each produced by a real bad plugin compiled for the test.

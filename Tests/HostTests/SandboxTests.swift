@@ -1,7 +1,7 @@
 import Foundation
-import Host
 import Synchronization
 import Testing
+import WavehostEngine
 import WavehostPlugins
 import WavehostSandbox
 

@@ -1,6 +1,6 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
 import WavehostHash
 import WavehostPlugins
 import WavehostSandbox

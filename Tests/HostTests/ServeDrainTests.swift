@@ -1,6 +1,6 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 @testable import WavehostStore
 
 /// SIGTERM and SIGINT drain a real `wavehost serve`: nothing new starts, calls under way

@@ -1,6 +1,6 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 @testable import WavehostStore
 
 /// `wavehost serve` keeps its engine, and so its worker pools, across passes: the same

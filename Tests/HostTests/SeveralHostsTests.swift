@@ -1,7 +1,7 @@
 import Foundation
-@testable import Host
 import Synchronization
 import Testing
+@testable import WavehostEngine
 @testable import WavehostStore
 
 /// Several hosts on one PostgreSQL, as real `wavehost run` processes: they start together

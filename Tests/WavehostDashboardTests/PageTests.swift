@@ -1,7 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
 @testable import WavehostDashboard
+@testable import WavehostEngine
 import WavehostJSON
 import WavehostRouting
 @testable import WavehostStore

@@ -1,4 +1,4 @@
-import Host
+import WavehostEngine
 import WavehostPlugins
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import Host
+import WavehostEngine
 import WavehostHash
 import WavehostPlugins
 #if canImport(Glibc)

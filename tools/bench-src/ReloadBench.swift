@@ -1,6 +1,6 @@
 import Foundation
-import Host
 import Synchronization
+import WavehostEngine
 import WavehostHash
 import WavehostPlugins
 import WavehostSandbox

@@ -3,10 +3,10 @@
 import CCurl
 import CoreMetrics
 import Foundation
-import Host
 import Prometheus
 import Synchronization
 import WavehostDashboard
+import WavehostEngine
 import WavehostPlugins
 import WavehostService
 import WavehostStore

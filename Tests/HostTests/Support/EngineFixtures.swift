@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import WavehostEngine
 import WavehostJSON
 @testable import WavehostPlugins
 @testable import WavehostStore

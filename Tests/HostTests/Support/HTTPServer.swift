@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import WavehostEngine
 import WavehostSandbox
 
 /// A Python fixture server from Tests/HostTests/Fixtures, started for one test and stopped

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import WavehostEngine
 @testable import WavehostStore
 
 /// Several `wavehost run` processes on one database, for the tests of hosts sharing work:

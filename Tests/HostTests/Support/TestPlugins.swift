@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import WavehostEngine
 import WavehostHash
 import WavehostPlugins
 

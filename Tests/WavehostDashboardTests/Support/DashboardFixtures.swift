@@ -1,6 +1,6 @@
 import Foundation
-@testable import Host
 import WavehostDashboard
+@testable import WavehostEngine
 import WavehostHash
 import WavehostJSON
 @testable import WavehostPlugins
