@@ -199,7 +199,7 @@ public struct ConformanceCheck {
         case .success(let output):
             if example.expectsError { return (false, "expected a refusal, got \(String(decoding: output, as: UTF8.self))") }
             guard let expected = example.output else { return (true, "answered valid JSON") }
-            let actual = try? JSON.parse(output)
+            let actual = try? JSON.parse(output)  // not JSON: nil, which matches no expected output
             return actual == expected
                 ? (true, "output matches")
                 : (false, "expected \(expected.text), got \(String(decoding: output, as: UTF8.self))")
@@ -216,8 +216,10 @@ public struct ConformanceCheck {
     /// run the suite in a process of its own (as `wavehost plugins check` does); the
     /// smallest growth of several rounds counts, so stray allocations fail nothing.
     private func checkReleases(plugin: LoadedPlugin, example: ActorDescription.Example) -> (Bool, String) {
-        guard let instance = try? plugin.makeInstance(config: example.config.bytes) else { return (false, "create failed") }
+        let instance: ActorInstance
+        do { instance = try plugin.makeInstance(config: example.config.bytes) } catch { return (false, "create failed: \(error.message)") }
         let input = example.input.bytes
+        // Memory is measured here, not answers (the example's own check judges those): a refusal counts too.
         for _ in 0..<100 { _ = try? instance.invoke(input) }  // warm caches and arenas
         var growth = Int.max
         for _ in 0..<5 {
@@ -234,7 +236,8 @@ public struct ConformanceCheck {
     /// Calls one instance from several threads at once; every outcome (answer or
     /// refusal) must be the one a single call gives.
     private func checkConcurrency(plugin: LoadedPlugin, example: ActorDescription.Example) -> (Bool, String) {
-        guard let instance = try? plugin.makeInstance(config: example.config.bytes) else { return (false, "create failed") }
+        let instance: ActorInstance
+        do { instance = try plugin.makeInstance(config: example.config.bytes) } catch { return (false, "create failed: \(error.message)") }
         let input = example.input.bytes
         @Sendable func outcome() -> String {
             do { return String(decoding: try instance.invoke(input), as: UTF8.self) } catch { return "refused: \(error.message)" }

@@ -154,6 +154,7 @@ public struct DescriptorWorker: Sendable {
 
     /// The worker's answer, when `bytes` hold one JSON object.
     private static func reply(_ bytes: [UInt8]) -> JSON? {
+        // nil: the caller reports that the worker's answer was not one, with its bytes.
         guard let reply = try? JSON.parse(bytes), reply.objectValue != nil else { return nil }
         return reply
     }

@@ -30,6 +30,7 @@ public final class LoadedPlugin: Sendable {
     public var name: String { description.name }
 
     /// Whether the operator trusts this version to run in the host process.
+    /// Fails closed: when the trust list cannot be read, the version is not trusted.
     public var isTrusted: Bool { (try? trust.trusts(sha256)) ?? false }
 
     /// Checks that the cached copy still holds exactly this version's bytes, right before

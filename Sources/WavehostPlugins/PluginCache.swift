@@ -63,6 +63,7 @@ public struct PluginCache: Sendable {
             throw PluginError(.cacheFailed, path: path, "cannot copy it into the plugin cache \(directory): \(String(cString: strerror(errno)))")
         }
         let cachedPath = "\(directory)/\(sha256).\(fileExtension)"
+        // A copy there that fails its check is simply replaced below by the one just written.
         if access(cachedPath, F_OK) == 0, (try? verify(cachedPath, sha256: sha256, path: path)) != nil { return (sha256, cachedPath) }
         fchmod(temporary, fileExtension == "so" ? 0o555 : 0o444)
         // Over a copy that no longer has its hash, too: rename never changes a mapped file.

@@ -230,6 +230,8 @@ public final class PluginWatcher: Sendable {
 
         private func watchedFiles() -> [(path: String, signature: Signature)] {
             folders.flatMap { folder in
+                // A folder that cannot be listed (removed, unmounted) watches as empty: its files
+                // count as removed, and the versions loaded from them keep serving.
                 ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted().filter(isWatched)
                     .compactMap { name in Signature(folder + "/" + name).map { (folder + "/" + name, $0) } }
             }

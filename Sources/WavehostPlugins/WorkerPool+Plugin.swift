@@ -13,6 +13,7 @@ extension WorkerPool {
         var configuration = configuration
         configuration.limits.network = plugin.description.capabilities.contains(.network) && configuration.networkGrant != nil
         // The host's HTTP service, held to the same grant (none: it refuses every request).
+        // A config that is not JSON names no secrets (and the actor's create refuses it anyway).
         if configuration.hostHTTP == nil {
             configuration.hostHTTP = HostHTTP(actor: plugin.name, grant: configuration.networkGrant, responseLimit: configuration.limits.httpResponseBytes,
                                               secrets: HostHTTP.secretNames(in: (try? JSON.parse(config)) ?? [:]))

@@ -21,7 +21,7 @@ public enum Canary {
     }
 
     /// Why `schedule` cannot drive a ramp, or nil when it can: two stages or more, ending at 100.
-    public static func scheduleProblem(_ schedule: [Int]) -> String? {
+    package static func scheduleProblem(_ schedule: [Int]) -> String? {
         guard schedule.count >= 2, schedule.last == 100 else {
             return "a canary's schedule needs two stages or more and ends at 100 (the last is taken on a promote verdict), not \(schedule)"
         }

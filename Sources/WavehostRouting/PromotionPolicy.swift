@@ -14,8 +14,8 @@ public struct VariantRecord: Sendable {
 
     public var successRate: Double { finished == 0 ? 0 : Double(completed) / Double(finished) }
 
-    public init(variantID: Int64, actor: String, role: String, weight: Int, finished: Int, completed: Int,
-                p50Milliseconds: Double?, p95Milliseconds: Double?) {
+    package init(variantID: Int64, actor: String, role: String, weight: Int, finished: Int, completed: Int,
+                 p50Milliseconds: Double?, p95Milliseconds: Double?) {
         self.variantID = variantID
         self.actor = actor
         self.role = role
@@ -130,7 +130,7 @@ extension PromotionPolicy {
     /// The same rule over any list of champions (the store's variants, say): the one
     /// carrying the most live weight, the oldest (lowest id) on a tie. The caller keeps only
     /// the variants in the champion role.
-    public static func heaviest<Variant>(of champions: [Variant], id: KeyPath<Variant, Int64>, weight: KeyPath<Variant, Int>) -> Variant? {
+    package static func heaviest<Variant>(of champions: [Variant], id: KeyPath<Variant, Int64>, weight: KeyPath<Variant, Int>) -> Variant? {
         champions.min { a, b in
             a[keyPath: weight] != b[keyPath: weight] ? a[keyPath: weight] > b[keyPath: weight] : a[keyPath: id] < b[keyPath: id]
         }

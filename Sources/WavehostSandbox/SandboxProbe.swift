@@ -11,8 +11,9 @@ public enum SandboxProbe {
         throws(SandboxFailure) -> [(layer: String, status: String)]
     {
         let scratch = NSTemporaryDirectory() + "wavehost-probe-\(UUID().uuidString)"
+        // Without the folder the worker fails to start, and the probe reports that failure.
         try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }  // a temporary folder; cleanup only
         let process = Process()
         process.executableURL = URL(fileURLWithPath: workerPath)
         // As root, the probe runs as a pool would: under an unprivileged uid, in a cgroup if there is one.
@@ -35,6 +36,7 @@ public enum SandboxProbe {
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        // Not a report: the else branch says so, with what the worker printed.
         guard let report = try? JSON.parse(Array(data)), let members = report.objectValue else {
             throw SandboxFailure(.protocolViolation, actor: "probe", "the worker's probe answered \(String(decoding: data, as: UTF8.self))")
         }

@@ -27,8 +27,8 @@ public final class ScriptActor: Sendable {
     /// The script at `path`, run from the copy `copy` makes of it (the plugin cache's
     /// `store(_:fileExtension:)`: the Plugins layer passes it in, see `init(path:cache:…)`),
     /// which returns the copy's SHA-256 and path.
-    public init(path: String, copy: (_ path: String, _ fileExtension: String) throws(PluginError) -> (sha256: String, cachedPath: String),
-                interpreter: [String]? = nil, configuration: WorkerPool.Configuration = .init()) throws(PluginError)
+    package init(path: String, copy: (_ path: String, _ fileExtension: String) throws(PluginError) -> (sha256: String, cachedPath: String),
+                 interpreter: [String]? = nil, configuration: WorkerPool.Configuration = .init()) throws(PluginError)
     {
         try PluginImage.checkIsRegularFile(path)
         let fileName = URL(fileURLWithPath: path).lastPathComponent
@@ -48,7 +48,7 @@ public final class ScriptActor: Sendable {
     /// The interpreter named by the file's `#!` line, if it has one.
     static func shebang(of path: String) -> [String]? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
+        defer { try? handle.close() }  // read-only: closing cannot lose anything
         let head = String(decoding: handle.readData(ofLength: 256), as: UTF8.self)
         guard head.hasPrefix("#!"), let line = head.dropFirst(2).split(separator: "\n").first else { return nil }
         let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)

@@ -135,6 +135,7 @@ public enum WorkerIdentity {
     static func sweepStaleCgroups() {
         for controller in ["memory", "pids"] {
             let root = "/sys/fs/cgroup/\(controller)/wavehost"
+            // No folder: no cgroups of ours to remove.
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
                 let digits = name.drop { !$0.isNumber }.prefix { $0.isNumber }
                 guard let host = pid_t(digits), host != getpid(), kill(host, 0) != 0, errno == ESRCH else { continue }

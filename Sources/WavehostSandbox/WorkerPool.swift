@@ -193,6 +193,7 @@ public final class WorkerPool: Sendable {
     /// The worker executable: `$WAVEHOST_WORKER`, else `wavehost-worker` beside this program.
     public static var defaultWorkerPath: String {
         if let explicit = ProcessInfo.processInfo.environment["WAVEHOST_WORKER"], !explicit.isEmpty { return explicit }
+        // Without /proc the worker is looked for beside nothing, and its start fails saying where it looked.
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
         return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("wavehost-worker").path
     }
@@ -223,6 +224,8 @@ extension WorkerPool.Configuration {
 
 /// Removes a scratch folder and whatever the actor left in it.
 package func removeScratchFolder(_ scratch: String) {
+    // Best effort: the folder is this worker's alone under the scratch root, and what is
+    // left of it harms no other worker (each gets a fresh one).
     try? FileManager.default.removeItem(atPath: scratch)
 }
 

@@ -66,6 +66,8 @@ final class WorkerProcess: @unchecked Sendable {
             try send(.hello, config, deadline: deadline, started: monotonicNanoseconds())
             let (header, payload) = try receive(deadline: deadline, started: monotonicNanoseconds(), log: log)
             guard header.kind == .ready else { throw violation("expected ready, got \(header.kind)") }
+            // The facts (layers applied, start-up marks) are for reports only: a worker whose
+            // ready carries none serves the same, and its layers are checked by the probe.
             facts = (try? JSON.parse(payload)) ?? [:]
         } catch {
             retire()

@@ -245,6 +245,7 @@ enum Migrations {
                 if oneTransaction {
                     try connection.execute("SAVEPOINT migration")
                     do throws(StoreError) { try apply() } catch {
+                        // The migration's own error is the one thrown below; undoing it is best effort.
                         try? connection.execute("ROLLBACK TO SAVEPOINT migration")
                         try? connection.execute("RELEASE SAVEPOINT migration")
                         throw error

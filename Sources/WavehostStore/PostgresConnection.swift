@@ -35,6 +35,7 @@ final class PostgresConnection: SQLConnection {
     /// (it is released with the connection if this process dies meanwhile).
     func whileMigrating<T>(_ body: (_ inTransaction: Bool) throws(StoreError) -> T) throws(StoreError) -> T {
         try execute("SELECT pg_advisory_lock(\(Self.migrationLock))")
+        // A session lock: if unlocking fails the connection is gone, and the lock went with it.
         defer { try? execute("SELECT pg_advisory_unlock(\(Self.migrationLock))") }
         return try body(false)
     }

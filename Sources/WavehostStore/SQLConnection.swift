@@ -44,7 +44,7 @@ extension SQLConnection {
             try execute("COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            try? execute("ROLLBACK")  // the body's error is the one rethrown; a failed rollback adds nothing to it
             throw error
         }
     }

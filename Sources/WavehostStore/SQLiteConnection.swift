@@ -19,7 +19,7 @@ final class SQLiteConnection: SQLConnection {
         let result: Result<T, StoreError>
         do { result = .success(try body(true)) } catch { result = .failure(error) }
         do { try execute("COMMIT") } catch {
-            try? execute("ROLLBACK")
+            try? execute("ROLLBACK")  // the COMMIT's error is the one thrown; a failed rollback adds nothing to it
             throw error
         }
         return try result.get()

@@ -37,6 +37,7 @@ extension Store {
             let steps = try connection.query("SELECT name, depends_on FROM steps WHERE workflow_id = \(p(1)) ORDER BY id", [.integer(id)])
                 .compactMap { row -> BatchRecords.Step? in
                     guard let name = row[0].text else { return nil }
+                    // Written by registerWorkflow from a JSON array; [] only for a row edited by hand.
                     let after = (try? JSON.parse(Array((row[1].text ?? "[]").utf8)))?.arrayValue?.compactMap(\.stringValue) ?? []
                     return BatchRecords.Step(name: name, after: after)
                 }
@@ -55,6 +56,7 @@ extension Store {
                 SELECT e.table_name, e.data FROM effect_rows e JOIN interactions i ON i.id = e.interaction_id \
                 JOIN steps s ON s.id = i.step_id WHERE s.workflow_id = \(p(1)) ORDER BY e.id
                 """, [.integer(id)]) {
+                // Effect rows are written from parsed JSON; one edited by hand is left out of the report.
                 guard let table = row[0].text, let data = row[1].text, let json = try? JSON.parse(Array(data.utf8)) else { continue }
                 tables[table, default: []].append(json)
             }

@@ -32,6 +32,7 @@ extension Store {
         let ids = Set(try variants(workflow: workflow, step: step).map(\.id))
         return try withConnection { connection throws(StoreError) in
             try connection.query("SELECT id, variant_id, schedule, stage, state, stage_started_at FROM canaries ORDER BY id").compactMap { row in
+                // The schedule was written by startCanary from integers; a row edited by hand is skipped.
                 guard let variant = row[1].integer, ids.contains(variant),
                       let schedule = (try? JSON.parse(Array((row[2].text ?? "[]").utf8)))?.arrayValue?.compactMap(\.intValue) else { return nil }
                 return CanaryRow(id: row[0].integer ?? 0, variantID: variant, schedule: schedule, stage: Int(row[3].integer ?? 0),

@@ -73,6 +73,7 @@ extension Store {
                 SELECT name, depends_on FROM steps WHERE workflow_id = (SELECT MAX(id) FROM workflows WHERE name = \(connection.placeholder(1))) \
                 ORDER BY id
                 """, [.text(workflow)]).compactMap { row in
+                // `depends_on` is written by registerWorkflow from a JSON array; a row edited by hand is skipped.
                 guard let name = row[0].text,
                       let after = (try? JSON.parse(row[1].text ?? "[]"))?.arrayValue?.compactMap(\.stringValue),
                       after.contains(step) else { return nil }
@@ -150,6 +151,7 @@ extension Store {
                 try connection.query("UPDATE reviews SET resolved_at = \(p(1)) WHERE id = \(p(2)) AND resolved_at IS NULL",
                                      [.integer(now), .integer(id)])
                 let decision = accepted ? "accepted" : "rejected"
+                // Evidence a test or a person stored as plain text is kept as text in the event.
                 let evidence = (try? JSON.parse(review.evidence)) ?? .string(review.evidence)
                 try insertEvents([EventRecord(
                     kind: accepted ? "review_accepted" : "review_rejected",
@@ -197,6 +199,7 @@ extension Store {
                 SELECT payload, created_at FROM events WHERE kind IN ('review_accepted', 'review_rejected') \
                 ORDER BY id DESC LIMIT \(connection.placeholder(1))
                 """, [.integer(Int64(limit))]).compactMap { row in
+                // Only review events are wanted here; a payload that is not one is skipped.
                 guard let payload = try? JSON.parse(row[0].text ?? ""), let review = payload["review"]?.intValue else { return nil }
                 return ReviewDecision(review: Int64(review), decision: payload["decision"]?.stringValue ?? "",
                                       by: payload["by"]?.stringValue ?? "", why: payload["why"]?.stringValue ?? "", at: row[1].integer ?? 0)

@@ -36,6 +36,7 @@ extension Store {
                 var runs: [(id: Int64, subject: Subject)] = []
                 for row in rows {
                     guard let id = row[0].integer, let key = row[1].text else { continue }
+                    // Written by addSubjects from a JSON value, so it parses; {} only for a row edited by hand.
                     let payload = (try? JSON.parse(Array((row[2].text ?? "{}").utf8))) ?? [:]
                     runs.append((id, Subject(key: key, payload: payload)))
                 }

@@ -110,6 +110,7 @@ extension Store {
                 """, [.text(step), .text(graderStep), .text(workflow), .integer(since)])
             var scores: [Int64: [Double]] = [:]
             for row in rows {
+                // A completed interaction's output was checked to be JSON before it was stored.
                 guard let variant = row[0].integer, case .blob(let bytes) = row[1], let output = try? JSON.parse(bytes) else { continue }
                 var value: JSON? = output
                 for key in field { value = value?[key] }

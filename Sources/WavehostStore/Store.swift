@@ -65,6 +65,8 @@ public final class Store: @unchecked Sendable {
                 while clock.now < giveUp {
                     Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds))
                     delay = min(delay * 2, .seconds(2))
+                    // Still unreachable: wait and try again until giving up, when `body`'s
+                    // `unavailable` error is thrown (the warning above is already in the log).
                     if let fresh = try? connect() {
                         connection = fresh
                         logger.notice("database reachable again", metadata: ["database": "\(database)"])

@@ -21,7 +21,7 @@ public struct WorkflowRecord: Sendable {
         public var retries: Int
         public var variants: [Variant]
 
-        public init(name: String, after: [String], timeoutMilliseconds: Int, retries: Int, variants: [Variant]) {
+        package init(name: String, after: [String], timeoutMilliseconds: Int, retries: Int, variants: [Variant]) {
             self.name = name
             self.after = after
             self.timeoutMilliseconds = timeoutMilliseconds
@@ -38,7 +38,7 @@ public struct WorkflowRecord: Sendable {
         public var mode: String
         public var isolation: String
 
-        public init(actor: String, config: JSON, role: String, weight: Int, mode: String, isolation: String) {
+        package init(actor: String, config: JSON, role: String, weight: Int, mode: String, isolation: String) {
             self.actor = actor
             self.config = config
             self.role = role
@@ -53,7 +53,7 @@ public struct WorkflowRecord: Sendable {
     public var environment: String
     public var steps: [Step]
 
-    public init(name: String, environment: String, steps: [Step]) {
+    package init(name: String, environment: String, steps: [Step]) {
         self.name = name
         self.environment = environment
         self.steps = steps

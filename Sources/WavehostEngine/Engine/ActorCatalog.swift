@@ -60,8 +60,9 @@ public final class ActorCatalog: Sendable {
     /// Returns the files skipped, with why, for the caller to show.
     @discardableResult
     public func addFolder(_ folder: String) throws(PluginError) -> [(path: String, reason: String)] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
-            throw PluginError(.notFound, path: folder, "cannot read the plugin folder")
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
+            throw PluginError(.notFound, path: folder, "cannot read the plugin folder (\(error.localizedDescription))")
         }
         var skipped: [(String, String)] = []
         var libraries: [String] = []
@@ -159,7 +160,12 @@ public final class ActorCatalog: Sendable {
         let config = variant.config.bytes
         var configuration = workerConfiguration
         configuration.size = concurrency
-        if let limits = variant.limits, let parsed = try? SandboxLimits(json: limits) { configuration.limits = parsed }
+        if let limits = variant.limits {
+            // The workflow parser refuses invalid limits; any that reach here fail the call, never become the defaults.
+            do { configuration.limits = try SandboxLimits(json: limits) } catch {
+                throw PluginError(.createFailed, path: plugin.path, "variant limits \(limits.text) are invalid: \(error)")
+            }
+        }
         // The host's HTTP service, held to the variant's grant (no grant: it refuses every request).
         let http = HostHTTP(actor: plugin.name, grant: variant.grants.network, responseLimit: configuration.limits.httpResponseBytes,
                             secrets: HostHTTP.secretNames(in: variant.config), interactionsOnly: true)

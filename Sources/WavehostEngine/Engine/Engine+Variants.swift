@@ -47,6 +47,7 @@ extension Engine {
     /// The stored variant as the catalog takes it; sandbox limits come from the file's own
     /// variant with the same actor and config, when there is one.
     private func definition(of row: Store.StoredVariant) -> WorkflowDefinition.Variant {
+        // Written by registerWorkflow or addVariant from a JSON value, so it parses; {} only for a row edited by hand.
         let config = (try? JSON.parse(Array(row.config.utf8))) ?? [:]
         let declared = workflow.step(named: row.step)?.variants.first { $0.actor == row.actor && $0.config == config }
         return WorkflowDefinition.Variant(

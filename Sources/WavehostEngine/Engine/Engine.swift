@@ -178,7 +178,10 @@ public final class Engine: @unchecked Sendable {
                 releaseLeases()
                 lock.withLock { active = [:] }  // no longer this host's runs
             } else {
-                try? store.notifyWork()  // hosts waiting for this one's runs look again
+                // Hosts waiting for this one's runs look again; without the notice they find them at their next poll.
+                do { try store.notifyWork() } catch {
+                    logger.notice("cannot notify other hosts of the runs handed back", metadata: ["error": "\(error)"])
+                }
             }
             if options.heartbeat == nil { heartbeat.stop() }
             lock.withLock { gauges.record(self) }

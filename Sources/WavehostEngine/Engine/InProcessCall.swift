@@ -96,6 +96,7 @@ public final class InProcessCall: ActorCall, Sendable {
             state.abandoned += overdue.count
             if !threadSafe, overdue.contains(where: { $0.instance === state.instance }) {
                 // It holds the serial lock until its thread returns, if ever: the next calls get a fresh instance.
+                // One that cannot be made now is made again by the next call, whose interaction gets the error.
                 state.instance = try? makeInstance()
                 notes.append("actor \(actor) is not thread-safe and its instance is held by a call past its deadline: "
                     + "a fresh instance serves the next calls (\(state.abandoned) abandoned so far)")

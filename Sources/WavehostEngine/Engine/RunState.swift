@@ -53,7 +53,7 @@ final class RunState {
             steps[index].parent = record.id
             switch record.status {
             case .completed:
-                let output = record.output.flatMap { try? JSON.parse($0) }
+                let output = record.output.flatMap { try? JSON.parse($0) }  // checked to be JSON before it was stored
                 steps[index].failures = 0
                 steps[index].output = output
                 if let paging = step.paging {
