@@ -34,22 +34,27 @@ public struct HostCallRecord: Sendable, Equatable {
 /// so its call is also `attending` its service, which then finds the interaction from there.
 public enum HostCallLog {
     /// One interaction's calls; appended from whichever thread the actor asked on.
+    /// (`@usableFromInline`, like `key` and `current`: the two wrappers below are inlinable,
+    /// because they are generic and wrap every call the engine makes from another module.)
+    @usableFromInline
     final class Collection: Sendable {
         let run: NetworkGrant.Run
-        let deadline = Atomic<UInt64>(0)
+        @usableFromInline let deadline = Atomic<UInt64>(0)
         private let records = Mutex<[HostCallRecord]>([])
-        init(run: NetworkGrant.Run) { self.run = run }
+        @usableFromInline init(run: NetworkGrant.Run) { self.run = run }
         func append(_ record: HostCallRecord) { records.withLock { $0.append(record) } }
-        var all: [HostCallRecord] { records.withLock { $0 } }
+        @usableFromInline var all: [HostCallRecord] { records.withLock { $0 } }
     }
 
-    private static let key: pthread_key_t = {
+    @usableFromInline
+    static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
         return key
     }()
 
     /// `run` says what kind of interaction the calls belong to (the grant's `writes_in`).
+    @inlinable
     public static func collecting<T, E: Error>(for run: NetworkGrant.Run, _ body: () throws(E) -> T) throws(E) -> (T, [HostCallRecord]) {
         let collection = Collection(run: run)
         let previous = pthread_getspecific(key)
@@ -60,12 +65,14 @@ public enum HostCallLog {
     }
 
     /// This thread's interaction, when the engine is running one on it.
+    @usableFromInline
     static var current: Collection? {
         pthread_getspecific(key).map { Unmanaged<Collection>.fromOpaque($0).takeUnretainedValue() }
     }
 
     /// Runs an in-process call with `deadline` (monotonic nanoseconds) as its interaction's,
     /// registered with `service` so that requests from the actor's own threads count too.
+    @inlinable
     package static func attending<T, E: Error>(_ service: HostHTTP?, deadline: UInt64, _ body: () throws(E) -> T) throws(E) -> T {
         let collection = current ?? Collection(run: .prod)
         collection.deadline.store(deadline, ordering: .relaxed)

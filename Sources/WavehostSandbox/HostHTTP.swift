@@ -55,8 +55,8 @@ public final class HostHTTP: Sendable {
         }
     }
 
-    func attend(_ collection: HostCallLog.Collection) { attending.withLock { $0.append(collection) } }
-    func leave(_ collection: HostCallLog.Collection) { attending.withLock { $0.removeAll { $0 === collection } } }
+    @usableFromInline func attend(_ collection: HostCallLog.Collection) { attending.withLock { $0.append(collection) } }
+    @usableFromInline func leave(_ collection: HostCallLog.Collection) { attending.withLock { $0.removeAll { $0 === collection } } }
 
     /// Makes `request`, finishing before `deadline` (monotonic nanoseconds) when one is given,
     /// and records it with the interaction it belongs to.
