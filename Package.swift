@@ -69,14 +69,15 @@ let package = Package(
         // libcurl for the host's HTTP service, in a module of its own (see CurlURL.swift for why).
         .target(name: "HostCurl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "ActorModel", "WavehostJSON"], swiftSettings: workerSettings),
+        // The host's layers, bottom up from WavehostHash to WavehostEngine: each depends only on layers listed before it.
         // The SHA-256 of files and bytes, as hex: an actor version's identity, an event's checksum.
         .target(name: "WavehostHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        // The name of every metric the host records, in one table (the instruments are made where they are recorded).
+        .target(name: "WavehostMetrics", swiftSettings: swiftSettings),
         // Persistence only: SQLite and PostgreSQL, migrations, the records in the store's own vocabulary.
         .target(name: "WavehostStore", dependencies: [
             "CSQLite", "CLibPQ", "WavehostJSON", "WavehostHash", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
-        // The name of every metric the host records, in one table (the instruments are made where they are recorded).
-        .target(name: "WavehostMetrics", swiftSettings: swiftSettings),
         // Workers, pools, deadlines, the sandbox's layers, scripts, and the host services a worker's actor calls (HTTP).
         .target(name: "WavehostSandbox", dependencies: [
             "ActorABI", "ActorRuntime", "CWavehostShims", "HostCurl", "WavehostHash", "WavehostJSON", "WavehostMetrics",
@@ -119,9 +120,10 @@ let package = Package(
         .target(name: "WavehostDashboard", dependencies: ["WavehostEngine", "WavehostJSON", "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["WavehostEngine", "WavehostDashboard", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService",
-                           "WavehostStore",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "WavehostDashboard", "WavehostEngine", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox",
+                "WavehostService", "WavehostStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -135,10 +137,14 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "HostTests", dependencies: ["ActorRuntime", "WavehostEngine", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "WavehostEngine", "WavehostHash", "WavehostJSON", "WavehostPlugins", "WavehostRouting", "WavehostStore",
-                                                             .product(name: "Yams", package: "Yams")],
-                    exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        // The host's tests, across its layers (each file imports the modules it tests).
+        .testTarget(name: "HostTests", dependencies: [
+            "ActorRuntime", "WavehostEngine", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore",
+        ], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostDashboardTests", dependencies: [
+            "WavehostDashboard", "WavehostEngine", "WavehostHash", "WavehostJSON", "WavehostPlugins", "WavehostRouting", "WavehostStore",
+            .product(name: "Yams", package: "Yams"),
+        ], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostServiceTests", dependencies: [
             "WavehostService", "WavehostJSON", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
