@@ -41,7 +41,7 @@ let package = Package(
     products: [
         .executable(name: "wavehost", targets: ["wavehost"]),
         .executable(name: "wavehost-worker", targets: ["wavehost-worker"]),
-        .library(name: "Host", targets: ["Host"]),
+        .library(name: "WavehostEngine", targets: ["WavehostEngine"]),
         .library(name: "ActorKit", targets: ["ActorKit"]),
     ] + plugins.map(\.0),
     dependencies: [
@@ -69,12 +69,33 @@ let package = Package(
         // libcurl for the host's HTTP service, in a module of its own (see CurlURL.swift for why).
         .target(name: "HostCurl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: ["ActorABI", "ActorModel", "WavehostJSON"], swiftSettings: workerSettings),
+        // The host's layers, bottom up from WavehostHash to WavehostEngine: each depends only on layers listed before it.
+        // The SHA-256 of files and bytes, as hex: an actor version's identity, an event's checksum.
+        .target(name: "WavehostHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        // The name of every metric the host records, in one table (the instruments are made where they are recorded).
+        .target(name: "WavehostMetrics", swiftSettings: swiftSettings),
+        // Persistence only: SQLite and PostgreSQL, migrations, the records in the store's own vocabulary.
+        .target(name: "WavehostStore", dependencies: [
+            "CSQLite", "CLibPQ", "WavehostJSON", "WavehostHash", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+        // Workers, pools, deadlines, the sandbox's layers, scripts, and the host services a worker's actor calls (HTTP).
+        .target(name: "WavehostSandbox", dependencies: [
+            "ActorABI", "ActorRuntime", "CWavehostShims", "HostCurl", "WavehostHash", "WavehostJSON", "WavehostMetrics",
+            .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+        ], swiftSettings: swiftSettings),
+        // Plugins: the content-addressed cache, descriptors read through a worker, the loader, trust, the watcher.
+        .target(name: "WavehostPlugins", dependencies: [
+            "ActorABI", "ActorRuntime", "CWavehostShims", "WavehostHash", "WavehostJSON", "WavehostSandbox",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+        // Pure routing decisions: the sticky choice, the verdict, a canary's step (no SQL, no I/O).
+        .target(name: "WavehostRouting", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
+        // Workflows, scheduling, the journal, effects, hot reload: composes the layers below.
         .target(
-            name: "Host",
+            name: "WavehostEngine",
             dependencies: [
-                "ActorABI", "ActorRuntime", "WavehostJSON", "CWavehostShims", "CSQLite", "CLibPQ", "HostCurl",
+                "ActorRuntime", "WavehostJSON", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 // The API only: with no backend bootstrapped every instrument is a no-op.
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -85,7 +106,7 @@ let package = Package(
         .target(
             name: "WavehostService",
             dependencies: [
-                "Host", "WavehostDashboard",
+                "WavehostEngine", "WavehostDashboard", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -96,10 +117,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The web dashboard's pages and JSON API, as a function from request to response (no HTTP server).
-        .target(name: "WavehostDashboard", dependencies: ["Host", "WavehostJSON"], swiftSettings: swiftSettings),
+        .target(name: "WavehostDashboard", dependencies: ["WavehostEngine", "WavehostJSON", "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
-            dependencies: ["Host", "WavehostDashboard", "WavehostService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "WavehostDashboard", "WavehostEngine", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox",
+                "WavehostService", "WavehostStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -108,13 +132,19 @@ let package = Package(
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
-            "Host", "CCurl", "WavehostService", "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
+            "WavehostEngine", "CCurl", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore",
+            "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
         .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "WavehostDashboardTests", dependencies: ["WavehostDashboard", "Host", "WavehostJSON", .product(name: "Yams", package: "Yams")],
-                    exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        // The host's tests, across its layers (each file imports the modules it tests).
+        .testTarget(name: "HostTests", dependencies: [
+            "ActorRuntime", "WavehostEngine", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore",
+        ], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostDashboardTests", dependencies: [
+            "WavehostDashboard", "WavehostEngine", "WavehostHash", "WavehostJSON", "WavehostPlugins", "WavehostRouting", "WavehostStore",
+            .product(name: "Yams", package: "Yams"),
+        ], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostServiceTests", dependencies: [
             "WavehostService", "WavehostJSON", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import Foundation
-import Host
+import WavehostEngine
 import WavehostJSON
+import WavehostStore
 
 /// The JSON under /api/: the pages' data, times in Unix milliseconds, latencies in ms.
 /// docs/api/openapi.yaml documents every field; keep the two in step.
@@ -26,6 +27,7 @@ enum API {
                 let interval = Statistics.wilson(variant.completed, variant.finished)
                 return [
                     "id": .integer(variant.id), "actor": .string(variant.stored.actor),
+                    // Shown as stored: JSON when it parses (always, written from JSON), else its text.
                     "config": (try? JSON.parse(variant.stored.config)) ?? .string(variant.stored.config),
                     "role": .string(variant.stored.role), "mode": .string(variant.stored.mode), "weight": .integer(variant.stored.weight),
                     "retired": .bool(variant.stored.retired), "finished": .integer(variant.finished), "completed": .integer(variant.completed),
@@ -74,6 +76,7 @@ enum API {
             let decision = decisions.first { $0.review == item.id }
             return [
                 "id": .integer(item.id), "workflow": .string(item.workflow), "step": .string(item.step), "reason": .string(item.reason),
+                // Evidence stored as plain text (by a test or a person) is shown as text.
                 "evidence": (try? JSON.parse(item.evidence)) ?? .string(item.evidence),
                 "created_at": .integer(item.createdAt), "resolved_at": time(item.resolvedAt),
                 "decision": decision.map { ["decision": .string($0.decision), "by": .string($0.by), "why": .string($0.why), "at": .integer($0.at)] } ?? .null,

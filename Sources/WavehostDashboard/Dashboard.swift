@@ -1,5 +1,7 @@
 import Foundation
-import Host
+import WavehostEngine
+import WavehostRouting
+import WavehostStore
 
 /// A request as the HTTP server hands it over: header names lowercased, the path without
 /// its query string (one is stripped if present), the query already split.

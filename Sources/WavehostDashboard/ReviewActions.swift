@@ -1,6 +1,7 @@
 import Foundation
-import Host
+import WavehostEngine
 import WavehostJSON
+import WavehostStore
 
 /// `POST /reviews/ID/accept|reject` and the same under /api/: a person's decision on a
 /// human-review item, recorded by `Store.resolveReview` as an event with who and why.
@@ -47,6 +48,7 @@ enum ReviewActions {
     /// The body's fields: a JSON object's string members, or a form.
     private static func fields(_ request: DashboardRequest) -> [String: String] {
         if (request.headers["content-type"] ?? "").lowercased().hasPrefix("application/json") {
+            // A body that is not a JSON object has no fields, and the request is refused for the missing ones.
             guard let members = (try? JSON.parse(request.body))?.objectValue else { return [:] }
             return Dictionary(members.compactMap { member in member.value.stringValue.map { (member.key, $0) } }) { first, _ in first }
         }
@@ -90,6 +92,7 @@ enum ReviewsPage {
 
     /// The verdict's numbers kept with the review (`Promotion.evidence`), as a table.
     private static func evidence(_ text: String) -> String {
+        // Evidence that is not the verdict's object is shown as it was kept.
         guard let json = try? JSON.parse(text), json.objectValue != nil else { return "<pre class=\"err\">\(HTML.escape(text))</pre>" }
         let rows = ["champion", "challenger"].compactMap { role -> [String]? in
             guard let record = json[role] else { return nil }

@@ -1,5 +1,6 @@
 import Foundation
-import Host
+import WavehostEngine
+import WavehostStore
 
 /// `GET /`: what `wavehost status` shows, from the same `Store.status`, plus the
 /// service's background issues and the number of open reviews.

@@ -1,6 +1,8 @@
 import Foundation
-import Host
+import WavehostEngine
 import WavehostJSON
+import WavehostRouting
+import WavehostStore
 
 /// Everything the step page, its JSON and `wavehost report` show about one step's
 /// variants, read from the store once. The verdict is `PromotionPolicy.decide` over

@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import WavehostEngine
 
 /// The champion/challenger comparison of one step: the verdict with its numbers, the
 /// variants' records, and plots of success over time, latency, quality and the canary.

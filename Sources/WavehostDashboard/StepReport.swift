@@ -1,4 +1,6 @@
-import Host
+import WavehostEngine
+import WavehostRouting
+import WavehostStore
 
 /// The step comparison as one self-contained HTML file (`wavehost report`): inline CSS
 /// and SVG, no script, no link out, and a CSP that forbids fetching anything.

@@ -1,6 +1,6 @@
 import Foundation
-import Host
 import UnixSignals
+import WavehostEngine
 
 /// SIGTERM or SIGINT (through the service group's graceful shutdown): no interaction starts
 /// any more; those under way finish until the drain deadline, then they are failed as

@@ -1,7 +1,9 @@
 import Foundation
-import Host
 import Logging
 import ServiceLifecycle
+import WavehostEngine
+import WavehostRouting
+import WavehostStore
 
 /// The long-lived host: one engine per workflow, kept across passes with its worker pools,
 /// routers and id block, so workers stay warm and their pids stay the same. Every `every`

@@ -1,5 +1,6 @@
-import Host
 import ServiceLifecycle
+import WavehostEngine
+import WavehostPlugins
 
 /// The plugin watcher as a service: from start to graceful shutdown, a changed plugin or
 /// script goes through the hot reloader; a rejection is a background issue.

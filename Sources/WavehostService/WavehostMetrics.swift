@@ -1,6 +1,7 @@
-import Host
 import Metrics
 import Prometheus
+import WavehostEngine
+import WavehostMetrics
 
 /// The service's Prometheus registry: swift-metrics' backend for the process and the text
 /// that `GET /metrics` returns. `MetricsSystem.bootstrap` may run once per process, so a

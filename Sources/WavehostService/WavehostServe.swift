@@ -1,8 +1,9 @@
 import Foundation
-import Host
 import Logging
 import ServiceLifecycle
 import WavehostDashboard
+import WavehostEngine
+import WavehostStore
 
 /// `wavehost serve`, assembled: the HTTP server, the plugin watcher and the host, run by
 /// one service group that turns SIGTERM and SIGINT into a graceful shutdown. Shutdown goes

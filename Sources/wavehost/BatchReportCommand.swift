@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
+import WavehostStore
 
 /// `wavehost report batch WORKFLOW`: the batch judged by the job-posting plan's criteria.
 struct BatchReportCommand: ParsableCommand {

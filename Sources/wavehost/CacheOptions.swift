@@ -1,5 +1,7 @@
 import ArgumentParser
-import Host
+import WavehostEngine
+import WavehostPlugins
+import WavehostStore
 
 /// Where loaded plugins are copied (content-addressed), shared by every command that loads.
 struct CacheOptions: ParsableArguments {

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Host
+import WavehostEngine
+import WavehostRouting
 
 /// `wavehost canary start|tick`: ramp a challenger's share of live traffic.
 struct CanaryCommand: ParsableCommand {

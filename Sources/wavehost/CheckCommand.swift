@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import Host
 import Synchronization
+import WavehostEngine
+import WavehostHash
+import WavehostPlugins
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

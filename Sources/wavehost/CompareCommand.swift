@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
+import WavehostRouting
 
 /// `wavehost compare STEP`: each live variant's record and the policy's verdict.
 struct CompareCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
+import WavehostPlugins
+import WavehostSandbox
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

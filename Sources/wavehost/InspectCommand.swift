@@ -1,6 +1,7 @@
 import ArgumentParser
-import Host
+import WavehostEngine
 import WavehostJSON
+import WavehostPlugins
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

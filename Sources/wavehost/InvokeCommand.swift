@@ -1,9 +1,11 @@
 import ActorABI
 import ArgumentParser
 import Foundation
-import Host
 import Synchronization
+import WavehostEngine
 import WavehostJSON
+import WavehostPlugins
+import WavehostSandbox
 
 struct InvokeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,7 +78,7 @@ struct InvokeCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitStatus.actorFailed
         }
-        if pretty, let value = try? JSON.parse(output) {
+        if pretty, let value = try? JSON.parse(output) {  // output that is not JSON is printed as it came
             print(value.prettyText)
         } else {
             print(String(decoding: output, as: UTF8.self))
@@ -106,6 +108,7 @@ struct InvokeCommand: ParsableCommand {
         let plugin = try cache.loader(trust: trust.trust(database: database)).load(path)
         switch isolation {
         case .inprocess:
+            // A config that is not JSON names no secrets (and the actor's create refuses it).
             let http = HostHTTP(actor: plugin.name, grant: configuration.networkGrant, responseLimit: configuration.limits.httpResponseBytes,
                                 secrets: HostHTTP.secretNames(in: (try? JSON.parse(config)) ?? [:]))
             let instance = try plugin.makeInstance(config: config, http: http)  // refused unless trusted

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
 import WavehostJSON
+import WavehostPlugins
+import WavehostStore
 
 /// `wavehost load`: a synthetic load generator over a champion/challenger workflow.
 struct LoadCommand: ParsableCommand {

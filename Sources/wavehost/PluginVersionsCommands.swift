@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
+import WavehostStore
 
 /// `wavehost plugins list`: each actor's current hash, the ones before it, and those refused.
 struct ListCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import WavehostEngine
 
 /// A one-line progress bar on stderr: redrawn in place on a terminal, a plain line every
 /// few seconds otherwise (logs, CI).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
+import WavehostRouting
 
 /// `wavehost promote STEP [--auto]`.
 struct PromoteCommand: ParsableCommand {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import Host
 import WavehostDashboard
+import WavehostEngine
+import WavehostRouting
 
 /// `wavehost report`: a step's comparison page (`report STEP --html FILE`, the default) or a
 /// batch judged by the plan's criteria (`report batch WORKFLOW`).

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
+import WavehostPlugins
+import WavehostStore
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Host
+import WavehostEngine
+import WavehostSandbox
 
 /// How much sandbox the operator accepts: every layer, unless named here knowingly.
 struct SandboxOptions: ParsableArguments {

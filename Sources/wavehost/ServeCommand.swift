@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
+import WavehostPlugins
 import WavehostService
+import WavehostStore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

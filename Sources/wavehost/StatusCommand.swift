@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
 import WavehostJSON
+import WavehostStore
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
 import WavehostJSON
 
 /// `wavehost variants …`: a step's variants, changed while workflows run. A running host

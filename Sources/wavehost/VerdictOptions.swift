@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Host
+import WavehostEngine
+import WavehostRouting
 
 /// What `compare` and `promote` judge by: the step, the window, the sample, the scores.
 struct VerdictOptions: ParsableArguments {

@@ -1,5 +1,6 @@
 import Foundation
-import Host
+import WavehostEngine
+import WavehostPlugins
 import Testing
 
 /// How version 1 grows without breaking: a plugin built for a later v1 — with a capability

@@ -1,7 +1,8 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostStore
 
 /// The batch report over a real run of real actors: what it counts is what the store holds.
 /// (The bundled pipeline's report, with the real model, is checked in ModelPipelineTests.)

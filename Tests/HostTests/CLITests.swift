@@ -1,6 +1,7 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
+import WavehostStore
 
 /// The `wavehost` executable, run as a user would.
 @Suite struct CLITests {

@@ -1,6 +1,8 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostRouting
+@testable import WavehostStore
 
 /// One verdict for every decision: the champion rule, and each branch of a canary's step on
 /// the promotion policy's verdict (the engine-driven ramp is in CanaryTests).

@@ -1,6 +1,8 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+import WavehostRouting
+@testable import WavehostStore
 
 /// A canary ramp under real traffic: it advances while the challenger holds, and rolls
 /// back to 0% at once when failures are injected (a hot-reloaded build that fails half).

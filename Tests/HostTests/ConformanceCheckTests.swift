@@ -1,5 +1,6 @@
-import Host
 import Testing
+import WavehostEngine
+import WavehostPlugins
 
 @Suite struct ConformanceCheckTests {
     private func run(_ path: String) throws -> (passed: Bool, results: [ConformanceCheck.Result]) {

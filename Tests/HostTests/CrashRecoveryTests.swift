@@ -1,8 +1,9 @@
 import Foundation
-@testable import Host
 import Synchronization
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostStore
 
 /// The failures a durable host must survive, with real processes: the host killed with
 /// SIGKILL mid-run and started again, and PostgreSQL restarted under a running engine.

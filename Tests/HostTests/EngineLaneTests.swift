@@ -1,6 +1,6 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
 
 /// Lanes: model steps get as many calls at once as their endpoint allows, no more, on threads

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// A lookup the store cannot answer is a failed, retryable interaction: the actor is never
 /// told "no such row" when the truth is "could not look".

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// An engine kept across runs (`keepsCallsAcrossRuns`, as `serve` keeps one per workflow):
 /// the same worker serves every run, a weight changed between runs applies to the next,

@@ -1,7 +1,9 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+import WavehostHash
 import WavehostJSON
+@testable import WavehostStore
 
 /// The engine on both backends, with real plugins: dependencies, conditions, effects,
 /// retries and the audit trail.

@@ -1,6 +1,7 @@
+import ActorRuntime
 import Foundation
-import Host
 import Testing
+import WavehostEngine
 import WavehostJSON
 
 /// The http-fetcher against a remote API that tries to send it elsewhere: other schemes,

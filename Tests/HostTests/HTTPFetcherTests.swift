@@ -1,7 +1,9 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
 import WavehostJSON
+import WavehostPlugins
+import WavehostSandbox
 
 /// The bundled http-fetcher against files and a real HTTP server on loopback.
 @Suite(.serialized) struct HTTPFetcherTests {

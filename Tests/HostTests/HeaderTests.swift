@@ -1,6 +1,7 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
+import WavehostPlugins
 
 /// The header alone is enough to build an actor, in C and in C++.
 @Suite struct HeaderTests {

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// A host that dies mid-interaction is not the actor's failure: the run's next host retries
 /// the step without using an attempt — up to three host deaths on one step, after which the

@@ -2,9 +2,12 @@ import ActorABI
 import ActorRuntime
 import Crypto
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostPlugins
+@testable import WavehostSandbox
+@testable import WavehostStore
 
 /// The host's HTTP service against a real loopback server: what a grant lets through, what
 /// it refuses and why, the limits, secrets, and the audit record of every call. The

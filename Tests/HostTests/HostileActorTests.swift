@@ -1,6 +1,9 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostPlugins
+@testable import WavehostSandbox
+@testable import WavehostStore
 
 /// The trust boundary (issue 11; docs/sandbox.md, "Threat model"): a hostile actor compiled
 /// from Tests/HostTests/Fixtures/trust_hostile_actor.c attacks the world outside its worker,

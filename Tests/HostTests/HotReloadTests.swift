@@ -1,8 +1,11 @@
+import ActorRuntime
 import Foundation
-@testable import Host
 import Synchronization
 import Testing
+@testable import WavehostEngine
+import WavehostHash
 import WavehostJSON
+@testable import WavehostStore
 
 /// Replacing a plugin file under a running engine: every interaction completes, and the
 /// hash recorded on each is the build that answered it; broken builds never serve.

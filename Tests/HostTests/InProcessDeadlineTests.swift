@@ -1,6 +1,8 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostPlugins
+@testable import WavehostStore
 
 /// An in-process call past its deadline cannot be stopped: the watchdog fails it and its
 /// thread runs on. A non-thread-safe actor's instance is then held (its serial lock), so a

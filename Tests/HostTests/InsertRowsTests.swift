@@ -1,5 +1,6 @@
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// Bulk inserts (COPY on PostgreSQL, multi-row statements on SQLite) keep every value as it was.
 @Suite struct InsertRowsTests {

@@ -1,7 +1,9 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
 import WavehostJSON
+import WavehostPlugins
+import WavehostSandbox
 
 /// The bundled llm-grader against the real local model (few calls: each takes seconds)
 /// and against a loopback stand-in that misbehaves on request.

@@ -1,7 +1,8 @@
 import Foundation
-@testable import Host
 import Synchronization
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// Weights change while the engine runs, from another process, and apply within a second.
 @Suite struct LiveVariantTests {

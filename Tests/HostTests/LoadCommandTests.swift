@@ -1,7 +1,8 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostStore
 
 /// `wavehost load`: reproducible variations of the bundled postings through the built-in
 /// champion/challenger workflow, with the report's sections, and clear errors.

@@ -1,6 +1,7 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
+import WavehostPlugins
 
 /// Every loader error, each produced by a real bad plugin compiled for the test.
 @Suite struct LoaderErrorTests {

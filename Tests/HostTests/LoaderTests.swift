@@ -1,6 +1,8 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
+import WavehostHash
+import WavehostPlugins
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,8 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+import WavehostHash
+@testable import WavehostStore
 
 /// The backends the store supports; every test here runs on each, for real.
 enum Backend: String, CaseIterable, CustomStringConvertible {

@@ -1,7 +1,8 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostStore
 
 /// The main job as `tools/run` runs it, with the real local model: the bundled pipeline over
 /// the 50 sample postings. Slow (about a hundred model calls), so this is the one such test.

@@ -1,5 +1,6 @@
-import Host
 import Testing
+import WavehostEngine
+import WavehostSandbox
 
 /// The grant syntax (docs/workflows.md, "Grants"), defined once for the sandbox and the host services.
 @Suite struct NetworkGrantTests {

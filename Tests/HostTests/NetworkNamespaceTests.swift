@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// Hosts on network stacks of their own: each `wavehost run` in its own network namespace
 /// (and hostname), reaching PostgreSQL over a veth pair and a bridge on the test's

@@ -1,7 +1,9 @@
 import Foundation
-import Host
 import Synchronization
 import Testing
+import WavehostEngine
+import WavehostHash
+import WavehostPlugins
 
 /// The watcher, in both modes, against real files in a fresh folder. Every "no event"
 /// is proven by a later file's event: changes are reported in order.

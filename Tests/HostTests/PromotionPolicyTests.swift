@@ -1,7 +1,9 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostRouting
+@testable import WavehostStore
 
 /// The promotion policy on controlled numbers, then on real challengers measured by the
 /// engine: one better, one equal, one failing 20%.

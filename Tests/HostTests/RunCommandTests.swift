@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// `wavehost run` as a user runs it: the bundled pipeline, and workflow files it must refuse.
 @Suite struct RunCommandTests {

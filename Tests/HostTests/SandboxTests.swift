@@ -1,7 +1,9 @@
 import Foundation
-import Host
 import Synchronization
 import Testing
+import WavehostEngine
+import WavehostPlugins
+import WavehostSandbox
 
 /// Real worker processes running the real hostile fixture.
 @Suite struct SandboxTests {

@@ -1,6 +1,9 @@
 import Foundation
-import Host
 import Testing
+import WavehostEngine
+import WavehostHash
+import WavehostPlugins
+import WavehostSandbox
 
 /// Script actors run in the same sandbox: JSON on stdin and stdout, stderr kept.
 @Suite struct ScriptActorTests {

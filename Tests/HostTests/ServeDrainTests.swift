@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// SIGTERM and SIGINT drain a real `wavehost serve`: nothing new starts, calls under way
 /// finish (or, past --drain-timeout, are failed as interrupted), the process exits 0, and a

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// `/metrics` of a real `wavehost serve`, read by the Prometheus project's own Python parser
 /// (`prometheus_client.parser`, installed by tools/setup), and the HTTP server's errors.

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// `wavehost serve` keeps its engine, and so its worker pools, across passes: the same
 /// worker processes serve pass after pass, and a pass with nothing to do starts none.

@@ -1,7 +1,8 @@
 import Foundation
-@testable import Host
 import Synchronization
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// Several hosts on one PostgreSQL, as real `wavehost run` processes: they start together
 /// on a fresh database, split the work, take over a killed one's runs without using its

@@ -1,7 +1,9 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostPlugins
+@testable import WavehostStore
 
 /// `Store.status` and `wavehost status` over a store a real engine run filled, with the
 /// real echo-c plugin, on both backends.

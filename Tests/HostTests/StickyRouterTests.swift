@@ -1,5 +1,6 @@
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostRouting
 
 /// Sticky weighted choice: stable per subject, true to the weights, minimal movement.
 @Suite struct StickyRouterTests {

@@ -1,7 +1,8 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostStore
 
 /// Text from actors (errors, causes) with a NUL byte and invalid UTF-8, on both backends,
 /// through the bulk path (≥ 8 rows: COPY on PostgreSQL, multi-row VALUES on SQLite) and the

@@ -1,7 +1,11 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+import WavehostHash
 import WavehostJSON
+@testable import WavehostPlugins
+@testable import WavehostSandbox
+@testable import WavehostStore
 
 /// Code the host was not told to trust never runs in the host process (issue 11, item 1):
 /// a library's constructors and destructors run only in workers, whether the host inspects,

@@ -1,7 +1,9 @@
 import Foundation
-import Host
 import Synchronization
 import Testing
+import WavehostEngine
+import WavehostPlugins
+import WavehostSandbox
 
 extension TestPlugins {
     /// The wire fixture: an actor that floods the wire, closes its channels, or fails with bad text.

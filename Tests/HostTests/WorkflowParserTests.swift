@@ -1,5 +1,5 @@
-import Host
 import Testing
+import WavehostEngine
 import WavehostJSON
 
 @Suite struct WorkflowParserTests {

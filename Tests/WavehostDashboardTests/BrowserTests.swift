@@ -1,7 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
 import WavehostDashboard
+@testable import WavehostEngine
 
 /// The pages as a browser sees them: Debian's headless Chromium renders the report file
 /// and the status page, its DOM is counted for plot series, and a screenshot of each is

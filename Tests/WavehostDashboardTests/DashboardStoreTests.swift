@@ -1,8 +1,11 @@
 import Foundation
-@testable import Host
 import Testing
 @testable import WavehostDashboard
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostPlugins
+import WavehostRouting
+@testable import WavehostStore
 
 /// The dashboard's store queries (Store+Dashboard.swift) on both backends, after a real
 /// run: they must agree with the queries `compare` and `status` use.

@@ -1,8 +1,10 @@
 import Foundation
-@testable import Host
 import Testing
 @testable import WavehostDashboard
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostPlugins
+@testable import WavehostStore
 
 /// Quality scores as an LLM grader gives them: the real llm-grader plugin, sandboxed,
 /// grades each run's summary through a loopback stand-in model (Fixtures/grade_server.py);

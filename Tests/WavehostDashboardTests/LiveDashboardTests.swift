@@ -1,6 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// The dashboard as an operator meets it: served by a real `wavehost serve` while it runs a
 /// champion and a challenger, loaded in headless Chromium, and a review accepted through

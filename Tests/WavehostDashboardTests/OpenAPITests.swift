@@ -1,7 +1,7 @@
 import Foundation
-@testable import Host
 import Testing
 import WavehostDashboard
+@testable import WavehostEngine
 import WavehostJSON
 import Yams
 

@@ -1,8 +1,10 @@
 import Foundation
-@testable import Host
 import Testing
 @testable import WavehostDashboard
+@testable import WavehostEngine
 import WavehostJSON
+import WavehostRouting
+@testable import WavehostStore
 
 /// The pages `Dashboard.respond` serves, over a store real runs filled.
 @Suite struct PageTests {

@@ -1,8 +1,9 @@
 import Foundation
-@testable import Host
 import Testing
 @testable import WavehostDashboard
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostStore
 
 /// Review decisions through `respond`: recorded as events with who and why, and only with
 /// the token, from the dashboard's own origin.

@@ -1,4 +1,5 @@
-import Host
+import WavehostEngine
+import WavehostPlugins
 
 #if canImport(Glibc)
 import Glibc

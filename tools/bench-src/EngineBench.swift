@@ -1,6 +1,8 @@
 import Foundation
-import Host
+import WavehostEngine
 import WavehostJSON
+import WavehostPlugins
+import WavehostStore
 
 /// The engine's durable throughput: no-op actors (echo-c, in-process) in a 5-step
 /// workflow over 10,000 subjects, on SQLite and on PostgreSQL (when tools/bench started

@@ -1,6 +1,8 @@
 import CCurl
 import Foundation
-import Host
+import WavehostEngine
+import WavehostPlugins
+import WavehostSandbox
 
 /// An HTTP GET to a loopback server through the host service from a sandboxed actor (the
 /// bundled http-fetcher), beside its floor in the same run: the same GET made with libcurl

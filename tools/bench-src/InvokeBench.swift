@@ -1,5 +1,5 @@
 import ActorABI
-import Host
+import WavehostEngine
 
 #if canImport(Glibc)
 import Glibc

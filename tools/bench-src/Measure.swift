@@ -1,4 +1,6 @@
-import Host
+import WavehostEngine
+import WavehostHash
+import WavehostPlugins
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,10 @@
 import Foundation
-import Host
 import Synchronization
+import WavehostEngine
+import WavehostHash
+import WavehostPlugins
+import WavehostSandbox
+import WavehostStore
 
 /// Hot reload under load: echo-c serves a one-step workflow (in-process) while its file is
 /// replaced 100 times by rename, alternating two builds (the second is the first with bytes

@@ -1,4 +1,7 @@
-import Host
+import WavehostEngine
+import WavehostPlugins
+import WavehostRouting
+import WavehostStore
 
 /// The cost of one sticky weighted choice (hash the subject, look up its slot), with 2 and
 /// 20 live variants, beside hashing the subject alone (the floor: a choice cannot cost less).

@@ -1,5 +1,7 @@
 import Foundation
-import Host
+import WavehostEngine
+import WavehostPlugins
+import WavehostSandbox
 
 /// Warm sandboxed invoke, cold worker start and a script call, each beside its floor
 /// measured in the same run: a bare C socketpair round trip, posix_spawn of /bin/true,

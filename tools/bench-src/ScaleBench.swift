@@ -1,5 +1,7 @@
 import Foundation
-import Host
+import WavehostEngine
+import WavehostHash
+import WavehostStore
 
 /// Several `wavehost run` processes on one PostgreSQL (the one tools/bench starts):
 /// durable interactions per second with 1, 2 and 3 hosts on the engine group's workflow

@@ -3,11 +3,13 @@
 import CCurl
 import CoreMetrics
 import Foundation
-import Host
 import Prometheus
 import Synchronization
 import WavehostDashboard
+import WavehostEngine
+import WavehostPlugins
 import WavehostService
+import WavehostStore
 
 /// The service's metrics: the engine group's workload with a Prometheus backend and without,
 /// alternated in one run (off, on, off, on; the better of each pair of runs, on a fresh

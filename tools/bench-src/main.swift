@@ -1,6 +1,6 @@
 // wavehost-bench: prints each figure as `bench: NAME VALUE UNIT`, beside the machine's
 // floor measured in the same run. Run through tools/bench, which builds in release mode.
-import Host
+import WavehostEngine
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,8 @@
 import Foundation
-@testable import Host
+@testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostPlugins
+@testable import WavehostStore
 
 /// Stores, catalogs and workflows for the engine tests: real databases, real plugins.
 enum EngineFixtures {

@@ -1,5 +1,6 @@
 import Foundation
-import Host
+import WavehostEngine
+import WavehostSandbox
 
 /// A Python fixture server from Tests/HostTests/Fixtures, started for one test and stopped
 /// after. The script writes its port to the file it is given once it listens.

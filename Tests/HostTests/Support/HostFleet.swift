@@ -1,5 +1,6 @@
 import Foundation
-@testable import Host
+@testable import WavehostEngine
+@testable import WavehostStore
 
 /// Several `wavehost run` processes on one database, for the tests of hosts sharing work:
 /// a workflow file and subjects in a folder of their own, each host's output in a log,

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import WavehostEngine
 
 /// A real `wavehost serve` process for the serve tests: started in a folder of its own,
 /// its stdout and stderr in one log file, stopped by a real signal.

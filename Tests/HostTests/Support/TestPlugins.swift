@@ -1,5 +1,7 @@
 import Foundation
-import Host
+import WavehostEngine
+import WavehostHash
+import WavehostPlugins
 
 /// Real plugins for tests: the shipping ones built by SwiftPM from Plugins/, and bad
 /// ones compiled here with `cc` from Tests/HostTests/Fixtures/misbehaving_actor.c.

@@ -1,7 +1,11 @@
 import Foundation
-@testable import Host
 import WavehostDashboard
+@testable import WavehostEngine
+import WavehostHash
 import WavehostJSON
+@testable import WavehostPlugins
+@testable import WavehostRouting
+@testable import WavehostStore
 
 /// A real store filled by real runs of the shipping echo-c plugin (built by SwiftPM from
 /// Plugins/EchoC), in-process and trusted by hash as an operator would trust it.

@@ -1,0 +1,58 @@
+import ActorRuntime
+import Foundation
+import WavehostJSON
+import WavehostRouting
+import WavehostStore
+
+/// Variants come from the store — the workflow file's, plus any added or changed since
+/// (`wavehost variants …`) — and a change applies from the next interaction on.
+extension Engine {
+    /// Reads the workflow's variants; makes calls for new ones; swaps in the new weights,
+    /// roles and shadows. A change that would leave a step without a live variant is refused.
+    func refreshVariants(initial: Bool = false) throws {
+        let rows = try store.variants(workflowID: stored.id)
+        guard rows != knownVariants else { return }
+        var made: [Int64: any ActorCall] = [:]
+        for row in rows where !row.retired && callCache[row.id] == nil && (row.mode == "shadow" || row.weight > 0) {
+            let variant = definition(of: row)
+            // As many workers as the step's lane has threads: every thread can have a call under way.
+            let threads = index(of: row.step).map(threads(forStep:)) ?? options.concurrency
+            let call = ReloadableCall(try catalog.makeCall(variant, concurrency: threads))
+            reloader?.track(call, variant: variant, concurrency: threads)
+            made[row.id] = call
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        callCache.merge(made) { old, _ in old }
+        func choices(_ step: String, _ mode: String) -> [(variantID: Int64, weight: Int, call: any ActorCall)] {
+            rows.filter { $0.step == step && $0.mode == mode && !$0.retired && (mode == "shadow" || $0.weight > 0) }
+                .compactMap { row in callCache[row.id].map { (row.id, row.weight, $0) } }
+        }
+        let live = workflow.steps.map { choices($0.name, "live") }
+        if let empty = live.firstIndex(where: \.isEmpty) {
+            let reason = "step \(workflow.steps[empty].name) would have no live variant with a weight above 0"
+            if initial { throw PluginError(.notFound, path: workflow.steps[empty].name, reason) }
+            logger.warning("variant change not applied", metadata: ["reason": "\(reason)"])
+            return
+        }
+        calls = live
+        shadows = workflow.steps.map { choices($0.name, "shadow") }
+        routers = zip(workflow.steps, calls).map { step, choices in
+            choices.count > 1 ? StickyRouter(step: step.name, variants: choices.map { .init(id: $0.variantID, weight: $0.weight) }) : nil
+        }
+        if !initial { logger.notice("variants changed; applied from the next interaction", metadata: ["workflow": "\(workflow.name)"]) }
+        knownVariants = rows
+    }
+
+    /// The stored variant as the catalog takes it; sandbox limits come from the file's own
+    /// variant with the same actor and config, when there is one.
+    private func definition(of row: Store.StoredVariant) -> WorkflowDefinition.Variant {
+        // Written by registerWorkflow or addVariant from a JSON value, so it parses; {} only for a row edited by hand.
+        let config = (try? JSON.parse(Array(row.config.utf8))) ?? [:]
+        let declared = workflow.step(named: row.step)?.variants.first { $0.actor == row.actor && $0.config == config }
+        return WorkflowDefinition.Variant(
+            actor: row.actor, config: config, role: .init(rawValue: row.role) ?? .challenger, weight: row.weight,
+            mode: .init(rawValue: row.mode) ?? .live, isolation: .init(rawValue: row.isolation) ?? .process,
+            limits: declared?.limits, grants: declared?.grants ?? .none, line: declared?.line ?? 0)
+    }
+}

@@ -1,0 +1,145 @@
+import WavehostJSON
+import WavehostSandbox
+
+/// A workflow as declared in its file, checked: steps form a DAG, every reference is
+/// known, every value is in range. Nothing here has run yet.
+public struct WorkflowDefinition: Sendable {
+    public enum Environment: String, Sendable { case prod, test }
+
+    public var name: String
+    public var environment: Environment
+    /// Tables that effects of this workflow may write; any other write is refused.
+    public var writableTables: [String]
+    /// Steps in a valid execution order (every step after its dependencies).
+    public var steps: [Step]
+    /// Actor versions (SHA-256) approved to run in production; empty means no pinning.
+    public var approvedHashes: [String]
+    /// Where the runs' subjects come from; nil when the caller gives them.
+    public var subjects: SubjectSource?
+
+    public func step(named name: String) -> Step? { steps.first { $0.name == name } }
+}
+
+extension WorkflowDefinition {
+    public struct Step: Sendable {
+        public var name: String
+        public var after: [String]
+        public var variants: [Variant]
+        public var timeoutMilliseconds: Int
+        public var retry: Retry
+        /// Calls of this step at once, in a lane of its own; nil shares its endpoint's lane
+        /// (model steps) or the host's (the rest). See `Engine.Lanes`.
+        public var concurrency: Int?
+        /// Run only when a dependency's output satisfies this.
+        public var condition: Condition?
+        /// A dotted path into the composed input (`subject`, `validate.row`…) to send
+        /// instead of the whole of it; nil sends it all.
+        public var input: [String]?
+        /// For a paged source: the output field holding the next page's cursor. The step
+        /// runs again with `cursor` set until it is null, one interaction per page.
+        public var paging: [String]?
+        /// Rows of the output written to a table as effects.
+        public var save: Save?
+        /// A row read from a table and given to the actor as `lookup`.
+        public var lookup: Lookup?
+        /// Where this step was declared, for later messages.
+        public var line: Int
+    }
+
+    /// Where subjects come from: one named subject, each row of a table effects wrote,
+    /// or each line of a JSON Lines file (path relative to the workflow file).
+    public enum SubjectSource: Sendable, Equatable {
+        case single(String)
+        case table(String)
+        case file(path: String, key: String)
+    }
+
+    /// `save: {table: postings_staging, rows: items, key: external_id}`: each element of
+    /// the output's `rows` list (or the object there, or the output itself when absent) is
+    /// upserted into `table`, keyed by its `key` field; without one, a single row is keyed by
+    /// the subject and a list's rows by subject, page and position.
+    public struct Save: Sendable {
+        public var table: String
+        public var rows: [String]?
+        public var key: String?
+    }
+
+    /// `lookup: {table: postings, key: external_id}`: the row of `table` whose key is
+    /// the subject's `key` field (null when there is none).
+    public struct Lookup: Sendable {
+        public var table: String
+        public var key: String
+    }
+
+    public struct Variant: Sendable {
+        public enum Role: String, Sendable { case champion, challenger }
+        public enum Mode: String, Sendable { case live, shadow }
+        public enum Isolation: String, Sendable { case process, inprocess }
+
+        public var actor: String
+        public var config: JSON
+        public var role: Role
+        public var weight: Int
+        public var mode: Mode
+        public var isolation: Isolation
+        public var limits: JSON?
+        /// What the operator grants the actor beyond its sandbox (`network:`, `environment:`, `read:`).
+        public var grants: Grants = .none
+        public var line: Int
+    }
+
+    /// A variant's grants (docs/workflows.md, "Grants"): the network (``NetworkGrant``, the
+    /// one syntax the host services enforce too), host environment variables passed by name,
+    /// and files or folders the actor may read beside the system's.
+    public struct Grants: Sendable {
+        public var network: NetworkGrant?
+        public var environment: [String] = []
+        public var read: [String] = []
+
+        public init(network: NetworkGrant? = nil, environment: [String] = [], read: [String] = []) {
+            self.network = network
+            self.environment = environment
+            self.read = read
+        }
+
+        public static let none = Grants()
+    }
+
+    public struct Retry: Sendable, Equatable {
+        /// Attempts in all, the first included.
+        public var attempts: Int
+        /// Wait before the second attempt; doubles each time after.
+        public var backoffMilliseconds: Int
+
+        public init(attempts: Int, backoffMilliseconds: Int) {
+            self.attempts = attempts
+            self.backoffMilliseconds = backoffMilliseconds
+        }
+
+        public static let none = Retry(attempts: 1, backoffMilliseconds: 0)
+    }
+
+    /// `when: {step: validate, field: valid, equals: true}` (or `not_equals`, or `in: [...]`).
+    public struct Condition: Sendable {
+        public enum Test: Sendable {
+            case equals(JSON)
+            case notEquals(JSON)
+            case oneOf([JSON])
+        }
+
+        public var step: String
+        /// A dotted path into the step's output, e.g. `grade.score`.
+        public var field: [String]
+        public var test: Test
+
+        public func holds(for output: JSON) -> Bool {
+            var value: JSON? = output
+            for key in field { value = value?[key] }
+            switch test {
+            case .equals(let expected): return value == expected
+            case .notEquals(let expected): return value != expected
+            case .oneOf(let options): return value.map { options.contains($0) } ?? false
+            }
+        }
+    }
+}
