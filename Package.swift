@@ -19,12 +19,15 @@ let workerSettings = swiftSettings + [
 func actorPlugin(_ name: String, swift: Bool, dependencies: [Target.Dependency] = []) -> (Product, Target) {
     let product = Product.library(name: name, type: .dynamic, targets: [name])
     let target: Target = swift
-        ? .target(name: name, dependencies: ["ActorKit"] + dependencies, path: "Plugins/\(name)",
+        ? .target(name: name, dependencies: [sdk("ActorKit")] + dependencies, path: "Plugins/\(name)",
                   exclude: ["README.md"], swiftSettings: swiftSettings)
-        : .target(name: name, dependencies: ["ActorABI"], path: "Plugins/\(name)",
+        : .target(name: name, dependencies: [sdk("ActorABI")], path: "Plugins/\(name)",
                   exclude: ["README.md", "Makefile"], publicHeadersPath: ".")
     return (product, target)
 }
+
+/// A module of the SDK, the nested package ActorKit/ (actors build against it without the host).
+func sdk(_ module: String) -> Target.Dependency { .product(name: module, package: "ActorKit") }
 
 let plugins = [
     actorPlugin("EchoC", swift: false),
@@ -42,9 +45,9 @@ let package = Package(
         .executable(name: "wavehost", targets: ["wavehost"]),
         .executable(name: "wavehost-worker", targets: ["wavehost-worker"]),
         .library(name: "WavehostEngine", targets: ["WavehostEngine"]),
-        .library(name: "ActorKit", targets: ["ActorKit"]),
     ] + plugins.map(\.0),
     dependencies: [
+        .package(path: "ActorKit"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -55,20 +58,15 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
-        .target(name: "ActorABI"),
         .target(name: "CWavehostShims"),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "WavehostJSON", swiftSettings: workerSettings),
-        // The actor model (kinds, capabilities, examples), one definition for the SDK, the runtime and the host.
-        .target(name: "ActorModel", dependencies: ["ActorABI", "WavehostJSON"], swiftSettings: workerSettings),
-        .target(name: "ActorKit", dependencies: ["ActorABI", "ActorModel", "WavehostJSON"], swiftSettings: swiftSettings),
         // Code shared by two example actors (field rules): a static library they embed.
-        .target(name: "FieldRules", dependencies: ["ActorKit"], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
+        .target(name: "FieldRules", dependencies: [sdk("ActorKit")], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
         // libcurl for the host's HTTP service, in a module of its own (see CurlURL.swift for why).
         .target(name: "HostCurl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
-        .target(name: "ActorRuntime", dependencies: ["ActorABI", "ActorModel", "WavehostJSON"], swiftSettings: workerSettings),
+        .target(name: "ActorRuntime", dependencies: [sdk("ActorABI"), sdk("ActorModel"), sdk("WavehostJSON")], swiftSettings: workerSettings),
         // The host's layers, bottom up from WavehostHash to WavehostEngine: each depends only on layers listed before it.
         // The SHA-256 of files and bytes, as hex: an actor version's identity, an event's checksum.
         .target(name: "WavehostHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
@@ -76,25 +74,25 @@ let package = Package(
         .target(name: "WavehostMetrics", swiftSettings: swiftSettings),
         // Persistence only: SQLite and PostgreSQL, migrations, the records in the store's own vocabulary.
         .target(name: "WavehostStore", dependencies: [
-            "CSQLite", "CLibPQ", "WavehostJSON", "WavehostHash", .product(name: "Logging", package: "swift-log"),
+            "CSQLite", "CLibPQ", sdk("WavehostJSON"), "WavehostHash", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         // Workers, pools, deadlines, the sandbox's layers, scripts, and the host services a worker's actor calls (HTTP).
         .target(name: "WavehostSandbox", dependencies: [
-            "ActorABI", "ActorRuntime", "CWavehostShims", "HostCurl", "WavehostHash", "WavehostJSON", "WavehostMetrics",
+            sdk("ActorABI"), "ActorRuntime", "CWavehostShims", "HostCurl", "WavehostHash", sdk("WavehostJSON"), "WavehostMetrics",
             .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
         // Plugins: the content-addressed cache, descriptors read through a worker, the loader, trust, the watcher.
         .target(name: "WavehostPlugins", dependencies: [
-            "ActorABI", "ActorRuntime", "CWavehostShims", "WavehostHash", "WavehostJSON", "WavehostSandbox",
+            sdk("ActorABI"), "ActorRuntime", "CWavehostShims", "WavehostHash", sdk("WavehostJSON"), "WavehostSandbox",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         // Pure routing decisions: the sticky choice, the verdict, a canary's step (no SQL, no I/O).
-        .target(name: "WavehostRouting", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
+        .target(name: "WavehostRouting", dependencies: [sdk("WavehostJSON")], swiftSettings: swiftSettings),
         // Workflows, scheduling, the journal, effects, hot reload: composes the layers below.
         .target(
             name: "WavehostEngine",
             dependencies: [
-                "ActorRuntime", "WavehostJSON", "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore",
+                "ActorRuntime", sdk("WavehostJSON"), "WavehostMetrics", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 // The API only: with no backend bootstrapped every instrument is a no-op.
@@ -117,7 +115,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The web dashboard's pages and JSON API, as a function from request to response (no HTTP server).
-        .target(name: "WavehostDashboard", dependencies: ["WavehostEngine", "WavehostJSON", "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
+        .target(name: "WavehostDashboard", dependencies: ["WavehostEngine", sdk("WavehostJSON"), "WavehostRouting", "WavehostStore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "wavehost",
             dependencies: [
@@ -128,7 +126,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "wavehost-worker",
-            dependencies: ["ActorRuntime", "CWavehostShims", "WavehostJSON"],
+            dependencies: ["ActorRuntime", "CWavehostShims", sdk("WavehostJSON")],
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
@@ -136,17 +134,17 @@ let package = Package(
             "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
-        .testTarget(name: "WavehostJSONTests", dependencies: ["WavehostJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "WavehostJSONTests", dependencies: [sdk("WavehostJSON")], swiftSettings: swiftSettings),
         // The host's tests, across its layers (each file imports the modules it tests).
         .testTarget(name: "HostTests", dependencies: [
             "ActorRuntime", "WavehostEngine", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostStore",
         ], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostDashboardTests", dependencies: [
-            "WavehostDashboard", "WavehostEngine", "WavehostHash", "WavehostJSON", "WavehostPlugins", "WavehostRouting", "WavehostStore",
+            "WavehostDashboard", "WavehostEngine", "WavehostHash", sdk("WavehostJSON"), "WavehostPlugins", "WavehostRouting", "WavehostStore",
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "WavehostServiceTests", dependencies: [
-            "WavehostService", "WavehostJSON", .product(name: "Logging", package: "swift-log"),
+            "WavehostService", sdk("WavehostJSON"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
     ] + plugins.map(\.1)
 )

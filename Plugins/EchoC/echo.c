@@ -14,7 +14,7 @@
  *
  * Build it with nothing but a C compiler and the two headers:
  *   cc -std=c11 -Wall -Wextra -Wpedantic -O2 -shared -fPIC \
- *      -I <wavehost>/Sources/ActorABI/include echo.c -o libEchoC.so
+ *      -I <wavehost>/ActorKit/Sources/ActorABI/include echo.c -o libEchoC.so
  */
 #include <stdarg.h>
 #include <stdint.h>

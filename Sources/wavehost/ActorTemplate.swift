@@ -47,7 +47,7 @@ struct ActorTemplate {
     }
 
     /// The folder holding `wavehost/actor_abi.h` and `wavehost/actor_json.h`.
-    var headerDirectory: String { checkout + "/Sources/ActorABI/include" }
+    var headerDirectory: String { checkout + "/ActorKit/Sources/ActorABI/include" }
 
     private func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: checkout + "/" + path) else { throw MissingFile(path: path) }
@@ -68,7 +68,7 @@ struct ActorTemplate {
             .replacingOccurrences(of: "echo-c", with: name)
             .replacingOccurrences(of: "echo.c: \(name), the example Wavehost actor in plain C. Copy this file to start your own.",
                                   with: "\(name).c: \(name), a Wavehost actor in C (made from echo-c, the example).")
-            .replacingOccurrences(of: "-I <wavehost>/Sources/ActorABI/include echo.c -o libEchoC.so",
+            .replacingOccurrences(of: "-I <wavehost>/ActorKit/Sources/ActorABI/include echo.c -o libEchoC.so",
                                   with: "-I include \(name).c -o lib\(snakeName).so")
         let makefile = """
             # Builds lib\(snakeName).so with a C compiler and the two headers in include/.
@@ -89,8 +89,8 @@ struct ActorTemplate {
         return [
             File(path: "\(name).c", contents: source),
             File(path: "Makefile", contents: makefile),
-            File(path: "include/wavehost/actor_abi.h", contents: try read("Sources/ActorABI/include/wavehost/actor_abi.h")),
-            File(path: "include/wavehost/actor_json.h", contents: try read("Sources/ActorABI/include/wavehost/actor_json.h")),
+            File(path: "include/wavehost/actor_abi.h", contents: try read("ActorKit/Sources/ActorABI/include/wavehost/actor_abi.h")),
+            File(path: "include/wavehost/actor_json.h", contents: try read("ActorKit/Sources/ActorABI/include/wavehost/actor_json.h")),
             File(path: ".gitignore", contents: "*.so\n"),
             File(path: "README.md", contents: readme(language: "C", build: "make", library: "lib\(snakeName).so", edit: """
                 - `\(name).c`: the actor. It starts as a copy of echo-c, the example, which wraps its input \

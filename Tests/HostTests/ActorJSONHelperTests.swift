@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The C actors' JSON helper (Sources/ActorABI/include/wavehost/actor_json.h): its unit tests
+/// The C actors' JSON helper (ActorKit/Sources/ActorABI/include/wavehost/actor_json.h): its unit tests
 /// compiled as C11 and as C++ with every warning an error, and its libFuzzer target run for a
 /// bounded time under AddressSanitizer and UndefinedBehaviorSanitizer.
 @Suite struct ActorJSONHelperTests {

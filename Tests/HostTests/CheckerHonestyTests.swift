@@ -76,3 +76,28 @@ import Testing
         #expect(clock.now - began < .seconds(8), "\(clock.now - began)")
     }
 }
+
+/// A script actor has no descriptor: `plugins check` runs its examples from the file beside it
+/// and the hostile inputs, each in the sandbox, and judges refusals by exit status.
+@Suite struct ScriptCheckTests {
+    @Test func theBundledScriptPasses() throws {
+        let script = TestPlugins.repositoryRoot + "/Plugins/Scripts/word-count.py"
+        let check = try TestPlugins.run(TestPlugins.cli, ["plugins", "check", script])
+        #expect(check.status == 0, "\(check.output)\(check.error)")
+        #expect(check.output.contains("11 passed, 0 failed"), "\(check.output)")
+    }
+
+    @Test func aScriptThatAnswersGarbageOrIsWrongFails() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        let script = folder + "/echo-ish.sh"
+        // Answers its input as it is: garbage in, garbage out; and a wrong example.
+        try "#!/bin/sh\ncat\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try #"[{"name": "doubles", "input": {"n": 1}, "output": {"n": 2}}, {"name": "refuses", "input": [], "error": true}]"#
+            .write(toFile: folder + "/echo-ish.examples.json", atomically: true, encoding: .utf8)
+        let check = try TestPlugins.run(TestPlugins.cli, ["plugins", "check", script])
+        #expect(check.status == 4)
+        #expect(check.output.contains(#"FAIL  example "doubles": expected {"n":2}, got {"n":1}"#), "\(check.output)")
+        #expect(check.output.contains(#"FAIL  example "refuses": expected a refusal"#), "\(check.output)")
+        #expect(check.output.contains(#"FAIL  hostile input "invalid JSON": stdout is not valid JSON"#), "\(check.output)")
+    }
+}

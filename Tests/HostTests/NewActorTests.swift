@@ -40,6 +40,31 @@ import Testing
         #expect(source.hasPrefix("//! text-stats: a Wavehost actor in Rust (made from word-count, the example)."))
     }
 
+    @Test func aPythonScriptProjectPassesAsGenerated() throws {
+        let folder = try Self.generate("title-words", lang: "python")
+        let check = try TestPlugins.run(TestPlugins.cli, ["plugins", "check", folder + "/title-words.py"])
+        #expect(check.status == 0, "\(check.output)\(check.error)")
+        #expect(check.output.contains("3 example(s) in \(folder)/title-words.examples.json"), "\(check.output)")
+        #expect(check.output.contains(" 0 failed"), "\(check.output)")
+    }
+
+    /// Also the proof that an actor package outside this repository builds against ActorKit
+    /// alone: nothing of the host's dependencies is resolved, fetched or compiled.
+    @Test func aSwiftProjectBuildsAgainstActorKitAloneAndPasses() throws {
+        let folder = try Self.generate("greeter", lang: "swift")
+        let swift = try #require(ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":")
+            .map { "\($0)/swift" }.first { FileManager.default.isExecutableFile(atPath: $0) }, "swift is not on PATH")
+        let build = try TestPlugins.run(swift, ["build", "--package-path", folder, "--product", "Greeter"])
+        #expect(build.status == 0, "\(build.output)\(build.error)")
+        let resolved = (try? String(contentsOfFile: folder + "/Package.resolved", encoding: .utf8)) ?? ""
+        #expect(!resolved.contains("swift-crypto") && !resolved.contains("yams") && !resolved.contains("swift-log"), "\(resolved)")
+        let checkouts = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/.build/checkouts")) ?? []
+        #expect(checkouts.isEmpty, "fetched: \(checkouts)")
+        let built = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/.build/debug")) ?? []
+        #expect(!built.contains { $0.hasPrefix("Crypto") || $0.hasPrefix("Yams") || $0.hasPrefix("Logging") }, "\(built)")
+        try Self.expectPassesEveryCheck(folder + "/.build/debug/libGreeter.so")
+    }
+
     @Test func refusesABadNameAndAnExistingFolder() throws {
         let bad = try TestPlugins.run(TestPlugins.cli, ["new", "actor", "Bad Name", "--lang", "c"])
         #expect(bad.status == 2, "a usage error is bad input (2), not ArgumentParser's 64: \(bad.status)")

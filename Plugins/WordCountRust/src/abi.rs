@@ -1,5 +1,5 @@
 //! The Wavehost actor ABI, version 1, as Rust types: a transcription of
-//! `Sources/ActorABI/include/wavehost/actor_abi.h`, which stays the contract. Only what this
+//! `ActorKit/Sources/ActorABI/include/wavehost/actor_abi.h`, which stays the contract. Only what this
 //! actor uses is here; every struct is `#[repr(C)]` with the header's field order.
 
 use std::os::raw::{c_char, c_void};

@@ -4,7 +4,7 @@
  * Built as it is, it is a minimal valid actor, "misbehaving" (kind OTHER, no
  * capabilities, no optional fields), whose output is its input, copied. The tests
  * compile it with one -D<FAULT> to get a real shared library with exactly that fault:
- *   cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -I Sources/ActorABI/include \
+ *   cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -I ActorKit/Sources/ActorABI/include \
  *      -DNULL_NAME misbehaving_actor.c -o libmisbehaving.so
  *
  *   WRONG_ABI          speaks versions 2-3 only, so it has no descriptor for version 1

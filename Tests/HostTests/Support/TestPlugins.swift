@@ -10,7 +10,7 @@ enum TestPlugins {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .path
 
-    static let headerDirectory = repositoryRoot + "/Sources/ActorABI/include"
+    static let headerDirectory = repositoryRoot + "/ActorKit/Sources/ActorABI/include"
 
     /// The folder holding this test binary, where SwiftPM also puts the plugin products.
     static let productsDirectory: String = {
