@@ -17,7 +17,7 @@ final class StagingValidator: JSONActor {
         name: "staging-validator",
         version: "1.0.0",
         kind: .validator,
-        capabilities: [.threadSafe, .externalEffects],
+        capabilities: [.threadSafe],  // its effects are the host's to apply: no external effects of its own
         description: "Validates a staged record and promotes it to the target table by an effect; refuses duplicates by key.",
         configSchema: [
             "type": "object",

@@ -21,6 +21,9 @@ public protocol ActorCall: Sendable {
     /// True when the call runs in this process and cannot be stopped at its deadline
     /// (the watchdog then abandons it).
     var runsInProcess: Bool { get }
+    /// The actor touches the outside world itself (`WH_CAP_EXTERNAL_EFFECTS`): the engine
+    /// never runs it in a shadow or a test run.
+    var externalEffects: Bool { get }
     func call(_ input: [UInt8], timeout: Duration) -> CallOutcome
     /// The version that serves the next call, held until `end`: the hash recorded on an
     /// interaction is the hash of the version that answered it, even across a swap.
@@ -34,6 +37,7 @@ public protocol ActorCall: Sendable {
 }
 
 extension ActorCall {
+    public var externalEffects: Bool { false }
     public func begin() -> any ActorCall { self }
     public func end(_ version: any ActorCall) {}
     public func retire() {}
@@ -181,13 +185,16 @@ public final class ActorCatalog: Sendable {
             do throws(SandboxFailure) { try pool.warm(1) } catch {
                 throw PluginError(.createFailed, path: plugin.path, error.message)
             }
-            return SandboxedCall(actor: plugin.name, sha256: plugin.sha256, retireWorkers: { pool.shutdown() }) { input, timeout throws(SandboxFailure) in
+            var call = SandboxedCall(actor: plugin.name, sha256: plugin.sha256, retireWorkers: { pool.shutdown() }) { input, timeout throws(SandboxFailure) in
                 try pool.invoke(input, timeout: timeout)
             }
+            call.externalEffects = plugin.description.capabilities.contains(.externalEffects)
+            return call
         }
         switch variant.isolation {
         case .inprocess:
             return try InProcessCall(actor: plugin.name, sha256: plugin.sha256, threadSafe: plugin.description.capabilities.contains(.threadSafe),
+                                 externalEffects: plugin.description.capabilities.contains(.externalEffects),
                                  http: http, abandonedLimit: abandonedCallLimit,
                                  makeInstance: { () throws(PluginError) in try plugin.makeInstance(config: config, http: http) },
                                  makeSandboxed: sandboxed)
@@ -203,6 +210,7 @@ struct SandboxedCall: ActorCall {
     let sha256: String
     let retireWorkers: @Sendable () -> Void
     let invoke: @Sendable ([UInt8], Duration) throws(SandboxFailure) -> [UInt8]
+    var externalEffects = false
     var runsInProcess: Bool { false }
 
     func retire() { retireWorkers() }

@@ -54,6 +54,11 @@ extension Engine {
 
     func index(of step: String) -> Int? { workflow.steps.firstIndex { $0.name == step } }
 
+    /// Why an actor that touches the outside world itself was not called.
+    static func noExternalEffects(_ actor: String, in kind: String) -> String {
+        "actor \(actor) declares external effects (WH_CAP_EXTERNAL_EFFECTS): it never runs in \(kind) runs"
+    }
+
     private func skip(_ run: RunState, _ index: Int, because reason: String) {
         run.steps[index].phase = .skipped
         journal.record(event: EventRecord(kind: "step_skipped", cause: reason, interactionID: nil, payload: JSON.object([
@@ -127,6 +132,12 @@ extension Engine {
         let state = run.steps[index]
         let dependencies = ancestry[index].map { (workflow.steps[$0].name, run.steps[$0].output ?? .null) }
         let variant = choose(run, index)
+        if variant.call.externalEffects && workflow.environment == .test {
+            skip(run, index, because: Self.noExternalEffects(variant.call.actor, in: "test"))
+            schedule(run)
+            lock.unlock()
+            return false
+        }
         guard let id = nextID() else {
             // No id, no record: the step waits a second for the store (the error is reported).
             run.steps[index].phase = .queued
@@ -200,6 +211,14 @@ extension Engine {
     /// Returns true when the watchdog gave up on it meanwhile.
     private func shadowCall(_ shadow: (variantID: Int64, weight: Int, call: any ActorCall), of live: InteractionStart,
                             run: RunState, step index: Int, timeout: Duration) -> Bool {
+        if shadow.call.externalEffects {
+            // Never called, and the record says why: a shadow must not touch the outside world.
+            journal.record(event: EventRecord(kind: "shadow_skipped", cause: Self.noExternalEffects(shadow.call.actor, in: "shadow"),
+                                              interactionID: live.id, payload: JSON.object([
+                ("run", .integer(run.id)), ("step", .string(workflow.steps[index].name)), ("variant", .integer(shadow.variantID)),
+            ]).text))
+            return false
+        }
         lock.lock()
         let id = nextID()
         lock.unlock()

@@ -16,6 +16,7 @@ public final class InProcessCall: ActorCall, Sendable {
     public let actor: String
     public let sha256: String
     private let threadSafe: Bool
+    public let externalEffects: Bool
     private let abandonedLimit: Int
     /// Its host service: a request from one of the actor's own threads belongs to the call under way.
     private let http: HostHTTP?
@@ -39,12 +40,13 @@ public final class InProcessCall: ActorCall, Sendable {
 
     private let state = Mutex(State())
 
-    init(actor: String, sha256: String, threadSafe: Bool, http: HostHTTP?, abandonedLimit: Int,
+    init(actor: String, sha256: String, threadSafe: Bool, externalEffects: Bool = false, http: HostHTTP?, abandonedLimit: Int,
          makeInstance: @escaping @Sendable () throws(PluginError) -> ActorInstance,
          makeSandboxed: @escaping @Sendable () throws(PluginError) -> any ActorCall) throws(PluginError) {
         self.actor = actor
         self.sha256 = sha256
         self.threadSafe = threadSafe
+        self.externalEffects = externalEffects
         self.http = http
         self.abandonedLimit = abandonedLimit
         self.makeInstance = makeInstance

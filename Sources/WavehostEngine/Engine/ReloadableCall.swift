@@ -15,6 +15,7 @@ public final class ReloadableCall: ActorCall, @unchecked Sendable {
         var actor: String { version.actor }
         var sha256: String { version.sha256 }
         var runsInProcess: Bool { version.runsInProcess }
+        var externalEffects: Bool { version.externalEffects }
         func call(_ input: [UInt8], timeout: Duration) -> CallOutcome { version.call(input, timeout: timeout) }
         func abandonOverdue() -> [String] { version.abandonOverdue() }
     }
@@ -30,6 +31,7 @@ public final class ReloadableCall: ActorCall, @unchecked Sendable {
 
     public var sha256: String { lock.withLock { current.sha256 } }
     public var runsInProcess: Bool { lock.withLock { current.runsInProcess } }
+    public var externalEffects: Bool { lock.withLock { current.externalEffects } }
 
     public func call(_ input: [UInt8], timeout: Duration) -> CallOutcome {
         let version = begin()

@@ -28,6 +28,9 @@
  *   COUNT_RELEASES     changes nothing: misbehaving_outstanding() is always exported
  * Options, usable with any of them (but OLD_DESCRIPTOR, which has no examples field):
  *   EXAMPLES="[...]"     the descriptor's examples, as JSON text
+ *   EXTERNAL_EFFECTS_MARK="/path"  declares WH_CAP_EXTERNAL_EFFECTS and appends a line to
+ *                        that file on every call: an effect on the world the host must prevent
+ *                        in shadow and test runs
  *   ACTOR_NAME="..."     the name (default "misbehaving")
  *   ACTOR_VERSION="..."  the version (default "1.0.0"), to build two different
  *                        libraries with the same name
@@ -108,6 +111,10 @@ static wh_status create(const uint8_t *config, size_t config_length, const wh_ho
 __attribute__((unused))
 static wh_status invoke(void *instance, const uint8_t *input, size_t input_length, wh_reply *reply) {
     (void)instance;
+#if defined(EXTERNAL_EFFECTS_MARK)
+    FILE *mark = fopen(EXTERNAL_EFFECTS_MARK, "a");
+    if (mark) { fputs("called\n", mark); fclose(mark); }
+#endif
 #if defined(INVALID_OUTPUT)
     return reply_copy(reply, WH_OK, "not json {", 10);
 #endif
@@ -211,6 +218,8 @@ static const wh_actor_descriptor descriptor = {
 #endif
 #if defined(BAD_CAPS)
     .capabilities = 1ull << 20,             /* a bit a host must understand, unknown to this one */
+#elif defined(EXTERNAL_EFFECTS_MARK)
+    .capabilities = WH_CAP_EXTERNAL_EFFECTS,
 #elif defined(FUTURE_OPTIONAL_CAP)
     .capabilities = WH_CAP_THREAD_SAFE | 1ull << 40,   /* a hint of a later v1, which a host may ignore */
 #else
