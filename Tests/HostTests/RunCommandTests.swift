@@ -33,6 +33,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder + "/w.db"), "\(name): nothing ran, no database was made")
     }
 
+    /// A config the actor refuses names the workflow, the step and its line, and says
+    /// "create failed" once, with the actor's own reason.
+    @Test(arguments: ["process", "inprocess"])
+    func aRefusedConfigNamesTheWorkflowStepAndLine(_ isolation: String) throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        let echo = try TestPlugins.product("EchoC")
+        try """
+            workflow: refused
+            subjects: {single: a}
+            steps:
+              check:
+                actor: echo-c
+                isolation: \(isolation)
+                config: {nope: 1}
+            """.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        let result = try TestPlugins.run(TestPlugins.cli, ["run", folder + "/w.yaml", "--database", folder + "/w.db", "--actor", echo,
+                                                           "--cache-dir", folder + "/cache", "--trust", try TestPlugins.sha256(echo)])
+        #expect(result.status == 3, "\(result.error)")
+        #expect(result.error.contains("workflow refused, step check (line 5 of the workflow file), variant echo-c: "), "\(result.error)")
+        #expect(result.error.contains(#"unknown config option "nope""#), "\(result.error)")
+        #expect(result.error.components(separatedBy: "create failed").count == 2, "once: \(result.error)")
+        #expect(!result.error.contains("/cache/") && !result.error.contains("/workers/"), "the author's file only: \(result.error)")
+    }
+
     @Test func theBundledPipelinePromotesTheValidPostingsAndSaysWhyTheModelStepsFailed() throws {
         let folder = try TestPlugins.temporaryDirectory()
         let workflows = TestPlugins.repositoryRoot + "/samples/workflows"

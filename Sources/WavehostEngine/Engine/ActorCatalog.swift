@@ -112,6 +112,13 @@ public final class ActorCatalog: Sendable {
         return paths
     }
 
+    /// A worker's "worker did not start: <file>: create failed: <the actor's reason>", as
+    /// the actor's reason alone: the error that carries it says "create failed" already.
+    static func createRefusal(_ message: String) -> String {
+        guard let last = message.range(of: "create failed: ", options: .backwards) else { return message }
+        return String(message[last.upperBound...])
+    }
+
     static func standardized(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     public var names: Set<String> {
@@ -183,7 +190,7 @@ public final class ActorCatalog: Sendable {
             let pool = WorkerPool(plugin: plugin, config: config, configuration: configuration)
             // One worker now: a config the actor refuses stops the run before it starts.
             do throws(SandboxFailure) { try pool.warm(1) } catch {
-                throw PluginError(.createFailed, path: plugin.path, error.message)
+                throw PluginError(.createFailed, path: plugin.path, Self.createRefusal(error.message))
             }
             var call = SandboxedCall(actor: plugin.name, sha256: plugin.sha256, retireWorkers: { pool.shutdown() }) { input, timeout throws(SandboxFailure) in
                 try pool.invoke(input, timeout: timeout)

@@ -17,7 +17,13 @@ extension Engine {
             let variant = definition(of: row)
             // As many workers as the step's lane has threads: every thread can have a call under way.
             let threads = index(of: row.step).map(threads(forStep:)) ?? options.concurrency
-            let call = ReloadableCall(try catalog.makeCall(variant, concurrency: threads))
+            let call: ReloadableCall
+            do { call = ReloadableCall(try catalog.makeCall(variant, concurrency: threads)) } catch {
+                // Say which part of which workflow asked for it: the author fixes the file, not the plugin.
+                let declared = variant.line > 0 ? " (line \(variant.line) of the workflow file)" : ""
+                throw PluginError(error.code, path: error.path,
+                                  "workflow \(workflow.name), step \(row.step)\(declared), variant \(row.actor): \(error.message)")
+            }
             reloader?.track(call, variant: variant, concurrency: threads)
             made[row.id] = call
         }
