@@ -1,10 +1,15 @@
-/// The services the host offers an actor instance (the ABI's `wh_host_services`).
+/// The services the host offers an actor instance (the ABI's `wh_host_services`): its log,
+/// and HTTP requests made by the host within the variant's grant.
 /// Valid for the instance's lifetime; safe to use from any thread.
+///
+/// `@unchecked Sendable` because it only wraps the host's table pointer, which is immutable
+/// and which the ABI makes callable from any thread until the instance is destroyed.
 public struct HostServices: @unchecked Sendable {
     private let table: UnsafePointer<wh_host_services>?
 
     init(_ table: UnsafePointer<wh_host_services>?) { self.table = table }
 
+    /// The ABI's `WH_LOG_*` levels.
     public enum LogLevel: Int32, Sendable {
         case trace = 0, debug, info, warn, error
     }
@@ -23,7 +28,10 @@ public struct HostServices: @unchecked Sendable {
 
 /// An HTTP method for ``HostServices/http(_:_:headers:body:timeout:)``.
 public struct HTTPMethod: RawRepresentable, Sendable, Equatable {
+    /// The method as sent, e.g. `"GET"`.
     public let rawValue: String
+    /// Any method; the constants below name the usual ones. Only GET and HEAD are made in a
+    /// shadow run unless the grant's `writes_in` allows more.
     public init(rawValue: String) { self.rawValue = rawValue }
     public static let get = HTTPMethod(rawValue: "GET")
     public static let post = HTTPMethod(rawValue: "POST")
@@ -35,9 +43,11 @@ public struct HTTPMethod: RawRepresentable, Sendable, Equatable {
 
 /// What a server answered. Redirects are not followed: a 3xx arrives as it is.
 public struct HTTPResponse: Sendable {
+    /// The HTTP status, e.g. 200.
     public var status: Int
     /// Names lower-cased, in the order received.
     public var headers: [(name: String, value: String)]
+    /// The body, at most the variant's `http_response_bytes` (8 MiB by default).
     public var body: [UInt8]
 
     /// The first header called `name` (any case).

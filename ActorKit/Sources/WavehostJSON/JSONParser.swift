@@ -1,14 +1,17 @@
 /// Why some bytes are not JSON, and where.
 public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong, e.g. "unterminated string".
     public var reason: String
     /// Byte offset of the fault in the input.
     public var offset: Int
 
+    /// A fault `reason` at byte `offset`.
     public init(reason: String, offset: Int) {
         self.reason = reason
         self.offset = offset
     }
 
+    /// `"<reason> at byte <offset>"`, as the host prints it.
     public var description: String { "\(reason) at byte \(offset)" }
 }
 
@@ -27,10 +30,12 @@ extension JSON {
         return try parse(Array(bytes))
     }
 
+    /// Parses `text`'s UTF-8, as `parse(_:)` on bytes.
     public static func parse(_ text: String) throws(JSONParseError) -> JSON {
         try parse(Array(text.utf8))
     }
 
+    /// Parses bytes in place, without copying them (an actor's input, as the host hands it).
     public static func parse(_ buffer: UnsafeRawBufferPointer) throws(JSONParseError) -> JSON {
         var parser = JSONParser(buffer.bindMemory(to: UInt8.self))
         return try parser.parseDocument()
