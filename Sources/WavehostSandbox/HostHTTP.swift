@@ -19,7 +19,7 @@ public final class HostHTTP: Sendable {
     /// True when every request must belong to an interaction (the engine's variants): one
     /// made outside any, which could not be recorded, is refused.
     public let interactionsOnly: Bool
-    /// Where a secret's value comes from (the host's environment by default).
+    /// Where a secret's value comes from (``HostSecrets``: the secrets file, else the environment).
     private let secretValue: @Sendable (String) -> String?
     /// In-process calls under way: a request from an actor's own thread belongs to the oldest.
     private let attending = Mutex<[HostCallLog.Collection]>([])
@@ -39,10 +39,8 @@ public final class HostHTTP: Sendable {
         self.secretValue = secretValue
     }
 
-    public static let environment: @Sendable (String) -> String? = { name in
-        guard let value = getenv(name) else { return nil }
-        return String(cString: value)
-    }
+    /// The host's secrets: its secrets file when one is loaded, else its environment (``HostSecrets``).
+    public static let environment: @Sendable (String) -> String? = { name in HostSecrets.value(name) }
 
     /// Every `{"secret": "NAME"}` in a variant's config, anywhere in it.
     public static func secretNames(in config: JSON) -> Set<String> {

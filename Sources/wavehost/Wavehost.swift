@@ -1,4 +1,5 @@
 import ArgumentParser
+import WavehostSandbox
 
 @main
 struct Wavehost: AsyncParsableCommand {
@@ -14,6 +15,11 @@ struct Wavehost: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            // Secrets for the HTTP host service, from a file the operator names (docs/sandbox.md).
+            do { try HostSecrets.loadFromEnvironment() } catch {
+                printError("error: $WAVEHOST_SECRETS_FILE: \(error)")
+                exit(withError: ExitStatus.badInput)
+            }
             if var command = command as? any AsyncParsableCommand { try await command.run() } else { try command.run() }
         } catch {
             guard exitCode(for: error).rawValue == 64 else { exit(withError: error) }

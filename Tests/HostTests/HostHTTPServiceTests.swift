@@ -403,3 +403,55 @@ extension HostHTTPServiceTests {
         }
     }
 }
+
+/// Secrets from a file the operator names (`--secrets FILE`, `$WAVEHOST_SECRETS_FILE`): the
+/// host sends the value, the file must be the user's own and readable by no one else, and a
+/// bad line is refused without echoing it. Through the CLI, so the process-wide source is
+/// the child's, never this test process's.
+@Suite struct SecretsFileTests {
+    /// Fetches /link with the secret in its Authorization header.
+    static func fetch(_ server: HTTPServer, secrets: String?, environment: [String] = []) throws -> TestPlugins.ProcessResult {
+        let config = #"{"url": "http://127.0.0.1:\#(server.port)/link", "headers": {"Authorization": {"secret": "API_TOKEN"}}}"#
+        return try TestPlugins.run("/usr/bin/env", environment + [TestPlugins.cli, "invoke", try TestPlugins.product("HTTPFetcher"),
+                                                                  "--config", config, "--input", "{}", "--network-allow", "127.0.0.1"]
+                                    + (secrets.map { ["--secrets", $0] } ?? []))
+    }
+
+    /// What the server was sent so far (its /requests page).
+    static func received(_ server: HTTPServer) throws -> String {
+        try TestPlugins.run(TestPlugins.cli, ["invoke", try TestPlugins.product("HTTPFetcher"), "--input", "{}",
+                                              "--config", #"{"url": "http://127.0.0.1:\#(server.port)/requests"}"#,
+                                              "--network-allow", "127.0.0.1"]).output
+    }
+
+    @Test func theFilesValueIsSentAndAnUnsafeFileIsRefused() throws {
+        let server = try HTTPServer(pages: try TestPlugins.temporaryDirectory())
+        defer { server.stop() }
+        let file = try TestPlugins.temporaryDirectory() + "/secrets"
+        try "# for the tests\nAPI_TOKEN=Bearer from-the-file\n".write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        // The environment is not consulted once a file is given.
+        let sent = try Self.fetch(server, secrets: file, environment: ["API_TOKEN=from-the-environment"])
+        #expect(sent.status == 0, "\(sent.error)")
+        let seen = try Self.received(server)
+        #expect(seen.contains(#""authorization":"Bearer from-the-file""#), "\(seen)")
+        #expect(!seen.contains("from-the-environment"), "\(seen)")
+
+        try "API_TOKEN=Bearer named-by-the-variable\n".write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        let viaVariable = try Self.fetch(server, secrets: nil, environment: ["WAVEHOST_SECRETS_FILE=\(file)"])
+        #expect(viaVariable.status == 0, "\(viaVariable.error)")
+        #expect(try Self.received(server).contains(#""authorization":"Bearer named-by-the-variable""#))
+
+        chmod(file, 0o644)
+        let unsafe = try Self.fetch(server, secrets: file)
+        #expect(unsafe.status == 2)
+        #expect(unsafe.error.contains("can be read or written by others (mode 644): chmod 600"), "\(unsafe.error)")
+
+        try "API_TOKEN Bearer no-equals-sign\n".write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        let malformed = try Self.fetch(server, secrets: file)
+        #expect(malformed.status == 2)
+        #expect(malformed.error.contains(":1: expected NAME=VALUE") && !malformed.error.contains("no-equals-sign"), "\(malformed.error)")
+    }
+}
