@@ -122,7 +122,7 @@ struct LoadCommand: ParsableCommand {
         print("step \(step):")
         for record in report.records {
             print(String(format: "  variant %lld %@ (%@, weight %d): %d finished, %.1f%% success, p50 %@, p95 %@",
-                         record.variantID, record.actor, record.role, record.weight, record.finished, record.successRate * 100,
+                         record.variantID, record.actor, record.role.rawValue, record.weight, record.finished, record.successRate * 100,
                          record.p50Milliseconds.map { String(format: "%.2f ms", $0) } ?? "-",
                          record.p95Milliseconds.map { String(format: "%.2f ms", $0) } ?? "-"))
         }

@@ -76,8 +76,8 @@ public struct LoadRun {
         report.interactions = progress.interactionsCompleted + progress.interactionsFailed
         (report.runsCompleted, report.runsFailed, report.latencies) = try store.loadOutcome(workflowID: workflowID, subjectPrefix: prefix + "-")
         report.records = try store.variantRecords(workflow: workflow.name, step: step, since: started)
-        if let champion = report.records.first(where: { $0.role == "champion" }) {
-            for challenger in report.records where challenger.role == "challenger" {
+        if let champion = report.records.first(where: { $0.role == .champion }) {
+            for challenger in report.records where challenger.role == .challenger {
                 report.verdicts.append((challenger.variantID, policy.decide(champion: champion, challenger: challenger)))
             }
         }
