@@ -1,5 +1,9 @@
 /// The services the host offers an actor instance (the ABI's `wh_host_services`).
 /// Valid for the instance's lifetime; safe to use from any thread.
+///
+/// `@unchecked Sendable` because it wraps a C pointer, immutable here: the table it points
+/// at is the host's, read-only to the actor and thread-safe by the ABI's contract
+/// (`wh_host_services`: every function may be called from any thread).
 public struct HostServices: @unchecked Sendable {
     private let table: UnsafePointer<wh_host_services>?
 
