@@ -4,6 +4,10 @@ import WavehostJSON
 
 /// A live instance of an actor, created with one config. Invoke it from any thread:
 /// calls are serialised unless the actor declares itself thread-safe.
+///
+/// `@unchecked Sendable` because it wraps the plugin's instance pointer and C function
+/// pointers, all immutable: the pointer is only used in `invoke` — under `serial` unless the
+/// actor declared itself thread-safe (`WH_CAP_THREAD_SAFE`, the ABI's promise) — and in `deinit`.
 public final class ActorInstance: @unchecked Sendable {
     public let image: PluginImage
     private let instance: UnsafeMutableRawPointer?

@@ -2,6 +2,10 @@ import ActorABI
 
 /// The `wh_host_services` table handed to one instance, and what it points at.
 /// Lives at least as long as the instance (the instance holds it).
+///
+/// `@unchecked Sendable` because of `table`, a C pointer to memory filled in once by `init`
+/// and freed in `deinit`: the plugin only reads it, from any thread; its callbacks reach
+/// `log` and `http`, which are `Sendable`.
 public final class HostServicesTable: @unchecked Sendable {
     /// Receives the plugin's log messages; called from any thread the plugin logs on.
     public typealias LogSink = @Sendable (wh_log_level, String) -> Void

@@ -10,6 +10,11 @@ import Glibc
 ///
 /// The image stays mapped for the life of the process: a Swift plugin cannot be safely
 /// unloaded, so versions truly go away only when a worker process exits.
+///
+/// `@unchecked Sendable` because `functions` holds the descriptor's C pointers: copied once
+/// in `init` and never written after, they point into an image that is never unmapped
+/// (`RTLD_NODELETE`), and the functions they name are called only as the ABI's threading
+/// rules allow (invoke serialised by `ActorInstance` unless the actor is thread-safe).
 public final class PluginImage: @unchecked Sendable {
     /// The ABI versions this side speaks, newest last.
     public static let supportedABIVersions: ClosedRange<UInt32> = 1...1

@@ -15,6 +15,9 @@ public final class CurlSession: Sendable {
         case failed(String)
     }
 
+    /// An easy handle, idle. `@unchecked Sendable` because it is a C pointer: libcurl lets a
+    /// handle move between threads but not be used by two at once, and it is only used by
+    /// the one request that took it out of `idle` (under its lock) until it puts it back.
     private struct Handle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
     private let idle = Mutex<[Handle]>([])
     private static let initialize: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()

@@ -27,9 +27,8 @@ enum API {
                 let interval = Statistics.wilson(variant.completed, variant.finished)
                 return [
                     "id": .integer(variant.id), "actor": .string(variant.stored.actor),
-                    // Shown as stored: JSON when it parses (always, written from JSON), else its text.
-                    "config": (try? JSON.parse(variant.stored.config)) ?? .string(variant.stored.config),
-                    "role": .string(variant.stored.role), "mode": .string(variant.stored.mode), "weight": .integer(variant.stored.weight),
+                    "config": variant.stored.config,
+                    "role": .string(variant.stored.role.rawValue), "mode": .string(variant.stored.mode.rawValue), "weight": .integer(variant.stored.weight),
                     "retired": .bool(variant.stored.retired), "finished": .integer(variant.finished), "completed": .integer(variant.completed),
                     "success_rate": number(variant.finished > 0 ? Double(variant.completed) / Double(variant.finished) : nil),
                     "success_low": number(interval?.low), "success_high": number(interval?.high),

@@ -18,7 +18,7 @@ public struct StepComparison: Sendable {
         public var id: Int64 { stored.id }
         /// "#3 echo-c (challenger, live, weight 50)".
         public var label: String {
-            "#\(stored.id) \(stored.actor) (\(stored.role), \(stored.mode)\(stored.mode == "live" ? ", weight \(stored.weight)" : ""))"
+            "#\(stored.id) \(stored.actor) (\(stored.role.rawValue), \(stored.mode.rawValue)\(stored.mode == .live ? ", weight \(stored.weight)" : ""))"
         }
     }
 
@@ -106,7 +106,7 @@ public struct StepComparison: Sendable {
         // The same champion as `wavehost compare`, judged by the same function.
         var verdicts: [Verdict] = []
         if let champion = PromotionPolicy.champion(of: records) {
-            for challenger in records where challenger.role == "challenger" {
+            for challenger in records where challenger.role == .challenger {
                 let verdict = policy.decide(champion: champion, challenger: challenger, quality: quality.map {
                     (champion: $0.scores[champion.variantID] ?? [], challenger: $0.scores[challenger.variantID] ?? [])
                 })

@@ -56,10 +56,11 @@ enum StepPage {
         let rows = data.variants.map { variant -> [String] in
             let interval = Statistics.wilson(variant.completed, variant.finished)
             let scores = data.quality?.scores[variant.id] ?? []
-            let config = variant.stored.config.count > 120 ? String(variant.stored.config.prefix(119)) + "…" : variant.stored.config
+            let configText = variant.stored.config.text
+            let config = configText.count > 120 ? String(configText.prefix(119)) + "…" : configText
             return [
                 "<span class=\"swatch\" style=\"background:\(data.color(of: variant.id))\"></span>#\(variant.id)",
-                HTML.escape(variant.stored.actor), HTML.escape(variant.stored.role), HTML.escape(variant.stored.mode),
+                HTML.escape(variant.stored.actor), HTML.escape(variant.stored.role.rawValue), HTML.escape(variant.stored.mode.rawValue),
                 "\(variant.stored.weight)", "<code>\(HTML.escape(config))</code>", "\(variant.finished)",
                 Format.percent(variant.finished > 0 ? Double(variant.completed) / Double(variant.finished) : nil),
                 interval.map { "\(Format.percent($0.low)) – \(Format.percent($0.high))" } ?? "–",

@@ -3,9 +3,12 @@ import Foundation
 /// One live variant's record at a step: how many interactions ended, how many completed,
 /// and how long the completed ones took.
 public struct VariantRecord: Sendable {
+    /// A variant's part in its step.
+    public enum Role: String, Sendable, CaseIterable { case champion, challenger }
+
     public let variantID: Int64
     public let actor: String
-    public let role: String
+    public let role: Role
     public let weight: Int
     public let finished: Int
     public let completed: Int
@@ -14,7 +17,7 @@ public struct VariantRecord: Sendable {
 
     public var successRate: Double { finished == 0 ? 0 : Double(completed) / Double(finished) }
 
-    package init(variantID: Int64, actor: String, role: String, weight: Int, finished: Int, completed: Int,
+    package init(variantID: Int64, actor: String, role: Role, weight: Int, finished: Int, completed: Int,
                  p50Milliseconds: Double?, p95Milliseconds: Double?) {
         self.variantID = variantID
         self.actor = actor
@@ -124,7 +127,7 @@ extension PromotionPolicy {
     /// all use it: of the variants in the champion role, the one carrying the most live
     /// weight, the oldest on a tie. `excluding` leaves one out (a canary's own variant).
     public static func champion(of records: [VariantRecord], excluding: Int64? = nil) -> VariantRecord? {
-        heaviest(of: records.filter { $0.role == "champion" && $0.variantID != excluding }, id: \.variantID, weight: \.weight)
+        heaviest(of: records.filter { $0.role == .champion && $0.variantID != excluding }, id: \.variantID, weight: \.weight)
     }
 
     /// The same rule over any list of champions (the store's variants, say): the one

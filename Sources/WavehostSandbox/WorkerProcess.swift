@@ -11,6 +11,11 @@ import Glibc
 ///
 /// Not thread-safe: a pool hands each worker to one caller at a time. Every wait is
 /// bounded by the call's deadline; the host never blocks on a worker.
+///
+/// `@unchecked Sendable` because it is owned, not shared: its mutable state (the inbox,
+/// the stderr tail, counts) is only used by the one caller the pool handed it to, between
+/// taking it out of the pool's idle list and putting it back, both under the pool's lock.
+/// A lock of its own would cost an acquisition per call on the invoke path for nothing.
 final class WorkerProcess: @unchecked Sendable {
     let pid: pid_t
     let actor: String

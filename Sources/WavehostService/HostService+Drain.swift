@@ -8,12 +8,9 @@ import WavehostEngine
 /// leases of unfinished runs are handed back, the pools retire, and the process exits 0.
 extension HostService {
     func beginDrain(deadline: ContinuousClock.Instant) {
-        let first = wake.withLock {
-            defer {
-                stopRequested = true
-                wake.broadcast()
-            }
-            return !stopRequested
+        let first = state.withLock { state in
+            defer { state.stopRequested = true }
+            return !state.stopRequested
         }
         for engine in engines { engine.drain(deadline: deadline) }
         guard first else { return }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WavehostEngine
 import WavehostRouting
 import WavehostStore
@@ -10,7 +11,7 @@ import WavehostStore
 /// it takes on new subjects, runs what is unfinished (a workflow with nothing unfinished
 /// starts no engine, hence no worker) and ticks the canaries. A graceful shutdown drains
 /// (see HostService+Drain.swift). Errors of a pass are reported to `issues`, never dropped.
-public final class HostService: Service, @unchecked Sendable {
+public final class HostService: Service, Sendable {
     public struct Workflow: Sendable {
         public let source: String
         public let definition: WorkflowDefinition
@@ -31,10 +32,8 @@ public final class HostService: Service, @unchecked Sendable {
     let announce: @Sendable (ServiceAddress) -> Void
     let logger = Logger(label: "wavehost.service")
 
-    // Guarded by `wake`: the pass loop sleeps on it between passes; a drain wakes it.
-    let wake = NSCondition()
-    var stopRequested = false
-    var stored: [Int64?]
+    /// Whether a drain began (the pass loop looks between passes), and each workflow's id once registered.
+    let state: Mutex<(stopRequested: Bool, stored: [Int64?])>
 
     /// `announce` is told the HTTP server's address once it listens, before the first pass.
     public init(store: Store, catalog: ActorCatalog, reloader: HotReloader, workflows: [Workflow], options: Engine.Options,
@@ -56,7 +55,7 @@ public final class HostService: Service, @unchecked Sendable {
         // A pass runs what it can claim and returns; the next pass looks again.
         options.waitsForOtherHosts = false
         engines = workflows.map { _ in Engine(store: store, catalog: catalog, options: options, reloader: reloader) }
-        stored = workflows.map { _ in nil }
+        state = Mutex((false, workflows.map { _ in nil }))
     }
 
     public func run() async throws {
@@ -102,7 +101,7 @@ public final class HostService: Service, @unchecked Sendable {
         heartbeat.stop()
     }
 
-    var isStopping: Bool { wake.withLock { stopRequested } }
+    var isStopping: Bool { state.withLock { $0.stopRequested } }
 
     /// One workflow's pass: new subjects, unfinished runs, canary ticks.
     private func pass(_ index: Int) {
@@ -145,9 +144,9 @@ public final class HostService: Service, @unchecked Sendable {
 
     /// The workflow's id in the store, registered on first use (the same text keeps its id).
     private func storedID(_ index: Int) throws -> Int64 {
-        if let id = wake.withLock({ stored[index] }) { return id }
+        if let id = state.withLock({ $0.stored[index] }) { return id }
         let id = try store.registerWorkflow(workflows[index].definition, source: workflows[index].source).id
-        wake.withLock { stored[index] = id }
+        state.withLock { $0.stored[index] = id }
         return id
     }
 }

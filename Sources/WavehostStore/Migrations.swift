@@ -211,6 +211,14 @@ enum Migrations {
                 stopped_at {int}
             );
             """)),
+        // Each variant keeps its own sandbox limits (a JSON object, NULL for the defaults):
+        // before, they were looked up in the workflow file by actor and config, so a variant
+        // added by `wavehost variants add` had none and two with the same actor and config
+        // shared the first one's. Rows of an existing database get theirs back from the file
+        // the next time it is registered (Store.registerWorkflow).
+        Migration(version: 8, name: "variant limits", sql: """
+            ALTER TABLE variants ADD COLUMN limits TEXT;
+            """),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the

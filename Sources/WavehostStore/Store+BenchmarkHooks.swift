@@ -5,7 +5,7 @@ extension Store {
     /// Runs `body` with a function that commits one row, in a transaction of its own, to a
     /// scratch table that is dropped afterwards: what `tools/bench engine` times to print
     /// the floor of a one-commit-per-interaction design.
-    package func withScratchTable<T>(_ body: (_ commitRow: (Int64) throws(StoreError) -> Void) throws(StoreError) -> T) throws(StoreError) -> T {
+    package func withScratchTable<T: Sendable>(_ body: (_ commitRow: (Int64) throws(StoreError) -> Void) throws(StoreError) -> T) throws(StoreError) -> T {
         try withConnection { connection throws(StoreError) in
             try connection.execute("CREATE TABLE IF NOT EXISTS floor_commits (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)")
             // A benchmark's scratch: a drop that fails leaves a table the next run's CREATE reuses.

@@ -21,7 +21,9 @@ extension Store {
                                                         [.text(workflow.name), .text(sha256)]).first?.first?.integer else {
                         throw StoreError(.statementFailed, database: database, "workflow \(workflow.name) was neither inserted nor found")
                     }
-                    return try stored(workflowID: id, workflow, connection)
+                    let known = try stored(workflowID: id, workflow, connection)
+                    try backfillLimits(known, workflow, connection)
+                    return known
                 }
                 for step in workflow.steps {
                     let stepID = try connection.query("""
@@ -30,12 +32,29 @@ extension Store {
                               .integer(Int64(step.timeoutMilliseconds)), .integer(Int64(step.retries))]).first?.first?.integer ?? 0
                     for variant in step.variants {
                         try connection.query("""
-                            INSERT INTO variants (step_id, actor, config, role, weight, mode, isolation) VALUES (\(connection.placeholders(7)))
-                            """, [.integer(stepID), .text(variant.actor), .text(variant.config.text), .text(variant.role),
-                                  .integer(Int64(variant.weight)), .text(variant.mode), .text(variant.isolation)])
+                            INSERT INTO variants (step_id, actor, config, role, weight, mode, isolation, limits) \
+                            VALUES (\(connection.placeholders(8)))
+                            """, [.integer(stepID), .text(variant.actor), .text(variant.config.text), .text(variant.role.rawValue),
+                                  .integer(Int64(variant.weight)), .text(variant.mode.rawValue), .text(variant.isolation.rawValue),
+                                  variant.limits.map { .text($0.text) } ?? .null])
                     }
                 }
                 return try stored(workflowID: workflowID, workflow, connection)
+            }
+        }
+    }
+
+    /// A workflow registered before variants had a `limits` column (migration 8) has NULL
+    /// there: its file's limits were matched at run time by actor and config. The file's
+    /// variants are each step's first rows, in its order (later ones were added by
+    /// `wavehost variants add`), so each gets its own limits back from the same text.
+    private func backfillLimits(_ known: StoredWorkflow, _ workflow: WorkflowRecord, _ connection: any SQLConnection) throws(StoreError) {
+        let p = connection.placeholder
+        for step in workflow.steps {
+            for (variant, id) in zip(step.variants, known.variantIDs[step.name] ?? []) {
+                guard let limits = variant.limits else { continue }
+                try connection.query("UPDATE variants SET limits = \(p(1)) WHERE id = \(p(2)) AND limits IS NULL",
+                                     [.text(limits.text), .integer(id)])
             }
         }
     }

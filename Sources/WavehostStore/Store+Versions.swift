@@ -51,7 +51,7 @@ extension Store {
     public struct VariantCounts: Sendable {
         public let variantID: Int64
         public let actor: String
-        public let role: String
+        public let role: VariantRole
         public let weight: Int
         public let finished: Int
         public let completed: Int
@@ -75,6 +75,11 @@ extension Store {
                 """, [.text(step), .text(workflow), .integer(since)])
             return try rows.map { row throws(StoreError) in
                 let id = row[0].integer ?? 0
+                guard let role = row[2].text.flatMap(VariantRole.init(rawValue:)) else {
+                    let found = row[2].text.map { "\"\($0)\"" } ?? "NULL"
+                    throw StoreError(.statementFailed, database: database,
+                                     "variant \(id) (\(step), \(row[1].text ?? "?")) has role \(found), expected champion or challenger")
+                }
                 let latencies = try connection.query("""
                     SELECT latency_us FROM interactions WHERE variant_id = \(p(1)) AND status = 'completed' AND started_at >= \(p(2)) \
                     ORDER BY latency_us
@@ -84,7 +89,7 @@ extension Store {
                     let rank = max(1, Int((Double(percent) / 100 * Double(latencies.count)).rounded(.up)))
                     return Double(latencies[rank - 1]) / 1000
                 }
-                return VariantCounts(variantID: id, actor: row[1].text ?? "", role: row[2].text ?? "", weight: Int(row[3].integer ?? 0),
+                return VariantCounts(variantID: id, actor: row[1].text ?? "", role: role, weight: Int(row[3].integer ?? 0),
                                      finished: Int(row[4].integer ?? 0), completed: Int(row[5].integer ?? 0),
                                      p50Milliseconds: percentile(50), p95Milliseconds: percentile(95))
             }

@@ -1,27 +1,35 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Wavehost's durable state — workflows, runs, interactions, effects and the audit
 /// events — on one of two backends: a SQLite file (the embedded default) or PostgreSQL
-/// (several hosts). Thread-safe: calls take turns on one connection, which is replaced
-/// when PostgreSQL goes away and comes back.
-public final class Store: @unchecked Sendable {
+/// (several hosts). Thread-safe: calls take turns on one connection (its ``Mutex``), which
+/// is replaced when PostgreSQL goes away and comes back.
+public final class Store: Sendable {
     public enum Backend: String, Sendable { case sqlite, postgres }
 
     public let backend: Backend
     /// The database, for messages: a file path or a URL without its password.
     public let database: String
     /// How long to keep trying when the database is unreachable before giving up.
-    public var reconnectFor: Duration = .seconds(120)
+    public var reconnectFor: Duration {
+        get { state.withLock { $0.reconnectFor } }
+        set { state.withLock { $0.reconnectFor = newValue } }
+    }
 
-    private let connect: () throws(StoreError) -> any SQLConnection
-    private var connection: any SQLConnection
-    private let lock = NSLock()
+    /// The connection calls take turns on, and how long to wait for it to come back.
+    private struct State {
+        var connection: any SQLConnection
+        var reconnectFor: Duration = .seconds(120)
+    }
+
+    private let connect: @Sendable () throws(StoreError) -> any SQLConnection
+    private let state: Mutex<State>
     private let logger = Logger(label: "wavehost.store")
     /// PostgreSQL only: a second connection that LISTENs for work, with its own lock, so a
     /// host waiting for work never holds up the journal's commits.
-    private var listener: PostgresConnection?
-    private let listenerLock = NSLock()
+    private let listener = Mutex<PostgresConnection?>(nil)
 
     /// Opens `location` — a `postgres://` or `postgresql://` URL, or a SQLite file path —
     /// and brings its schema up to date.
@@ -40,26 +48,34 @@ public final class Store: @unchecked Sendable {
         option ?? ProcessInfo.processInfo.environment["WAVEHOST_DATABASE_URL"] ?? "wavehost.db"
     }
 
-    init(backend: Backend, database: String, connect: @escaping () throws(StoreError) -> any SQLConnection) throws(StoreError) {
+    init(backend: Backend, database: String, connect: @escaping @Sendable () throws(StoreError) -> any SQLConnection) throws(StoreError) {
         self.backend = backend
         self.database = database
         self.connect = connect
-        connection = try connect()
+        let connection = try connect()
         try Migrations.migrate(connection)
+        state = Mutex(State(connection: connection))
     }
 
     /// Runs `body` with the connection, alone. When the database is unreachable it waits
     /// and reconnects, then runs `body` again — so `body` must be safe to repeat (the
     /// journal's commits check their marker first).
-    func withConnection<T>(_ body: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
+    func withConnection<T: Sendable>(_ body: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+        try state.withLock { (state: inout State) throws(StoreError) -> T in
+            try Self.withConnection(&state, body, connect: connect, database: database, logger: logger)
+        }
+    }
+
+    /// ``withConnection(_:)`` under the lock: `state` is this store's, held.
+    private static func withConnection<T: Sendable>(_ state: inout State, _ body: (any SQLConnection) throws(StoreError) -> T,
+                                          connect: () throws(StoreError) -> any SQLConnection, database: String,
+                                          logger: Logger) throws(StoreError) -> T {
         let clock = ContinuousClock()
-        let giveUp = clock.now.advanced(by: reconnectFor)
+        let giveUp = clock.now.advanced(by: state.reconnectFor)
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                return try body(connection)
+                return try body(state.connection)
             } catch where error.code == .unavailable && clock.now < giveUp {
                 logger.warning("database unavailable, reconnecting", metadata: ["database": "\(database)", "error": "\(error.message)"])
                 while clock.now < giveUp {
@@ -68,7 +84,7 @@ public final class Store: @unchecked Sendable {
                     // Still unreachable: wait and try again until giving up, when `body`'s
                     // `unavailable` error is thrown (the warning above is already in the log).
                     if let fresh = try? connect() {
-                        connection = fresh
+                        state.connection = fresh
                         logger.notice("database reachable again", metadata: ["database": "\(database)"])
                         break
                     }
@@ -82,8 +98,10 @@ public final class Store: @unchecked Sendable {
     /// SQLite (one host) and a listener that cannot connect just sleep: the caller's
     /// timeout is then the slow poll that stands in for the notification.
     public func waitForWork(timeout: Duration) -> Bool {
-        listenerLock.lock()
-        defer { listenerLock.unlock() }
+        listener.withLock { listener in waitForWork(timeout: timeout, &listener) }
+    }
+
+    private func waitForWork(timeout: Duration, _ listener: inout PostgresConnection?) -> Bool {
         if backend == .postgres {
             do {
                 if listener == nil, let fresh = try connect() as? PostgresConnection {

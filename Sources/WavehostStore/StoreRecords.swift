@@ -33,18 +33,22 @@ public struct WorkflowRecord: Sendable {
     public struct Variant: Sendable {
         public var actor: String
         public var config: JSON
-        public var role: String
+        public var role: Store.VariantRole
         public var weight: Int
-        public var mode: String
-        public var isolation: String
+        public var mode: Store.VariantMode
+        public var isolation: Store.VariantIsolation
+        /// The sandbox limits object as the workflow file (or `--limits`) gives it; nil for the defaults.
+        public var limits: JSON?
 
-        package init(actor: String, config: JSON, role: String, weight: Int, mode: String, isolation: String) {
+        package init(actor: String, config: JSON, role: Store.VariantRole, weight: Int, mode: Store.VariantMode,
+                     isolation: Store.VariantIsolation, limits: JSON?) {
             self.actor = actor
             self.config = config
             self.role = role
             self.weight = weight
             self.mode = mode
             self.isolation = isolation
+            self.limits = limits
         }
     }
 
@@ -58,6 +62,15 @@ public struct WorkflowRecord: Sendable {
         self.environment = environment
         self.steps = steps
     }
+}
+
+extension Store {
+    /// A variant's part in its step, as stored (the `variants.role` column's values).
+    public enum VariantRole: String, Sendable, CaseIterable { case champion, challenger }
+    /// Whether a variant serves live traffic or runs beside it (`variants.mode`).
+    public enum VariantMode: String, Sendable, CaseIterable { case live, shadow }
+    /// Where a variant's actor runs (`variants.isolation`).
+    public enum VariantIsolation: String, Sendable, CaseIterable { case process, inprocess }
 }
 
 /// One thing a workflow runs over (a posting, a source): a key unique in its workflow

@@ -100,7 +100,7 @@ private func exitFatally(_ sender: Sender, _ reason: WorkerWire.FatalReason, _ m
 /// The frames from the host. The main loop reads invokes between calls; during a call, the
 /// actor's thread that asks for an HTTP request reads the host's answer itself (the host
 /// sends nothing else while a call is in progress), one request at a time.
-final class Inbox: @unchecked Sendable {
+final class Inbox: Sendable {
     private let socket: Int32
     private let frames: Mutex<WireInbox>
     private let calls = Mutex(())

@@ -31,13 +31,13 @@ struct CompareCommand: ParsableCommand {
         func milliseconds(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
         print("variant  actor                 role        weight  finished  success   p50         p95")
         for record in records {
-            print([String(record.variantID).padding(8), record.actor.padding(21), record.role.padding(11), String(record.weight).padding(7),
+            print([String(record.variantID).padding(8), record.actor.padding(21), record.role.rawValue.padding(11), String(record.weight).padding(7),
                    String(record.finished).padding(9), String(format: "%.1f%%", record.successRate * 100).padding(9),
                    milliseconds(record.p50Milliseconds).padding(11), milliseconds(record.p95Milliseconds)].joined(separator: " "))
         }
         guard let champion = PromotionPolicy.champion(of: records) else { return }
         let policy = options.policy
-        for challenger in records where challenger.role == "challenger" {
+        for challenger in records where challenger.role == .challenger {
             let verdict = policy.decide(champion: champion, challenger: challenger, quality: scores.map {
                 (champion: $0[champion.variantID] ?? [], challenger: $0[challenger.variantID] ?? [])
             })

@@ -51,17 +51,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "The step whose variants are compared.")
     var step = "screen"
 
-    @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
-    var database: String?
-
-    @Option(name: .customLong("plugins"), help: "A folder of plugins (.so) and scripts to load; repeatable.")
-    var pluginFolders: [String] = []
-
-    @Option(name: .customLong("actor"), help: "One plugin or script file to load; repeatable.")
-    var actorFiles: [String] = []
-
-    @Option(help: "Interactions run at once, of the steps that call no model endpoint.")
-    var concurrency = 4
+    @OptionGroup var host: HostOptions
 
     @OptionGroup var cache: CacheOptions
     @OptionGroup var trust: TrustOptions
@@ -70,15 +60,14 @@ struct LoadCommand: ParsableCommand {
     func validate() throws {
         guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be 1…10000000") }
         if let rate { guard rate > 0 && rate.isFinite else { throw ValidationError("--rate must be a positive number of subjects per second") } }
-        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1…256") }
-        guard !pluginFolders.isEmpty || !actorFiles.isEmpty else {
+        guard !host.pluginFolders.isEmpty || !host.actorFiles.isEmpty else {
             throw ValidationError("give the actors with --plugins DIR (e.g. .build/release, which holds echo-c) or --actor FILE")
         }
     }
 
     func run() throws {
         let seedRecords = try readSeeds()
-        let catalog = try loadCatalog(pluginFolders, files: actorFiles, cache: cache, trusted: PluginTrust(trust.hashes), sandbox: sandbox)
+        let catalog = try loadCatalog(host.pluginFolders, files: host.actorFiles, cache: cache, trusted: PluginTrust(trust.hashes), sandbox: sandbox)
         let (source, definition) = try readWorkflow(catalog)
         guard let compared = definition.steps.first(where: { $0.name == step }) else {
             printError("error: workflow \(definition.name) has no step \(step) (its steps: \(definition.steps.map(\.name).joined(separator: ", ")))")
@@ -89,12 +78,12 @@ struct LoadCommand: ParsableCommand {
             throw ExitStatus.badInput
         }
         let store: Store
-        do { store = try Store(location: Store.defaultLocation(database)) } catch {
+        do { store = try Store(location: Store.defaultLocation(host.database)) } catch {
             printError("error: \(error)")
             throw ExitStatus.storeError
         }
         var load = LoadRun(store: store, catalog: catalog)
-        load.options.concurrency = concurrency
+        load.options.concurrency = host.concurrency
         let pace = rate.map { String(format: "at %.1f/s", $0) } ?? "as fast as possible"
         printError("load: \(count) subjects from \(seedRecords.count) seed records (seed \(seed)), \(pace), through \(definition.name) on \(store.database)")
         let report: LoadRun.Report
@@ -122,7 +111,7 @@ struct LoadCommand: ParsableCommand {
         print("step \(step):")
         for record in report.records {
             print(String(format: "  variant %lld %@ (%@, weight %d): %d finished, %.1f%% success, p50 %@, p95 %@",
-                         record.variantID, record.actor, record.role, record.weight, record.finished, record.successRate * 100,
+                         record.variantID, record.actor, record.role.rawValue, record.weight, record.finished, record.successRate * 100,
                          record.p50Milliseconds.map { String(format: "%.2f ms", $0) } ?? "-",
                          record.p95Milliseconds.map { String(format: "%.2f ms", $0) } ?? "-"))
         }

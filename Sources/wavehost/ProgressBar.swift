@@ -1,14 +1,15 @@
 import Foundation
+import Synchronization
 import WavehostEngine
 
 /// A one-line progress bar on stderr: redrawn in place on a terminal, a plain line every
 /// few seconds otherwise (logs, CI).
-final class ProgressBar: @unchecked Sendable {
+final class ProgressBar: Sendable {
     private let title: String
     private let enabled: Bool
     private let terminal = isatty(STDERR_FILENO) == 1
-    private var lastLine = ContinuousClock.now
-    private var drawn = false
+    /// When the last plain line was printed, and whether a line is drawn in place.
+    private let state = Mutex<(lastLine: ContinuousClock.Instant, drawn: Bool)>((.now, false))
 
     init(title: String, enabled: Bool) {
         self.title = title
@@ -17,12 +18,14 @@ final class ProgressBar: @unchecked Sendable {
 
     func update(_ progress: Engine.Progress) {
         guard enabled else { return }
-        if terminal {
-            printError("\r\u{1B}[2K" + line(progress), terminator: "")
-            drawn = true
-        } else if ContinuousClock.now - lastLine >= .seconds(5) {
-            printError(line(progress))
-            lastLine = .now
+        state.withLock { state in
+            if terminal {
+                printError("\r\u{1B}[2K" + line(progress), terminator: "")
+                state.drawn = true
+            } else if ContinuousClock.now - state.lastLine >= .seconds(5) {
+                printError(line(progress))
+                state.lastLine = .now
+            }
         }
     }
 
@@ -33,8 +36,10 @@ final class ProgressBar: @unchecked Sendable {
     }
 
     func clear() {
-        if drawn { printError("\r\u{1B}[2K", terminator: "") }
-        drawn = false
+        state.withLock { state in
+            if state.drawn { printError("\r\u{1B}[2K", terminator: "") }
+            state.drawn = false
+        }
     }
 
     private func line(_ progress: Engine.Progress) -> String {

@@ -26,17 +26,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Workflow files (YAML), run in the order given.")
     var workflows: [String]
 
-    @Option(help: "The store: a SQLite file or a postgres:// URL. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db.")
-    var database: String?
-
-    @Option(name: .customLong("plugins"), help: "A folder of plugins (.so) and scripts to load; repeatable.")
-    var pluginFolders: [String] = []
-
-    @Option(name: .customLong("actor"), help: "One plugin or script file to load; repeatable.")
-    var actorFiles: [String] = []
-
-    @Option(help: "Interactions run at once, of the steps that call no model endpoint.")
-    var concurrency = 4
+    @OptionGroup var host: HostOptions
 
     @Option(help: "Calls at once to each model endpoint (a variant config's `endpoint`): the model server's parallel slots. A step's own `concurrency` overrides it.")
     var endpointConcurrency = 4
@@ -60,7 +50,6 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var sandbox: SandboxOptions
 
     func validate() throws {
-        guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
         guard endpointConcurrency >= 1 && endpointConcurrency <= 256 else { throw ValidationError("--endpoint-concurrency must be 1…256") }
         if let runsInFlight { guard runsInFlight >= 1 && runsInFlight <= 100_000 else { throw ValidationError("--runs-in-flight must be 1…100000") } }
         guard (subjects == nil) == (key == nil) else { throw ValidationError("--subjects and --key go together") }
@@ -69,7 +58,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // In-process use needs trust: --trust hashes, and the store's approvals once it is open.
         let trusted = PluginTrust(trust.hashes)
-        let catalog = try loadCatalog(pluginFolders, files: actorFiles, cache: cache, trusted: trusted, sandbox: sandbox)
+        let catalog = try loadCatalog(host.pluginFolders, files: host.actorFiles, cache: cache, trusted: trusted, sandbox: sandbox)
         // Every file is checked before anything runs.
         var parsed: [(file: String, source: String, workflow: WorkflowDefinition)] = []
         for file in workflows {
@@ -86,13 +75,13 @@ struct RunCommand: ParsableCommand {
             }
         }
         let store: Store
-        do { store = try Store(location: Store.defaultLocation(database)) } catch {
+        do { store = try Store(location: Store.defaultLocation(host.database)) } catch {
             printError("error: \(error)")
             throw ExitStatus.storeError
         }
         trusted.use(approvals: { try store.approvedHashes() })
         var options = Engine.Options()
-        options.concurrency = concurrency
+        options.concurrency = host.concurrency
         options.endpointConcurrency = endpointConcurrency
         options.runsInFlight = runsInFlight
         var failed = 0

@@ -42,13 +42,13 @@ import Testing
     }
 
     @Test func theChampionIsTheOneRoleHolderWithTheMostWeight() {
-        func record(_ id: Int64, _ role: String, _ weight: Int) -> VariantRecord {
+        func record(_ id: Int64, _ role: VariantRecord.Role, _ weight: Int) -> VariantRecord {
             VariantRecord(variantID: id, actor: "a", role: role, weight: weight, finished: 0, completed: 0, p50Milliseconds: nil, p95Milliseconds: nil)
         }
-        let records = [record(1, "champion", 0), record(2, "challenger", 90), record(3, "champion", 10), record(4, "champion", 10)]
+        let records = [record(1, .champion, 0), record(2, .challenger, 90), record(3, .champion, 10), record(4, .champion, 10)]
         #expect(PromotionPolicy.champion(of: records)?.variantID == 3, "most weight; the oldest of a tie")
         #expect(PromotionPolicy.champion(of: records, excluding: 3)?.variantID == 4)
-        #expect(PromotionPolicy.champion(of: [record(2, "challenger", 100)]) == nil)
+        #expect(PromotionPolicy.champion(of: [record(2, .challenger, 100)]) == nil)
     }
 
     /// Through the store: a challenger no different after many calls each asks a person; the
@@ -67,7 +67,7 @@ import Testing
                   - {actor: slow, role: challenger, weight: 0, isolation: inprocess}
             """
         try EngineFixtures.run(yaml, EngineFixtures.subjects(1), store: store, catalog: catalog)
-        let challenger = try #require(try store.variants(workflow: "held", step: "grade").first { $0.role == "challenger" })
+        let challenger = try #require(try store.variants(workflow: "held", step: "grade").first { $0.role == .challenger })
         try Canary.start(store: store, workflow: "held", step: "grade", variantID: challenger.id, schedule: [50, 100])
         try EngineFixtures.run(yaml, (0..<120).map { Subject(key: "k\($0)", payload: ["n": .integer($0)]) }, store: store, catalog: catalog)
         var policy = PromotionPolicy()
@@ -80,8 +80,16 @@ import Testing
         }
         let reviews = try store.openReviews(workflow: "held")
         #expect(reviews.count == 1 && reviews.first?.reason.hasPrefix("canary of variant \(challenger.id) held at 50%:") == true, "\(reviews)")
-        #expect(throws: StoreError.self) {
+        #expect(throws: RoutingError.self) {
             try Canary.start(store: store, workflow: "held", step: "grade", variantID: challenger.id, schedule: [5, 10])
+        }
+        let champion = try #require(try store.variants(workflow: "held", step: "grade").first { $0.role == .champion })
+        let refused = #expect(throws: RoutingError.self) {
+            try Canary.start(store: store, workflow: "held", step: "grade", variantID: champion.id)
+        }
+        #expect(refused?.code == .notAChallenger && refused?.description == "variant \(champion.id) is the champion; a canary ramps a challenger")
+        #expect(throws: RoutingError(.unknownVariant, "step grade of held has no variant 9999 (wavehost variants list)")) {
+            try Canary.start(store: store, workflow: "held", step: "grade", variantID: 9999)
         }
     }
 }

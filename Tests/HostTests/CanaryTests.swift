@@ -35,7 +35,7 @@ import WavehostRouting
         var policy = PromotionPolicy()
         policy.minimumSample = 50
         try traffic(10)  // registers the workflow and its variants
-        let challenger = try #require(try store.variants(workflow: "canary", step: "grade").first { $0.role == "challenger" })
+        let challenger = try #require(try store.variants(workflow: "canary", step: "grade").first { $0.role == .challenger })
         try Canary.start(store: store, workflow: "canary", step: "grade", variantID: challenger.id, schedule: [5, 10, 25, 50, 100])
 
         func share() throws -> Int { try store.variants(workflow: "canary", step: "grade").first { $0.id == challenger.id }!.weight }

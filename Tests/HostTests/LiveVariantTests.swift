@@ -30,7 +30,7 @@ import Testing
         }
         thread.start()
         try CrashRecoveryTests.waitForCompleted(1000, in: store)
-        let challenger = try #require(try store.variants(workflow: "live", step: "only").first { $0.role == "challenger" })
+        let challenger = try #require(try store.variants(workflow: "live", step: "only").first { $0.role == .challenger })
         let result = try TestPlugins.run(TestPlugins.cli, ["variants", "set-weight", "--workflow", "live", String(challenger.id), "0",
                                                            "--database", database])
         #expect(result.status == 0, "\(result.error)")

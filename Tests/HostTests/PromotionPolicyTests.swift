@@ -8,26 +8,26 @@ import WavehostJSON
 /// The promotion policy on controlled numbers, then on real challengers measured by the
 /// engine: one better, one equal, one failing 20%.
 @Suite struct PromotionPolicyTests {
-    func record(_ id: Int64, _ role: String, finished: Int, completed: Int, p95: Double = 10) -> VariantRecord {
+    func record(_ id: Int64, _ role: VariantRecord.Role, finished: Int, completed: Int, p95: Double = 10) -> VariantRecord {
         VariantRecord(variantID: id, actor: "a", role: role, weight: 50, finished: finished, completed: completed,
                       p50Milliseconds: p95 / 2, p95Milliseconds: p95)
     }
 
     @Test func aLuckyStreakDoesNotPromoteAndClearEvidenceDoes() {
         let policy = PromotionPolicy()
-        let champion = record(1, "champion", finished: 1000, completed: 900)
+        let champion = record(1, .champion, finished: 1000, completed: 900)
         // 10 of 10 is a perfect record, and no evidence.
-        #expect(policy.decide(champion: champion, challenger: record(2, "challenger", finished: 10, completed: 10)).decision == .continue)
+        #expect(policy.decide(champion: champion, challenger: record(2, .challenger, finished: 10, completed: 10)).decision == .continue)
         // 91% against 90% over 1,000 each: not significant.
-        let close = policy.decide(champion: champion, challenger: record(2, "challenger", finished: 1000, completed: 910))
+        let close = policy.decide(champion: champion, challenger: record(2, .challenger, finished: 1000, completed: 910))
         #expect(close.decision == .continue && (close.pValue ?? 0) > 0.05)
-        #expect(policy.decide(champion: champion, challenger: record(2, "challenger", finished: 1000, completed: 960)).decision == .promote)
-        #expect(policy.decide(champion: champion, challenger: record(2, "challenger", finished: 1000, completed: 800)).decision == .rollBack)
+        #expect(policy.decide(champion: champion, challenger: record(2, .challenger, finished: 1000, completed: 960)).decision == .promote)
+        #expect(policy.decide(champion: champion, challenger: record(2, .challenger, finished: 1000, completed: 800)).decision == .rollBack)
         // Better, but much slower: a person looks.
-        #expect(policy.decide(champion: champion, challenger: record(2, "challenger", finished: 1000, completed: 960, p95: 50)).decision == .askAPerson)
+        #expect(policy.decide(champion: champion, challenger: record(2, .challenger, finished: 1000, completed: 960, p95: 50)).decision == .askAPerson)
         // Still no difference after many: a person looks.
-        let many = record(1, "champion", finished: 3000, completed: 2700)
-        #expect(policy.decide(champion: many, challenger: record(2, "challenger", finished: 3000, completed: 2710)).decision == .askAPerson)
+        let many = record(1, .champion, finished: 3000, completed: 2700)
+        #expect(policy.decide(champion: many, challenger: record(2, .challenger, finished: 3000, completed: 2710)).decision == .askAPerson)
     }
 
     /// A workflow whose one step has a champion and a challenger, run over 1,000 subjects.
@@ -92,11 +92,11 @@ import WavehostJSON
     @Test func aGraderStepsScoresWeighInTheVerdict() throws {
         // Numbers: equal success, better quality promotes; better success with worse quality asks a person.
         let policy = PromotionPolicy()
-        let champion = record(1, "champion", finished: 500, completed: 450)
+        let champion = record(1, .champion, finished: 500, completed: 450)
         let low = (0..<500).map { Double(3 + $0 % 3) }, high = (0..<500).map { Double(4 + $0 % 3) }
-        #expect(policy.decide(champion: champion, challenger: record(2, "challenger", finished: 500, completed: 450),
+        #expect(policy.decide(champion: champion, challenger: record(2, .challenger, finished: 500, completed: 450),
                               quality: (low, high)).decision == .promote)
-        #expect(policy.decide(champion: champion, challenger: record(2, "challenger", finished: 500, completed: 490),
+        #expect(policy.decide(champion: champion, challenger: record(2, .challenger, finished: 500, completed: 490),
                               quality: (high, low)).decision == .askAPerson)
 
         // Real scores: a later step grades each variant's output (here, by its size, which

@@ -24,7 +24,7 @@ import WavehostRouting
         let definition = try WorkflowParser(file: "dash.yaml").parse(DashboardFixtures.workflow)
         _ = try Engine(store: store, catalog: catalog).run(definition, source: DashboardFixtures.workflow,
                                                            subjects: DashboardFixtures.subjects(0..<300, batch: 0))
-        let challenger = try #require(try store.variants(workflow: "dash", step: "summary").first { $0.role == "challenger" })
+        let challenger = try #require(try store.variants(workflow: "dash", step: "summary").first { $0.role == .challenger })
         try Canary.start(store: store, workflow: "dash", step: "summary", variantID: challenger.id, schedule: [5, 50, 100])
 
         let data = try StepComparison.load(store: store, workflow: "dash", step: "summary", quality: ("quality", ["bytes"]))

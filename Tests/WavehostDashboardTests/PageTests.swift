@@ -66,8 +66,8 @@ import WavehostRouting
         var policy = PromotionPolicy()
         policy.minimumSample = 50
         let records = try fixture.store.variantRecords(workflow: "dash", step: "summary")
-        let champion = try #require(records.first { $0.role == "champion" })
-        let challenger = try #require(records.first { $0.role == "challenger" })
+        let champion = try #require(records.first { $0.role == .champion })
+        let challenger = try #require(records.first { $0.role == .challenger })
         let scores = try fixture.store.qualityScores(workflow: "dash", step: "summary", graderStep: "quality", field: ["bytes"])
         let verdict = policy.decide(champion: champion, challenger: challenger,
                                     quality: (scores[champion.variantID] ?? [], scores[challenger.variantID] ?? []))

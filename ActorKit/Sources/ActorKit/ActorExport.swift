@@ -40,6 +40,9 @@ public enum ActorExport {
 
     /// The one actor type this image exports and its descriptor, made on first entry.
     /// Both live as long as the image: the host never unloads a Swift plugin.
+    ///
+    /// `@unchecked Sendable` because of the descriptor's C pointer: it points at memory
+    /// written once, before the pointer is stored under `exported`'s lock, and only read after.
     private struct Exported: @unchecked Sendable {
         let type: any WavehostActor.Type
         let descriptor: UnsafePointer<wh_actor_descriptor>

@@ -6,8 +6,10 @@ import WavehostStore
 /// From an actor's answer to a durable result: checks, effects, retries, the watchdog.
 extension Engine {
     /// Turns a call's outcome into the interaction's end and hands it to the journal.
+    /// `page` is the paged step's page this output is (its `pages` + 1, read under `lock`
+    /// by the caller); nil reads it here.
     func finish(_ start: InteractionStart, run: RunState, step index: Int, outcome: CallOutcome, latency: Duration, shadow: Bool = false,
-                hostCalls: [HostCallRecord] = []) {
+                hostCalls: [HostCallRecord] = [], page: Int? = nil) {
         let step = workflow.steps[index]
         var status = InteractionStatus.completed
         var output: [UInt8]?
@@ -24,7 +26,7 @@ extension Engine {
                 do {
                     let json = try JSON.parse(bytes)
                     parsed = json
-                    let pageNumber = run.steps[index].pages + 1
+                    let pageNumber = page ?? lock.withLock { run.steps[index].pages + 1 }
                     effects = try Effects.from(json, step: step, subject: run.subject.key, page: pageNumber, workflow: workflow)
                 } catch let failure as Effects.Refusal {
                     (status, reason) = (.failed, failure.reason)

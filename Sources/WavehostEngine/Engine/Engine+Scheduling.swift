@@ -201,8 +201,10 @@ extension Engine {
             lock.unlock()
             return true
         }
+        // Read here, under the lock: other threads change the run's steps meanwhile (TSan saw it).
+        let page = run.steps[index].pages + 1
         lock.unlock()
-        finish(start, run: run, step: index, outcome: outcome, latency: latency, shadow: shadow, hostCalls: hostCalls)
+        finish(start, run: run, step: index, outcome: outcome, latency: latency, shadow: shadow, hostCalls: hostCalls, page: page)
         return false
     }
 

@@ -13,8 +13,8 @@ extension Engine {
         let rows = try store.variants(workflowID: stored.id)
         guard rows != knownVariants else { return }
         var made: [Int64: any ActorCall] = [:]
-        for row in rows where !row.retired && callCache[row.id] == nil && (row.mode == "shadow" || row.weight > 0) {
-            let variant = definition(of: row)
+        for row in rows where !row.retired && callCache[row.id] == nil && (row.mode == .shadow || row.weight > 0) {
+            let variant = try definition(of: row)
             // As many workers as the step's lane has threads: every thread can have a call under way.
             let threads = index(of: row.step).map(threads(forStep:)) ?? options.concurrency
             let call: ReloadableCall
@@ -30,11 +30,11 @@ extension Engine {
         lock.lock()
         defer { lock.unlock() }
         callCache.merge(made) { old, _ in old }
-        func choices(_ step: String, _ mode: String) -> [(variantID: Int64, weight: Int, call: any ActorCall)] {
-            rows.filter { $0.step == step && $0.mode == mode && !$0.retired && (mode == "shadow" || $0.weight > 0) }
+        func choices(_ step: String, _ mode: Store.VariantMode) -> [(variantID: Int64, weight: Int, call: any ActorCall)] {
+            rows.filter { $0.step == step && $0.mode == mode && !$0.retired && (mode == .shadow || $0.weight > 0) }
                 .compactMap { row in callCache[row.id].map { (row.id, row.weight, $0) } }
         }
-        let live = workflow.steps.map { choices($0.name, "live") }
+        let live = workflow.steps.map { choices($0.name, .live) }
         if let empty = live.firstIndex(where: \.isEmpty) {
             let reason = "step \(workflow.steps[empty].name) would have no live variant with a weight above 0"
             if initial { throw PluginError(.notFound, path: workflow.steps[empty].name, reason) }
@@ -42,7 +42,7 @@ extension Engine {
             return
         }
         calls = live
-        shadows = workflow.steps.map { choices($0.name, "shadow") }
+        shadows = workflow.steps.map { choices($0.name, .shadow) }
         routers = zip(workflow.steps, calls).map { step, choices in
             choices.count > 1 ? StickyRouter(step: step.name, variants: choices.map { .init(id: $0.variantID, weight: $0.weight) }) : nil
         }
@@ -50,15 +50,20 @@ extension Engine {
         knownVariants = rows
     }
 
-    /// The stored variant as the catalog takes it; sandbox limits come from the file's own
-    /// variant with the same actor and config, when there is one.
-    private func definition(of row: Store.StoredVariant) -> WorkflowDefinition.Variant {
-        // Written by registerWorkflow or addVariant from a JSON value, so it parses; {} only for a row edited by hand.
-        let config = (try? JSON.parse(Array(row.config.utf8))) ?? [:]
-        let declared = workflow.step(named: row.step)?.variants.first { $0.actor == row.actor && $0.config == config }
+    /// The stored variant as the catalog takes it, with its own limits. Grants are the
+    /// operator's word in the workflow file only: they come from the file's variant with the
+    /// same actor and config, when there is one (a variant added later has none).
+    func definition(of row: Store.StoredVariant) throws(PluginError) -> WorkflowDefinition.Variant {
+        if let limits = row.limits {
+            // Written from a checked `limits` (the parser's or `--limits`), so this holds but for a row edited by hand.
+            do { _ = try SandboxLimits(json: limits) } catch {
+                throw PluginError(.createFailed, path: row.actor,
+                                  "variant \(row.id) of step \(row.step) has invalid stored limits \(limits.text): \(error)")
+            }
+        }
+        let declared = workflow.step(named: row.step)?.variants.first { $0.actor == row.actor && $0.config == row.config }
         return WorkflowDefinition.Variant(
-            actor: row.actor, config: config, role: .init(rawValue: row.role) ?? .challenger, weight: row.weight,
-            mode: .init(rawValue: row.mode) ?? .live, isolation: .init(rawValue: row.isolation) ?? .process,
-            limits: declared?.limits, grants: declared?.grants ?? .none, line: declared?.line ?? 0)
+            actor: row.actor, config: row.config, role: .init(row.role), weight: row.weight, mode: .init(row.mode),
+            isolation: .init(row.isolation), limits: row.limits, grants: declared?.grants ?? .none, line: declared?.line ?? 0)
     }
 }

@@ -10,6 +10,12 @@ import WavehostStore
 /// ready step on a bounded set of worker threads, and records every interaction through
 /// the journal's group commits. A step's dependents start only once its result is
 /// durable, so a killed host loses nothing completed and repeats nothing applied.
+///
+/// `@unchecked Sendable` because its scheduling state (the vars below `lock`) is shared by
+/// the run loop, the worker threads, the watchdog and the journal's callback, and guarded
+/// by `lock` by convention, which the compiler does not check (ThreadSanitizer does, in
+/// `tools/test`). The state waits on `lock` as a condition, so `Mutex` cannot hold it; moving
+/// it into a `ConditionLocked` state (as `Journal` and `Heartbeat` are) is what remains.
 public final class Engine: @unchecked Sendable {
     public struct Options: Sendable {
         /// Calls at once of the steps that call no model endpoint (worker threads).

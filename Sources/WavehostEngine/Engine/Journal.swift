@@ -9,10 +9,20 @@ import WavehostStore
 /// thousands of interactions cost one durable commit instead of thousands. Tells the
 /// engine what landed only after it is durable. Each batch is fenced by this host's
 /// leases: what belongs to a run another host took over is dropped, and the engine told.
-final class Journal: @unchecked Sendable {
+final class Journal: Sendable {
     /// Called on the journal's thread after each commit with the ended interactions it
     /// held, the ones whose effects were refused, and the runs found lost to another host.
     typealias Committed = @Sendable (_ finishes: [InteractionFinish], _ refused: [Int64: String], _ lost: Set<Int64>) -> Void
+
+    /// What the engine's threads and the writer share: the batch gathering, whether to stop,
+    /// whether the writer runs, and the first commit that failed (the engine stops on it).
+    private struct Shared: Sendable {
+        var pending = JournalBatch(id: "")
+        var stopping = false
+        var running = false
+        var failure: StoreError?
+        var commits = 0
+    }
 
     private let store: Store
     private let owner: String
@@ -20,12 +30,7 @@ final class Journal: @unchecked Sendable {
     /// commit then skips the fence. Nil: every commit is fenced.
     private let leasesCertain: (@Sendable () -> Bool)?
     private let committed: Committed
-    private let condition = NSCondition()
-    private var pending = JournalBatch(id: "")
-    private var stopping = false
-    private var thread: Thread?
-    private(set) var failure: StoreError?
-    private(set) var commits = 0
+    private let shared = ConditionLocked(Shared())
     private let logger = Logger(label: "wavehost.journal")
     /// How long a batch may gather before it is committed, and the size that commits at once.
     private let gatherWindow = 0.002
@@ -33,6 +38,11 @@ final class Journal: @unchecked Sendable {
     private let reportIssue: (@Sendable (_ task: String, _ message: String) -> Void)?
     private let commitRecords = Recorder(label: HostMetrics.journalCommitRecords)
     private let commitDuration = Metrics.Timer(label: HostMetrics.journalCommitDuration)
+
+    /// The first commit the database refused; nothing after it is written.
+    var failure: StoreError? { shared.withLock { $0.failure } }
+    /// Commits so far.
+    var commits: Int { shared.withLock { $0.commits } }
 
     init(store: Store, owner: String, leasesCertain: (@Sendable () -> Bool)? = nil,
          reportIssue: (@Sendable (String, String) -> Void)? = nil, committed: @escaping Committed) {
@@ -44,9 +54,9 @@ final class Journal: @unchecked Sendable {
     }
 
     func start() {
+        shared.withLock { $0.running = true }
         let thread = Thread { [self] in loop() }
         thread.name = "wavehost-journal"
-        self.thread = thread
         thread.start()
     }
 
@@ -56,65 +66,60 @@ final class Journal: @unchecked Sendable {
     func record(event: EventRecord) { enqueue { $0.events.append(event) } }
 
     private func enqueue(_ change: (inout JournalBatch) -> Void) {
-        condition.lock()
-        let wasEmpty = pending.isEmpty
-        change(&pending)
-        // Wake the writer for the first record of a batch and for a full one, not for each.
-        if wasEmpty || pending.finishes.count + pending.starts.count >= fullBatch { condition.signal() }
-        condition.unlock()
+        let wake = shared.withLock { shared in
+            let wasEmpty = shared.pending.isEmpty
+            change(&shared.pending)
+            // Wake the writer for the first record of a batch and for a full one, not for each.
+            return wasEmpty || shared.pending.finishes.count + shared.pending.starts.count >= fullBatch
+        }
+        if wake { shared.signal() }
     }
 
     /// Writes what is pending and stops the thread; returns once all is durable.
     func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        while thread != nil { condition.wait() }
-        condition.unlock()
+        shared.withLock { $0.stopping = true }
+        shared.broadcast()
+        shared.withLock(waitingUntil: { !$0.running }) { _ in }
     }
 
     private func loop() {
         while true {
-            condition.lock()
-            while pending.isEmpty && !stopping {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05))
-            }
+            shared.withLock(waitingUntil: { !$0.pending.isEmpty || $0.stopping }) { _ in }
             // Let a batch gather for a moment: one commit per interaction would cost more
             // in commits than the work itself. A full batch goes at once.
-            let gatherUntil = Date(timeIntervalSinceNow: gatherWindow)
-            while !stopping && pending.finishes.count + pending.starts.count < fullBatch && Date() < gatherUntil {
-                _ = condition.wait(until: gatherUntil)
+            let (batch, done, failed) = shared.withLock(
+                waitingUntil: { $0.stopping || $0.pending.finishes.count + $0.pending.starts.count >= fullBatch },
+                deadline: Date(timeIntervalSinceNow: gatherWindow)
+            ) { shared in
+                let batch = shared.pending
+                shared.pending = JournalBatch(id: "")
+                return (batch, shared.stopping && batch.isEmpty, shared.failure != nil)
             }
-            var batch = pending
-            pending = JournalBatch(id: "")
-            let done = stopping && batch.isEmpty
-            condition.unlock()
             if done { break }
-            if failure == nil && !batch.isEmpty {
-                batch.id = UUID().uuidString
-                batch.owner = leasesCertain?() == true ? nil : owner
-                do {
-                    let began = ContinuousClock.now
-                    let outcome = try store.commit(batch)
-                    commitDuration.record(duration: ContinuousClock.now - began)
-                    commitRecords.record(batch.starts.count + batch.finishes.count + batch.finishedRuns.count + batch.events.count)
-                    commits += 1
-                    committed(batch.finishes, outcome.refused, outcome.lostRuns)
-                } catch {
-                    // The database refused the batch (not a lost connection: that is retried
-                    // inside the store). Nothing of it landed; the engine stops on this.
-                    logger.error("commit failed", metadata: ["error": "\(error)"])
-                    reportIssue?("journal", "commit failed; the engine stops: \(error)")
-                    condition.lock()
-                    failure = error
-                    condition.unlock()
-                    committed([], [:], [])
-                }
-            }
+            if !failed && !batch.isEmpty { commit(batch) }
         }
-        condition.lock()
-        thread = nil
-        condition.broadcast()
-        condition.unlock()
+        shared.withLock { $0.running = false }
+        shared.broadcast()
+    }
+
+    private func commit(_ batch: JournalBatch) {
+        var batch = batch
+        batch.id = UUID().uuidString
+        batch.owner = leasesCertain?() == true ? nil : owner
+        do {
+            let began = ContinuousClock.now
+            let outcome = try store.commit(batch)
+            commitDuration.record(duration: ContinuousClock.now - began)
+            commitRecords.record(batch.starts.count + batch.finishes.count + batch.finishedRuns.count + batch.events.count)
+            shared.withLock { $0.commits += 1 }
+            committed(batch.finishes, outcome.refused, outcome.lostRuns)
+        } catch {
+            // The database refused the batch (not a lost connection: that is retried
+            // inside the store). Nothing of it landed; the engine stops on this.
+            logger.error("commit failed", metadata: ["error": "\(error)"])
+            reportIssue?("journal", "commit failed; the engine stops: \(error)")
+            shared.withLock { $0.failure = error }
+            committed([], [:], [])
+        }
     }
 }

@@ -22,16 +22,67 @@ extension WorkflowRecord {
         self.init(name: workflow.name, environment: workflow.environment.rawValue, steps: workflow.steps.map { step in
             Step(name: step.name, after: step.after, timeoutMilliseconds: step.timeoutMilliseconds, retries: step.retry.attempts - 1,
                  variants: step.variants.map { variant in
-                     Variant(actor: variant.actor, config: variant.config, role: variant.role.rawValue, weight: variant.weight,
-                             mode: variant.mode.rawValue, isolation: variant.isolation.rawValue)
+                     Variant(variant)
                  })
         })
     }
 }
 
+extension WorkflowRecord.Variant {
+    /// The store's record of a variant the engine defines (a workflow file's, or one
+    /// `wavehost variants add` builds).
+    public init(_ variant: WorkflowDefinition.Variant) {
+        self.init(actor: variant.actor, config: variant.config, role: Store.VariantRole(variant.role), weight: variant.weight,
+                  mode: Store.VariantMode(variant.mode), isolation: Store.VariantIsolation(variant.isolation), limits: variant.limits)
+    }
+}
+
+// One case for one case, both ways: a case added on either side fails to compile here.
+extension Store.VariantRole {
+    init(_ role: WorkflowDefinition.Variant.Role) {
+        switch role { case .champion: self = .champion; case .challenger: self = .challenger }
+    }
+}
+
+extension WorkflowDefinition.Variant.Role {
+    init(_ role: Store.VariantRole) {
+        switch role { case .champion: self = .champion; case .challenger: self = .challenger }
+    }
+}
+
+extension VariantRecord.Role {
+    init(_ role: Store.VariantRole) {
+        switch role { case .champion: self = .champion; case .challenger: self = .challenger }
+    }
+}
+
+extension Store.VariantMode {
+    init(_ mode: WorkflowDefinition.Variant.Mode) {
+        switch mode { case .live: self = .live; case .shadow: self = .shadow }
+    }
+}
+
+extension WorkflowDefinition.Variant.Mode {
+    init(_ mode: Store.VariantMode) {
+        switch mode { case .live: self = .live; case .shadow: self = .shadow }
+    }
+}
+
+extension Store.VariantIsolation {
+    init(_ isolation: WorkflowDefinition.Variant.Isolation) {
+        switch isolation { case .process: self = .process; case .inprocess: self = .inprocess }
+    }
+}
+
+extension WorkflowDefinition.Variant.Isolation {
+    init(_ isolation: Store.VariantIsolation) {
+        switch isolation { case .process: self = .process; case .inprocess: self = .inprocess }
+    }
+}
+
 extension VariantRecord {
     init(_ counts: Store.VariantCounts) {
-        self.init(variantID: counts.variantID, actor: counts.actor, role: counts.role, weight: counts.weight, finished: counts.finished,
+        self.init(variantID: counts.variantID, actor: counts.actor, role: Role(counts.role), weight: counts.weight, finished: counts.finished,
                   completed: counts.completed, p50Milliseconds: counts.p50Milliseconds, p95Milliseconds: counts.p95Milliseconds)
     }
 }

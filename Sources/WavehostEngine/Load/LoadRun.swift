@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import WavehostRouting
 import WavehostStore
 
@@ -76,8 +77,8 @@ public struct LoadRun {
         report.interactions = progress.interactionsCompleted + progress.interactionsFailed
         (report.runsCompleted, report.runsFailed, report.latencies) = try store.loadOutcome(workflowID: workflowID, subjectPrefix: prefix + "-")
         report.records = try store.variantRecords(workflow: workflow.name, step: step, since: started)
-        if let champion = report.records.first(where: { $0.role == "champion" }) {
-            for challenger in report.records where challenger.role == "challenger" {
+        if let champion = report.records.first(where: { $0.role == .champion }) {
+            for challenger in report.records where challenger.role == .challenger {
                 report.verdicts.append((challenger.variantID, policy.decide(champion: champion, challenger: challenger)))
             }
         }
@@ -86,12 +87,10 @@ public struct LoadRun {
 }
 
 /// Whether the feeder is done, and how it failed; shared with the engine's thread.
-private final class Feeder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var finished = false
-    private var error: (any Error)?
-    var done: Bool { lock.withLock { finished } }
-    var failure: (any Error)? { lock.withLock { error } }
-    func finish() { lock.withLock { finished = true } }
-    func fail(_ error: any Error) { lock.withLock { self.error = error } }
+private final class Feeder: Sendable {
+    private let state = Mutex<(finished: Bool, error: (any Error)?)>((false, nil))
+    var done: Bool { state.withLock { $0.finished } }
+    var failure: (any Error)? { state.withLock { $0.error } }
+    func finish() { state.withLock { $0.finished = true } }
+    func fail(_ error: any Error) { state.withLock { $0.error = error } }
 }

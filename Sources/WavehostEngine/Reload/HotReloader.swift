@@ -2,6 +2,7 @@ import ActorRuntime
 import Foundation
 import Logging
 import Metrics
+import Synchronization
 import WavehostJSON
 import WavehostMetrics
 import WavehostPlugins
@@ -13,7 +14,7 @@ import WavehostStore
 /// create with every tracked variant's config, the plugin's own examples — and only then
 /// makes it current for every variant at once. Calls under way finish on the old version.
 /// A file that fails any check is rejected and the old version keeps serving.
-public final class HotReloader: @unchecked Sendable {
+public final class HotReloader: Sendable {
     public enum Outcome: Sendable, Equatable {
         case swapped(actor: String, from: String, to: String)
         case rejected(path: String, sha256: String?, reason: String)
@@ -34,9 +35,9 @@ public final class HotReloader: @unchecked Sendable {
     public let catalog: ActorCatalog
     private let store: Store?
     private let isApproved: @Sendable (String) throws -> Bool
-    private let lock = NSLock()
-    private let reloading = NSLock()  // one reload at a time
-    private var tracked: [Tracked] = []
+    /// Held for a whole reload: one at a time.
+    private let reloading = Mutex(())
+    private let tracked = Mutex<[Tracked]>([])
     private let logger = Logger(label: "wavehost.reload")
     private let reportIssue: @Sendable (_ message: String) -> Void
 
@@ -52,19 +53,21 @@ public final class HotReloader: @unchecked Sendable {
     }
 
     func track(_ call: ReloadableCall, variant: WorkflowDefinition.Variant, concurrency: Int) {
-        lock.withLock { tracked.append(Tracked(call: call, variant: variant, concurrency: concurrency)) }
+        tracked.withLock { $0.append(Tracked(call: call, variant: variant, concurrency: concurrency)) }
     }
 
     func untrack(_ calls: [ReloadableCall]) {
         let gone = Set(calls.map(ObjectIdentifier.init))
-        lock.withLock { tracked.removeAll { gone.contains(ObjectIdentifier($0.call)) } }
+        tracked.withLock { $0.removeAll { gone.contains(ObjectIdentifier($0.call)) } }
     }
 
     /// Handles a change of the file at `path` (from the watcher); records the outcome.
     @discardableResult
     public func handle(path: String, removed: Bool = false) -> Outcome {
-        reloading.lock()
-        defer { reloading.unlock() }
+        reloading.withLock { _ in handleAlone(path: path, removed: removed) }
+    }
+
+    private func handleAlone(path: String, removed: Bool) -> Outcome {
         let file = ActorCatalog.standardized(path)
         guard let actor = catalog.paths.first(where: { $0.value == file })?.key else { return .ignored(path: path) }
         if removed {
@@ -95,7 +98,7 @@ public final class HotReloader: @unchecked Sendable {
         let sha = entry.sha256
         if sha == current.sha256 { return .unchanged(path: path) }
         if let refusal = approvalRefusal(sha) { return .rejected(path: path, sha256: sha, reason: refusal) }
-        let targets = lock.withLock { tracked.filter { $0.variant.actor == actor } }
+        let targets = tracked.withLock { $0.filter { $0.variant.actor == actor } }
         do { try store?.recordVersion(actor: actor, sha256: sha, path: path, state: "pending") } catch {
             logger.warning("cannot record the pending version", metadata: ["actor": "\(actor)", "error": "\(error)"])
             reportIssue("cannot record the pending version \(sha.prefix(12)) of \(actor): \(error)")
@@ -150,7 +153,7 @@ public final class HotReloader: @unchecked Sendable {
             return .rejected(path: path, sha256: next.sha256, reason: "the file now names actor \(next.name), not \(actor)")
         }
         catalog.add(next)
-        for target in lock.withLock({ tracked.filter { $0.variant.actor == actor } }) { target.call.swap(to: catalog.makeCall(next)) }
+        for target in tracked.withLock({ $0.filter { $0.variant.actor == actor } }) { target.call.swap(to: catalog.makeCall(next)) }
         return .swapped(actor: actor, from: current.sha256, to: next.sha256)
     }
 

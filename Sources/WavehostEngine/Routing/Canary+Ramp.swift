@@ -18,15 +18,18 @@ extension Canary {
     }
 
     /// Starts a ramp for challenger `variantID` at the schedule's first stage.
+    ///
+    /// - Throws: ``RoutingError`` when the ramp cannot start (an invalid schedule, no such
+    ///   variant, the champion); `StoreError` when the database fails.
     public static func start(store: Store, workflow: String, step: String, variantID: Int64,
-                             schedule: [Int] = defaultSchedule) throws(StoreError) {
-        if let problem = scheduleProblem(schedule) { throw StoreError(.statementFailed, database: store.database, problem) }
+                             schedule: [Int] = defaultSchedule) throws {
+        if let problem = scheduleProblem(schedule) { throw RoutingError(.invalidSchedule, problem) }
         let first = schedule[0]
         guard let variant = try store.variants(workflow: workflow, step: step).first(where: { $0.id == variantID && !$0.retired }) else {
-            throw StoreError(.statementFailed, database: store.database, "step \(step) of \(workflow) has no variant \(variantID) (wavehost variants list)")
+            throw RoutingError(.unknownVariant, "step \(step) of \(workflow) has no variant \(variantID) (wavehost variants list)")
         }
-        guard variant.role == "challenger" else {
-            throw StoreError(.statementFailed, database: store.database, "variant \(variantID) is the champion; a canary ramps a challenger")
+        guard variant.role == .challenger else {
+            throw RoutingError(.notAChallenger, "variant \(variantID) is the champion; a canary ramps a challenger")
         }
         try store.startCanary(variantID: variantID, schedule: schedule)
         try setShare(store: store, workflow: workflow, step: step, challenger: variantID, percent: first,
@@ -71,8 +74,8 @@ extension Canary {
                 let last = canary.schedule.count - 1, final = canary.schedule[last]
                 try setShare(store: store, workflow: workflow, step: step, challenger: canary.variantID, percent: final,
                              cause: "canary completed \(percent)% → \(final)%: \(verdict.reason)")
-                try store.changeVariant(canary.variantID, role: "champion", cause: "canary completed at \(final)%")
-                try store.changeVariant(champion.variantID, role: "challenger", cause: "replaced by canary variant \(canary.variantID)")
+                try store.changeVariant(canary.variantID, role: .champion, cause: "canary completed at \(final)%")
+                try store.changeVariant(champion.variantID, role: .challenger, cause: "replaced by canary variant \(canary.variantID)")
                 try store.updateCanary(canary.id, stage: last, state: "done")
                 statuses.append(Status(variantID: canary.variantID, percent: final, state: "done", note: verdict.reason, changed: true))
             }
@@ -91,7 +94,7 @@ extension Canary {
         guard let champion = PromotionPolicy.champion(of: try store.variants(workflow: workflow, step: step), excluding: challenger) else {
             throw StoreError(.statementFailed, database: store.database, "step \(step) has no champion to ramp against")
         }
-        try store.changeVariant(challenger, weight: percent, mode: "live", cause: cause)
+        try store.changeVariant(challenger, weight: percent, mode: .live, cause: cause)
         try store.changeVariant(champion.id, weight: 100 - percent, cause: cause)
     }
 }
@@ -100,6 +103,6 @@ extension PromotionPolicy {
     /// The champion rule (``PromotionPolicy/champion(of:excluding:)``) over the store's
     /// variants, retired ones left out.
     public static func champion(of variants: [Store.StoredVariant], excluding: Int64? = nil) -> Store.StoredVariant? {
-        heaviest(of: variants.filter { $0.role == "champion" && !$0.retired && $0.id != excluding }, id: \.id, weight: \.weight)
+        heaviest(of: variants.filter { $0.role == .champion && !$0.retired && $0.id != excluding }, id: \.id, weight: \.weight)
     }
 }

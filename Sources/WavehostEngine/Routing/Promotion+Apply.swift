@@ -26,7 +26,7 @@ extension Promotion {
         }
         guard let champion = PromotionPolicy.champion(of: records) else { return [] }
         var applied: [Applied] = []
-        for challenger in records where challenger.role == "challenger" {
+        for challenger in records where challenger.role == .challenger {
             let verdict = policy.decide(champion: champion, challenger: challenger, quality: scores.map {
                 (champion: $0[champion.variantID] ?? [], challenger: $0[challenger.variantID] ?? [])
             })
@@ -34,9 +34,9 @@ extension Promotion {
             let action: String
             switch decision {
             case .promote:
-                try store.changeVariant(challenger.variantID, weight: max(champion.weight, challenger.weight), role: "champion",
+                try store.changeVariant(challenger.variantID, weight: max(champion.weight, challenger.weight), role: .champion,
                                         cause: force ? "wavehost promote (by hand)" : "promotion policy: \(verdict.reason)")
-                try store.changeVariant(champion.variantID, weight: 0, role: "challenger", cause: "replaced by variant \(challenger.variantID)")
+                try store.changeVariant(champion.variantID, weight: 0, role: .challenger, cause: "replaced by variant \(challenger.variantID)")
                 action = "promoted"
             case .rollBack:
                 try store.changeVariant(challenger.variantID, weight: 0, cause: "promotion policy: \(verdict.reason)")

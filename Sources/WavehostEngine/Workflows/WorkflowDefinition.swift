@@ -1,3 +1,4 @@
+import ActorRuntime
 import WavehostJSON
 import WavehostSandbox
 
@@ -72,9 +73,9 @@ extension WorkflowDefinition {
     }
 
     public struct Variant: Sendable {
-        public enum Role: String, Sendable { case champion, challenger }
-        public enum Mode: String, Sendable { case live, shadow }
-        public enum Isolation: String, Sendable { case process, inprocess }
+        public enum Role: String, Sendable, CaseIterable { case champion, challenger }
+        public enum Mode: String, Sendable, CaseIterable { case live, shadow }
+        public enum Isolation: String, Sendable, CaseIterable { case process, inprocess }
 
         public var actor: String
         public var config: JSON
@@ -82,10 +83,28 @@ extension WorkflowDefinition {
         public var weight: Int
         public var mode: Mode
         public var isolation: Isolation
+        /// Its sandbox limits object (checked: see ``checkLimits(_:)``); nil for the defaults.
         public var limits: JSON?
         /// What the operator grants the actor beyond its sandbox (`network:`, `environment:`, `read:`).
         public var grants: Grants = .none
         public var line: Int
+
+        public init(actor: String, config: JSON, role: Role, weight: Int, mode: Mode, isolation: Isolation, limits: JSON?,
+                    grants: Grants = .none, line: Int) {
+            self.actor = actor
+            self.config = config
+            self.role = role
+            self.weight = weight
+            self.mode = mode
+            self.isolation = isolation
+            self.limits = limits
+            self.grants = grants
+            self.line = line
+        }
+
+        /// Refuses a `limits` object the sandbox would not take: the workflow file's
+        /// `limits:` and `wavehost variants add --limits` are checked the same way.
+        public static func checkLimits(_ limits: JSON) throws(SandboxLimits.LimitsError) { _ = try SandboxLimits(json: limits) }
     }
 
     /// A variant's grants (docs/workflows.md, "Grants"): the network (``NetworkGrant``, the

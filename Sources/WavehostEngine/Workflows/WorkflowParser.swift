@@ -135,7 +135,7 @@ public struct WorkflowParser {
         let weight = try fields["weight"].map { node throws(WorkflowError) in try integer(node, "\(what): weight", range: 0...1_000_000) } ?? 100
         let limits = try fields["limits"].map { node throws(WorkflowError) in try json(node) }
         if let limits {
-            do { _ = try SandboxLimits(json: limits) } catch { throw fault(fields["limits"]!, "\(what): \(error)") }
+            do { try WorkflowDefinition.Variant.checkLimits(limits) } catch { throw fault(fields["limits"]!, "\(what): \(error)") }
         }
         return WorkflowDefinition.Variant(
             actor: actor,

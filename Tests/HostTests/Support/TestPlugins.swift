@@ -12,8 +12,13 @@ enum TestPlugins {
 
     static let headerDirectory = repositoryRoot + "/ActorKit/Sources/ActorABI/include"
 
-    /// The folder holding this test binary, where SwiftPM also puts the plugin products.
+    /// The folder holding this test binary, where SwiftPM also puts the plugin products;
+    /// `$WAVEHOST_TEST_PRODUCTS` when set: tools/test's ThreadSanitizer step runs the tests
+    /// of an instrumented build against the normal build's plugins, worker and CLI (an
+    /// instrumented worker cannot start under its address-space limit, and an uninstrumented
+    /// one cannot load instrumented plugins).
     static let productsDirectory: String = {
+        if let products = ProcessInfo.processInfo.environment["WAVEHOST_TEST_PRODUCTS"], !products.isEmpty { return products }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
         var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
         // The test binary may sit inside a bundle folder below the products.

@@ -85,7 +85,7 @@ enum DashboardFixtures {
         }
         try traffic(subjects(0..<600, batch: 0))
         let variants = try store.variants(workflow: "dash", step: "summary")
-        guard let champion = variants.first(where: { $0.role == "champion" }), let challenger = variants.first(where: { $0.role == "challenger" })
+        guard let champion = variants.first(where: { $0.role == .champion }), let challenger = variants.first(where: { $0.role == .challenger })
         else { throw SetupError("workflow dash has no champion and challenger after its first run") }
         try Canary.start(store: store, workflow: "dash", step: "summary", variantID: challenger.id, schedule: [5, 10, 25, 50, 100])
         var policy = PromotionPolicy()
