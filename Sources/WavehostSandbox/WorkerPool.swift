@@ -112,6 +112,10 @@ public final class WorkerPool: Sendable {
         }
     }
 
+    /// The process ids of the idle workers (for tests that must tell this pool's workers
+    /// from those of other pools in the same process).
+    package var idleWorkerPIDs: [pid_t] { state.withLock { $0.idle.map(\.pid) } }
+
     /// Starts workers until `count` are idle (to pay start-up before traffic).
     public func warm(_ count: Int) throws(SandboxFailure) {
         let needed = max(0, min(count, configuration.size) - state.withLock { $0.idle.count })

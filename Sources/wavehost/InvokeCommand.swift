@@ -42,10 +42,6 @@ struct InvokeCommand: ParsableCommand {
     @Flag(help: "Indent the output.")
     var pretty = false
 
-    @Option(help: ArgumentHelp("A file of NAME=VALUE lines (mode 600) the HTTP host service takes {\"secret\": NAME} values from, instead of the environment.",
-                               valueName: "file"))
-    var secrets: String?
-
     @Option(help: "The store whose approved hashes count as trusted. Defaults to $WAVEHOST_DATABASE_URL, else ./wavehost.db if it exists.")
     var database: String?
 
@@ -68,9 +64,6 @@ struct InvokeCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let secrets {
-            do { try HostSecrets.load(file: secrets) } catch { throw ValidationError("--secrets: \(error)") }
-        }
         let inputBytes = try Self.bytes(of: input, option: "--input")
         let configBytes = try Self.bytes(of: config, option: "--config")
         let output: [UInt8]

@@ -9,6 +9,18 @@ struct SandboxOptions: ParsableArguments {
                                + "`wavehost doctor` lists the layers and what each missing one means.", valueName: "layer"))
     var weakLayers: [String] = []
 
+    @Option(help: ArgumentHelp("A file of NAME=VALUE lines (yours, mode 600) that {\"secret\": NAME} in a variant's config "
+                               + "takes its value from, instead of the environment. Also $WAVEHOST_SECRETS_FILE.",
+                               valueName: "file"))
+    var secrets: String?
+
+    /// Loads the secrets file now, so a bad one stops the command before anything runs.
+    func validate() throws {
+        if let secrets {
+            do { try HostSecrets.load(file: secrets) } catch { throw ValidationError("--secrets: \(error)") }
+        }
+    }
+
     func apply(to configuration: inout WorkerPool.Configuration) {
         configuration.weakLayersAccepted = weakLayers
     }
