@@ -43,8 +43,9 @@ public enum HostSecrets {
         file.withLock { $0 = values }
     }
 
-    /// Reads `$WAVEHOST_SECRETS_FILE` when it is set.
+    /// Reads `$WAVEHOST_SECRETS_FILE` when it is set and no file was loaded yet (`--secrets` wins).
     public static func loadFromEnvironment() throws(Problem) {
+        guard file.withLock({ $0 == nil }) else { return }
         guard let path = ProcessInfo.processInfo.environment["WAVEHOST_SECRETS_FILE"], !path.isEmpty else { return }
         try load(file: path)
     }

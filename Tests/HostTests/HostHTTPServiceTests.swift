@@ -443,6 +443,13 @@ extension HostHTTPServiceTests {
         #expect(viaVariable.status == 0, "\(viaVariable.error)")
         #expect(try Self.received(server).contains(#""authorization":"Bearer named-by-the-variable""#))
 
+        // --secrets wins over the variable.
+        let other = try TestPlugins.temporaryDirectory() + "/other-secrets"
+        try "API_TOKEN=Bearer named-by-the-option\n".write(toFile: other, atomically: true, encoding: .utf8)
+        chmod(other, 0o600)
+        _ = try Self.fetch(server, secrets: other, environment: ["WAVEHOST_SECRETS_FILE=\(file)"])
+        #expect(try Self.received(server).contains(#""authorization":"Bearer named-by-the-option""#))
+
         chmod(file, 0o644)
         let unsafe = try Self.fetch(server, secrets: file)
         #expect(unsafe.status == 2)
