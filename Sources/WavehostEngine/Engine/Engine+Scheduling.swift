@@ -132,6 +132,8 @@ extension Engine {
         let state = run.steps[index]
         let dependencies = ancestry[index].map { (workflow.steps[$0].name, run.steps[$0].output ?? .null) }
         let variant = choose(run, index)
+        // Read under the lock: refreshVariants replaces the shadows while calls run.
+        let stepShadows = shadows[index]
         if workflow.environment == .test && variant.call.externalEffects {  // no lock taken in production
             skip(run, index, because: Self.noExternalEffects(variant.call.actor, in: "test"))
             schedule(run)
@@ -169,7 +171,7 @@ extension Engine {
             return false
         }
         if perform(start, on: version, run: run, step: index, timeout: timeout, shadow: false) { return true }
-        for shadow in shadows[index] where shadowCall(shadow, of: start, run: run, step: index, timeout: timeout) {
+        for shadow in stepShadows where shadowCall(shadow, of: start, run: run, step: index, timeout: timeout) {
             return true
         }
         return false
