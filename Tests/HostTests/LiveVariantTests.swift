@@ -6,6 +6,8 @@ import Testing
 
 /// Weights change while the engine runs, from another process, and apply within a second.
 @Suite struct LiveVariantTests {
+    static let subjects = 80_000
+
     @Test func aWeightSetWhileRunningAppliesFromTheNextInteractions() throws {
         let folder = try TestPlugins.temporaryDirectory()
         let database = folder + "/wavehost.db"
@@ -25,7 +27,9 @@ import Testing
             var options = Engine.Options()
             options.concurrency = 1
             options.runsInFlight = 200  // keeps the run going long enough to see the change land
-            let result = Result { try EngineFixtures.run(yaml, EngineFixtures.subjects(30_000), store: store, catalog: catalog, options: options) }
+            // Enough runs that the engine is still busy after the CLI's change lands, even when
+            // the machine is loaded (30,000 once finished before a slow `variants` process returned).
+            let result = Result { try EngineFixtures.run(yaml, EngineFixtures.subjects(Self.subjects), store: store, catalog: catalog, options: options) }
             finished.withLock { $0 = result }
         }
         thread.start()
@@ -35,9 +39,9 @@ import Testing
                                                            "--database", database])
         #expect(result.status == 0, "\(result.error)")
         let changedAt = Store.now()  // committed by now; the engine reads changes every second
-        for _ in 0..<6000 where finished.withLock({ $0 == nil }) { usleep(10_000) }
+        for _ in 0..<30_000 where finished.withLock({ $0 == nil }) { usleep(10_000) }
         let progress = try #require(try finished.withLock { $0 }?.get())
-        #expect(progress.runsCompleted == 30_000)
+        #expect(progress.runsCompleted == Self.subjects)
         let settled = changedAt + 2500
         #expect(try store.count("SELECT COUNT(*) FROM interactions WHERE variant_id = \(challenger.id) AND started_at > \(settled)") == 0,
                 "no traffic to a variant at weight 0 once the change was read")
