@@ -82,6 +82,7 @@ final class PostgresConnection: SQLConnection {
             switch value {
             case .null: nil
             case .integer(let number): Array(String(number).utf8) + [0]
+            case .real(let number): Array("\(number)".utf8) + [0]
             case .text(let text): Array(text.storable.utf8) + [0]
             case .blob(let bytes): bytes
             }
@@ -157,6 +158,7 @@ final class PostgresConnection: SQLConnection {
         switch value {
         case .null: buffer += [UInt8(ascii: "\\"), UInt8(ascii: "N")]
         case .integer(let number): buffer += String(number).utf8
+        case .real(let number): buffer += "\(number)".utf8
         case .text(let text):
             for byte in text.utf8 {
                 switch byte {
@@ -205,6 +207,7 @@ final class PostgresConnection: SQLConnection {
         let text = String(cString: PQgetvalue(result, row, column))
         switch PQftype(result, column) {
         case 20, 21, 23: return Int64(text).map(SQLValue.integer) ?? .text(text)   // int8, int2, int4
+        case 700, 701: return Double(text).map(SQLValue.real) ?? .text(text)         // float4, float8
         case 17: return .blob(Self.bytes(fromHex: text))                             // bytea, hex text form
         default: return .text(text)
         }

@@ -54,6 +54,7 @@ extension SQLConnection {
 enum SQLValue: Equatable, Sendable {
     case null
     case integer(Int64)
+    case real(Double)
     case text(String)
     case blob([UInt8])
 

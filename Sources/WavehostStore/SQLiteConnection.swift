@@ -126,6 +126,7 @@ final class SQLiteConnection: SQLConnection {
         switch value {
         case .null: sqlite3_bind_null(statement, index)
         case .integer(let number): sqlite3_bind_int64(statement, index, number)
+        case .real(let number): sqlite3_bind_double(statement, index, number)
         case .text(let text):
             var text = text.storable
             text.withUTF8 { bytes in
@@ -140,6 +141,7 @@ final class SQLiteConnection: SQLConnection {
         switch sqlite3_column_type(statement, index) {
         case SQLITE_NULL: return .null
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, index))
         case SQLITE_BLOB:
             let count = Int(sqlite3_column_bytes(statement, index))
             guard let bytes = sqlite3_column_blob(statement, index) else { return .blob([]) }

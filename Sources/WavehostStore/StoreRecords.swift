@@ -129,16 +129,27 @@ public struct ClaimedRun: Sendable {
     public let history: [InteractionRecord]
 }
 
-/// A write an actor asked for, checked against the workflow's writable tables.
+/// A write an actor asked for (or a step's `save`), checked against the table's
+/// declaration: the store applies it as a typed, parameterised statement and appends it to
+/// the effect ledger, in the transaction that records the interaction.
 public struct Effect: Sendable, Equatable {
-    public enum Operation: String, Sendable { case insert, upsert }
-    public let operation: Operation
-    public let table: String
-    public let key: String
-    /// The row, as compact JSON text.
-    public let row: String
+    public enum Operation: String, Sendable, CaseIterable {
+        /// Refused when the key exists.
+        case insert
+        /// Inserts or replaces; on a table with a freshness column, only with a newer row.
+        case upsert
+        /// Removes the row with the key, if any.
+        case delete
+    }
 
-    public init(operation: Operation, table: String, key: String, row: String) {
+    public let operation: Operation
+    public let table: TableSchema
+    /// The key, as ``TableSchema/keyText(of:)`` spells it.
+    public let key: String
+    /// Declared columns and their values (a delete's: the key's); a short-form table's row whole.
+    public let row: JSON
+
+    public init(operation: Operation, table: TableSchema, key: String, row: JSON) {
         self.operation = operation
         self.table = table
         self.key = key
