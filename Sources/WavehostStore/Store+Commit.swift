@@ -112,16 +112,17 @@ extension Store {
                 var refused: [Int64: String] = [:]
                 var events: [EventRecord] = []
                 var finishes = batch.finishes
+                var ledger: [[SQLValue]] = []
                 for index in finishes.indices where finishes[index].status == .completed && !finishes[index].effects.isEmpty {
                     let finish = finishes[index]
                     let summary = JSON.array(finish.effects.map { JSON.object([
-                        ("op", .string($0.operation.rawValue)), ("table", .string($0.table)), ("key", .string($0.key))]) }).text
+                        ("op", .string($0.operation.rawValue)), ("table", .string($0.table.qualifiedName)), ("key", .string($0.key))]) }).text
                     guard finish.applyEffects else {
                         events.append(EventRecord(kind: "effects_skipped", cause: "test environment or shadow run: effects are recorded, never applied",
                                                   interactionID: finish.id, payload: summary))
                         continue
                     }
-                    if let reason = try apply(finish.effects, interactionID: finish.id, now: now, connection) {
+                    if let reason = try apply(finish.effects, interactionID: finish.id, runID: finish.runID, now: now, ledger: &ledger, connection) {
                         finishes[index].status = .failed
                         finishes[index].error = reason
                         refused[finish.id] = reason
@@ -131,6 +132,7 @@ extension Store {
                     }
                 }
                 try writeInteractions(batch.starts, finishes, now: now, connection)
+                try connection.insertRows(Self.ledgerInsert, ledger, suffix: "")
                 for run in lost.sorted() {
                     events.append(EventRecord(kind: "run_lost", cause: "host \(batch.owner ?? "") no longer holds the lease "
                         + "(it lapsed and another host took the run over): its later work on the run is discarded",
@@ -173,26 +175,24 @@ extension Store {
     }
 
     /// Applies one interaction's effects inside a savepoint; a refused one undoes them all.
-    private func apply(_ effects: [Effect], interactionID: Int64, now: Int64, _ connection: any SQLConnection) throws(StoreError) -> String? {
+    /// Those applied join `ledger`, written with the batch.
+    private func apply(_ effects: [Effect], interactionID: Int64, runID: Int64, now: Int64, ledger: inout [[SQLValue]],
+                       _ connection: any SQLConnection) throws(StoreError) -> String? {
         try connection.execute("SAVEPOINT effects")
         for effect in effects {
-            let upsert = effect.operation == .upsert
-                ? "ON CONFLICT (table_name, row_key) DO UPDATE SET data = excluded.data, interaction_id = excluded.interaction_id, written_at = excluded.written_at"
-                : ""
             do {
-                try connection.insertRows("INSERT INTO effect_rows (table_name, row_key, data, interaction_id, written_at)",
-                                          [[.text(effect.table), .text(effect.key), .text(effect.row), .integer(interactionID), .integer(now)]],
-                                          suffix: upsert)
+                try write(effect, interactionID: interactionID, runID: runID, writtenAt: now, connection)
             } catch where error.code == .statementFailed {
                 try connection.execute("ROLLBACK TO SAVEPOINT effects")
                 try connection.execute("RELEASE SAVEPOINT effects")
                 let conflict = error.message.localizedCaseInsensitiveContains("unique") || error.message.contains("duplicate key")
                 return conflict
-                    ? "effect refused: table \(effect.table) already has a row with key \(effect.key)"
-                    : "effect refused: \(effect.operation.rawValue) into \(effect.table) key \(effect.key) failed: \(error.message)"
+                    ? "effect refused: table \(effect.table.qualifiedName) already has a row with key \(effect.key)"
+                    : "effect refused: \(effect.operation.rawValue) into \(effect.table.qualifiedName) key \(effect.key) failed: \(error.message)"
             }
         }
         try connection.execute("RELEASE SAVEPOINT effects")
+        for effect in effects { ledger.append(Self.ledgerRow(effect, interactionID: interactionID, runID: runID, writtenAt: now)) }
         return nil
     }
 

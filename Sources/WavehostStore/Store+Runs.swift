@@ -129,29 +129,6 @@ extension Store {
             }
         }
     }
-
-    /// Rows an effect wrote to `table`, in the order they were first written.
-    public func effectRows(table: String) throws(StoreError) -> [(key: String, row: JSON)] {
-        try withConnection { connection throws(StoreError) in
-            try connection.query("SELECT row_key, data FROM effect_rows WHERE table_name = \(connection.placeholder(1)) ORDER BY id",
-                                 [.text(table)]).compactMap { row in
-                // Rows are written by the commit from parsed JSON; one that no longer parses
-                // (edited by hand) is left out of the read rather than failing all of it.
-                guard let key = row[0].text, let data = row[1].text, let json = try? JSON.parse(Array(data.utf8)) else { return nil }
-                return (key, json)
-            }
-        }
-    }
-
-    /// The row of `table` at `key`, if an effect wrote one.
-    public func effectRow(table: String, key: String) throws(StoreError) -> JSON? {
-        try withConnection { connection throws(StoreError) in
-            let p = connection.placeholder
-            guard let data = try connection.query("SELECT data FROM effect_rows WHERE table_name = \(p(1)) AND row_key = \(p(2))",
-                                                  [.text(table), .text(key)]).first?.first?.text else { return nil }
-            return try? JSON.parse(Array(data.utf8))  // written from parsed JSON; nil only for a row edited by hand
-        }
-    }
 }
 
 extension Duration {

@@ -10,6 +10,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case statementFailed
         /// A write to the append-only audit log was refused.
         case appendOnly
+        /// A workflow's table declaration conflicts with the table as it is: a second
+        /// writer, a column removed or retyped, a key changed, a table nobody declared.
+        case tableRefused
     }
 
     public let code: Code

@@ -26,6 +26,9 @@ extension TableSchema {
                 }
                 _ = try sqlValue(value, for: column)
             }
+            if let freshness, (row[freshness] ?? .null) == .null {
+                throw TableValueError(table: qualifiedName, column: freshness, message: "the freshness column, and the row has no value (an upsert compares it)")
+            }
             for column in columns where column.required && (row[column.name] ?? .null) == .null {
                 throw TableValueError(table: qualifiedName, column: column.name, message: "required, and the row has no value")
             }

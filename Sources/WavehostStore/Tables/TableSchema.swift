@@ -100,6 +100,7 @@ public struct TableSchema: Sendable, Equatable {
         guard identifier.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) else {
             return "\"\(identifier)\" may hold only lower-case letters, digits and _"
         }
+        guard !identifier.contains("__") else { return "\"\(identifier)\" holds __, which the host keeps for its work tables" }
         return nil
     }
 }
