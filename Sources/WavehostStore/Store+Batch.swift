@@ -24,7 +24,7 @@ extension Store {
         public let steps: [Step]
         /// Live variants' interactions only (shadows feed nothing, so they are not the batch's).
         public let interactions: [Interaction]
-        /// Per table, the rows this workflow's effects wrote.
+        /// Per table (`namespace.name`), the rows this workflow's effects wrote, from the ledger.
         public let tables: [String: [JSON]]
     }
 
@@ -53,10 +53,10 @@ extension Store {
             }
             var tables: [String: [JSON]] = [:]
             for row in try connection.query("""
-                SELECT e.table_name, e.data FROM effect_rows e JOIN interactions i ON i.id = e.interaction_id \
-                JOIN steps s ON s.id = i.step_id WHERE s.workflow_id = \(p(1)) ORDER BY e.id
+                SELECT e.table_name, e.data FROM effect_ledger e JOIN interactions i ON i.id = e.interaction_id \
+                JOIN steps s ON s.id = i.step_id WHERE s.workflow_id = \(p(1)) AND e.operation <> 'delete' ORDER BY e.id
                 """, [.integer(id)]) {
-                // Effect rows are written from parsed JSON; one edited by hand is left out of the report.
+                // Ledger rows are written from parsed JSON; one that does not parse is left out of the report.
                 guard let table = row[0].text, let data = row[1].text, let json = try? JSON.parse(Array(data.utf8)) else { continue }
                 tables[table, default: []].append(json)
             }
