@@ -108,7 +108,7 @@ public final class HostService: Service, Sendable {
         let workflow = workflows[index].definition
         var subjects: [Subject] = []
         if let source = workflow.subjects {
-            do { subjects = try Subjects.load(source, store: store) } catch {
+            do { subjects = try Subjects.load(source, namespace: workflow.namespace, store: store) } catch {
                 issues.report("subjects", "\(workflow.name): cannot load subjects (the pass runs what is already stored): \(error)")
             }
         }

@@ -30,6 +30,9 @@ public final class Store: Sendable {
     /// PostgreSQL only: a second connection that LISTENs for work, with its own lock, so a
     /// host waiting for work never holds up the journal's commits.
     private let listener = Mutex<PostgresConnection?>(nil)
+    /// Declared tables' schemas as this process last declared or read them, by qualified name:
+    /// a `lookup` per interaction reads no registry.
+    let schemas = Mutex<[String: TableSchema]>([:])
 
     /// Opens `location` — a `postgres://` or `postgresql://` URL, or a SQLite file path —
     /// and brings its schema up to date.

@@ -92,7 +92,7 @@ struct RunCommand: ParsableCommand {
                 if let subjects, let key {
                     runSubjects = try Subjects.lines(subjects, key: key)
                 } else if let source = workflow.subjects {
-                    runSubjects = try Subjects.load(source, store: store)
+                    runSubjects = try Subjects.load(source, namespace: workflow.namespace, store: store)
                 } else {
                     runSubjects = []
                 }

@@ -270,7 +270,8 @@ extension Engine {
         if let cursor { members.append(("cursor", cursor)) }
         if let lookup = step.lookup {
             let key = run.subject.payload[lookup.key].flatMap { $0.stringValue ?? ($0.intValue.map(String.init)) }
-            let row = try key.map { key throws(StoreError) in try store.effectRow(table: lookup.table, key: key) } ?? nil
+            let table = lookup.table.contains(".") ? lookup.table : "\(workflow.namespace).\(lookup.table)"
+            let row = try key.map { key throws(StoreError) in try store.row(of: try store.tableSchema(table), key: key) } ?? nil
             members.append(("lookup", row ?? .null))
         }
         let composed = JSON.object(members)

@@ -6,8 +6,10 @@ import WavehostStore
 extension Store {
     /// Records `workflow` (its file's text is `source`) with its steps and variants, once
     /// per distinct text; returns the ids either way.
+    /// Its declared tables are created or evolved first (refused, nothing is registered).
     public func registerWorkflow(_ workflow: WorkflowDefinition, source: String) throws(StoreError) -> StoredWorkflow {
-        try registerWorkflow(WorkflowRecord(workflow), source: source)
+        try declareTables(workflow.tables, workflow: workflow.name)
+        return try registerWorkflow(WorkflowRecord(workflow), source: source)
     }
 
     /// Each live variant's record at `step` of the newest version of `workflow`, counting

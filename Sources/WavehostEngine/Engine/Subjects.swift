@@ -8,12 +8,14 @@ public enum Subjects {
         public let description: String
     }
 
-    public static func load(_ source: WorkflowDefinition.SubjectSource, store: Store) throws -> [Subject] {
+    /// `namespace` is the workflow's: a table named without one is in it.
+    public static func load(_ source: WorkflowDefinition.SubjectSource, namespace: String, store: Store) throws -> [Subject] {
         switch source {
         case .single(let key):
             return [Subject(key: key, payload: [:])]
         case .table(let table):
-            return try store.effectRows(table: table).map { Subject(key: $0.key, payload: $0.row) }
+            let qualified = table.contains(".") ? table : "\(namespace).\(table)"
+            return try store.rows(of: try store.tableSchema(qualified)).map { Subject(key: $0.key, payload: $0.row) }
         case .file(let path, let key):
             return try lines(path, key: key)
         }

@@ -34,10 +34,7 @@ extension Store {
     /// default namespace): for tests and tools that know no declaration.
     public func rows(ofTable name: String) throws(StoreError) -> [(key: String, row: JSON)] {
         let qualified = name.contains(".") ? name : "\(TableSchema.defaultNamespace).\(name)"
-        guard let table = try declaredTable(qualified) else {
-            throw StoreError(.tableRefused, database: database, "no workflow declares a table \(qualified)")
-        }
-        return try rows(of: table.schema)
+        return try rows(of: try tableSchema(qualified))
     }
 
     private func decode(_ values: [SQLValue], _ table: TableSchema) throws(StoreError) -> (key: String, row: JSON) {

@@ -1,3 +1,4 @@
+import Synchronization
 import WavehostJSON
 
 /// Declared tables: created and evolved by the host, one writer each.
@@ -38,6 +39,7 @@ extension Store {
                 return resolved
             }
         }
+        schemas.withLock { $0.merge(resolved) { _, new in new } }
         for declaration in declarations where declaration.access == .write {
             try importLegacyRows(resolved[declaration.schema.qualifiedName] ?? declaration.schema)
         }
@@ -140,6 +142,16 @@ extension Store {
     /// The registry's view of one table, nil when no workflow declared it.
     public func declaredTable(_ qualifiedName: String) throws(StoreError) -> DeclaredTable? {
         try withConnection { connection throws(StoreError) in try registered(qualifiedName, connection) }
+    }
+
+    /// The schema of the declared table `qualifiedName`, as last declared here or as the registry holds it.
+    public func tableSchema(_ qualifiedName: String) throws(StoreError) -> TableSchema {
+        if let known = schemas.withLock({ $0[qualifiedName] }) { return known }
+        guard let table = try declaredTable(qualifiedName) else {
+            throw StoreError(.tableRefused, database: database, "no workflow declares a table \(qualifiedName)")
+        }
+        schemas.withLock { $0[qualifiedName] = table.schema }
+        return table.schema
     }
 
     /// Every declared table with its users and row count, by name.

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+@testable import WavehostEngine
+import WavehostJSON
+@testable import WavehostStore
+
+/// `wavehost tables …` as a user runs it, and a rebuild killed part way and run again.
+@Suite struct TablesCommandTests {
+    /// A SQLite store whose table `data.items` has `entries` ledger entries over `keys` keys.
+    private func populated(entries: Int, keys: Int) throws -> (path: String, store: Store) {
+        let path = try TestPlugins.temporaryDirectory() + "/wavehost.db"
+        let store = try Store(location: path)
+        let source = "workflow: items\nsteps:\n  only: {actor: echo-c}\n"
+        let workflow = try store.registerWorkflow(try EngineFixtures.workflow(source), source: source)
+        _ = try store.addSubjects(EngineFixtures.subjects(1), workflowID: workflow.id)
+        let run = try #require(try store.claimRuns(workflowID: workflow.id, owner: "test", limit: 1, lease: .seconds(600)) { _ in false }.first)
+        let items = TableSchema(namespace: "data", name: "items",
+                                columns: [.init(name: "id", type: .integer), .init(name: "label", type: .text), .init(name: "meta", type: .json)],
+                                key: ["id"])
+        try store.declareTables([TableDeclaration(schema: items, access: .write)], workflow: "items")
+        let perInteraction = 1_000
+        for first in stride(from: 0, to: entries, by: perInteraction) {
+            let id = try #require(try store.reserveInteractionIDs(1).first)
+            let effects = try (first..<min(entries, first + perInteraction)).map { index -> Effect in
+                let row: JSON = ["id": .integer(index % keys), "label": .string("v\(index)"), "meta": ["n": .integer(index)]]
+                return Effect(operation: .upsert, table: items, key: try items.check(row), row: row)
+            }
+            var batch = JournalBatch(id: UUID().uuidString)
+            batch.starts = [InteractionStart(id: id, runID: run.id, stepID: try #require(workflow.stepIDs["only"]), variantID: nil, parentID: nil,
+                                             actorSHA256: nil, attempt: 1, input: Array("{}".utf8), startedAt: Store.now(), owner: "test", cause: "test")]
+            batch.finishes = [InteractionFinish(id: id, status: .completed, output: Array("{}".utf8), error: nil, completedAt: Store.now(),
+                                                latencyMicroseconds: 1, effects: effects, applyEffects: true, runID: run.id)]
+            _ = try store.commit(batch)
+        }
+        return (path, store)
+    }
+
+    @Test func listAndShowDescribeTheTables() throws {
+        let (path, _) = try populated(entries: 30, keys: 10)
+        let list = try TestPlugins.run(TestPlugins.cli, ["tables", "list", "--database", path])
+        #expect(list.status == 0, "\(list.error)")
+        #expect(list.output.contains("data.items") && list.output.contains("data_items") && list.output.contains(" 10 "), "\(list.output)")
+        let show = try TestPlugins.run(TestPlugins.cli, ["tables", "show", "items", "--database", path])
+        #expect(show.status == 0 && show.output.contains("id") && show.output.contains("integer") && show.output.contains("key"), "\(show.output)")
+        let missing = try TestPlugins.run(TestPlugins.cli, ["tables", "show", "nope", "--database", path])
+        #expect(missing.status != 0 && missing.error.contains("no workflow declares a table data.nope"), "\(missing.error)")
+    }
+
+    /// Killed with SIGKILL after some chunks, a rebuild carries on when run again and ends
+    /// with the table its ledger says, byte for byte.
+    @Test func aRebuildKilledPartWayCarriesOnAndEndsEqual() throws {
+        let (path, store) = try populated(entries: 20_000, keys: 5_000)
+        func snapshot() throws -> [[SQLValue]] { try store.rows("SELECT * FROM data_items ORDER BY id") }
+        let live = try snapshot()
+        try store.rows("UPDATE data_items SET label = 'damaged' WHERE id < 100")
+        let folder = try TestPlugins.temporaryDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPlugins.cli)
+        process.arguments = ["tables", "rebuild", "items", "--chunk", "20", "--database", path]
+        FileManager.default.createFile(atPath: folder + "/out", contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/out"))
+        try process.run()
+        // Wait for a few chunks to land, then kill it.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? String(contentsOfFile: folder + "/out", encoding: .utf8))?.contains("replayed 200 of") != true {
+            usleep(2_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let output = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
+        #expect(process.terminationReason == .uncaughtSignal, "it ended before it was killed:\n\(output.suffix(400))")
+        #expect(try store.count("SELECT COUNT(*) FROM table_rebuilds") == 1)
+        let again = try TestPlugins.run(TestPlugins.cli, ["tables", "rebuild", "items", "--database", path])
+        #expect(again.status == 0, "\(again.error)")
+        #expect(again.output.contains("carried on an interrupted rebuild") && again.output.contains("updated 100"), "\(again.output)")
+        #expect(try snapshot() == live)
+        #expect(try store.count("SELECT COUNT(*) FROM table_rebuilds") == 0)
+        let third = try TestPlugins.run(TestPlugins.cli, ["tables", "rebuild", "items", "--dry-run", "--database", path])
+        #expect(third.output.contains("the table matched its ledger"), "\(third.output)")
+    }
+}
