@@ -1,6 +1,7 @@
 import ActorRuntime
 import WavehostJSON
 import WavehostSandbox
+import WavehostStore
 
 /// A workflow as declared in its file, checked: steps form a DAG, every reference is
 /// known, every value is in range. Nothing here has run yet.
@@ -9,8 +10,12 @@ public struct WorkflowDefinition: Sendable {
 
     public var name: String
     public var environment: Environment
-    /// Tables that effects of this workflow may write; any other write is refused.
-    public var writableTables: [String]
+    /// The namespace its unqualified table names are in (`namespace:`; default
+    /// ``TableSchema/defaultNamespace``).
+    public var namespace: String
+    /// The tables it declares (`tables:`, or the older `writable_tables:`), in file order:
+    /// those it writes, with their columns, and those it only reads.
+    public var tables: [TableDeclaration]
     /// Steps in a valid execution order (every step after its dependencies).
     public var steps: [Step]
     /// Actor versions (SHA-256) approved to run in production; empty means no pinning.
@@ -19,6 +24,22 @@ public struct WorkflowDefinition: Sendable {
     public var subjects: SubjectSource?
 
     public func step(named name: String) -> Step? { steps.first { $0.name == name } }
+
+    /// Names of the tables effects of this workflow may write (qualified when in another
+    /// namespace); any other write is refused.
+    public var writableTables: [String] { tables.filter { $0.access == .write }.map { displayName(of: $0.schema) } }
+
+    /// The declaration of `name`: `table` (in this workflow's namespace) or `namespace.table`.
+    public func table(named name: String) -> TableDeclaration? {
+        let parts = name.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let (space, table) = parts.count == 2 ? (parts[0], parts[1]) : (namespace, name)
+        return tables.first { $0.schema.namespace == space && $0.schema.name == table }
+    }
+
+    /// `name` for a table of this workflow's namespace, `namespace.name` for another's.
+    public func displayName(of schema: TableSchema) -> String {
+        schema.namespace == namespace ? schema.name : schema.qualifiedName
+    }
 }
 
 extension WorkflowDefinition {
@@ -57,12 +78,22 @@ extension WorkflowDefinition {
 
     /// `save: {table: postings_staging, rows: items, key: external_id}`: each element of
     /// the output's `rows` list (or the object there, or the output itself when absent) is
-    /// upserted into `table`, keyed by its `key` field; without one, a single row is keyed by
-    /// the subject and a list's rows by subject, page and position.
+    /// upserted into `table`. On a short-form table it is keyed by its `key` field; without
+    /// one, a single row is keyed by the subject and a list's rows by subject, page and
+    /// position. A full table's key comes from its declaration (`key` is refused there).
+    /// `subject: external_id` writes the run's subject into that column of each row.
     public struct Save: Sendable {
         public var table: String
         public var rows: [String]?
         public var key: String?
+        public var subject: String?
+
+        public init(table: String, rows: [String]? = nil, key: String? = nil, subject: String? = nil) {
+            self.table = table
+            self.rows = rows
+            self.key = key
+            self.subject = subject
+        }
     }
 
     /// `lookup: {table: postings, key: external_id}`: the row of `table` whose key is

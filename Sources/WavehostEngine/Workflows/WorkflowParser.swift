@@ -45,13 +45,15 @@ public struct WorkflowParser {
         } catch {
             throw yamlError(error)
         }
-        let top = try mapping(root, "the workflow", keys: ["workflow", "environment", "writable_tables", "approved_hashes", "subjects", "steps"])
+        let top = try mapping(root, "the workflow", keys: ["workflow", "environment", "namespace", "tables", "writable_tables",
+                                                                 "approved_hashes", "subjects", "steps"])
         guard let name = try top["workflow"].map({ node throws(WorkflowError) in try string(node, "workflow") }) else {
             throw fault(root, "missing \"workflow\": the workflow's name")
         }
         let environment = try top["environment"].map { node throws(WorkflowError) in
             try choice(node, "environment", WorkflowDefinition.Environment.self)
         } ?? .prod
+        let namespace = try self.namespace(top["namespace"])
         guard let stepsNode = top["steps"] else { throw fault(root, "missing \"steps\"") }
         let stepNodes = try mapping(stepsNode, "steps", keys: nil)
         guard stepNodes.count > 0 else { throw fault(stepsNode, "a workflow needs at least one step") }
@@ -59,17 +61,13 @@ public struct WorkflowParser {
         for (key, node) in stepNodes {
             steps.append(try step(named: try string(key, "a step name"), node, key: key))
         }
-        let writableTables = try top["writable_tables"].map { node throws(WorkflowError) in try strings(node, "writable_tables") } ?? []
-        for (key, node) in stepNodes {
-            guard let table = node.mapping?["save"]?.mapping?["table"], let name = table.string, !writableTables.contains(name) else { continue }
-            throw fault(table, "step \(key.string ?? "?"): save writes table \(name), which is not in writable_tables")
-        }
         let workflow = WorkflowDefinition(
-            name: name, environment: environment, writableTables: writableTables,
+            name: name, environment: environment, namespace: namespace, tables: try tables(top, namespace: namespace),
             steps: try ordered(steps, stepNodes),
             approvedHashes: try top["approved_hashes"].map { node throws(WorkflowError) in try strings(node, "approved_hashes") } ?? [],
             subjects: try top["subjects"].map { node throws(WorkflowError) in try subjectSource(node) }
         )
+        try checkTableUses(workflow, top, stepNodes)
         try checkReferences(workflow, stepNodes)
         return workflow
     }
@@ -105,12 +103,13 @@ public struct WorkflowParser {
             input: try fields["input"].map { node throws(WorkflowError) in try path(node, "step \(name): input") },
             paging: try fields["paging"].map { node throws(WorkflowError) in try path(node, "step \(name): paging") },
             save: try fields["save"].map { node throws(WorkflowError) in
-                let save = try mapping(node, "step \(name): save", keys: ["table", "rows", "key"])
+                let save = try mapping(node, "step \(name): save", keys: ["table", "rows", "key", "subject"])
                 guard let table = save["table"] else { throw fault(node, "step \(name): save needs a \"table\"") }
                 return WorkflowDefinition.Save(
                     table: try string(table, "save: table"),
                     rows: try save["rows"].map { node throws(WorkflowError) in try path(node, "save: rows") },
-                    key: try save["key"].map { node throws(WorkflowError) in try string(node, "save: key") })
+                    key: try save["key"].map { node throws(WorkflowError) in try string(node, "save: key") },
+                    subject: try save["subject"].map { node throws(WorkflowError) in try string(node, "save: subject") })
             },
             lookup: try fields["lookup"].map { node throws(WorkflowError) in
                 let lookup = try mapping(node, "step \(name): lookup", keys: ["table", "key"])
