@@ -56,7 +56,7 @@ struct TablesCommand: ParsableCommand {
             let schema = declared.schema
             print("\(name): \(declared.rows) rows, \(sqlName(schema, opened.backend)) in SQL\(schema.isShortForm ? " (short form)" : "")")
             for column in schema.columns {
-                let notes = [schema.key.contains(column.name) ? "key" : nil, column.required ? "required" : nil,
+                let notes = [schema.key.contains(column.name) ? "key" : nil, column.required && !schema.key.contains(column.name) ? "required" : nil,
                              schema.freshness == column.name ? "freshness: upserts keep the newer row" : nil,
                              schema.references.first { $0.column == column.name }.map { "references \($0.table).\($0.targetColumn)" }]
                     .compactMap { $0 }
@@ -93,7 +93,7 @@ struct TablesCommand: ParsableCommand {
             let started = ContinuousClock.now
             let report = try opened.rebuildTable(name, dryRun: dryRun, chunk: chunk) { done, total in
                 print("replayed \(done) of \(total) ledger entries")
-                fflush(stdout)
+                fflush(nil)
             }
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -33,7 +33,7 @@ import WavehostJSON
         #expect(report.runs == 10 && report.throughEveryStep == 5 && report.stoppedByCondition == 5)
         #expect(report.criteria.first?.figure == "5 of 5 (5 more stopped by a condition)" && report.criteria.first?.verdict == .met)
         // Subject 4's note is empty: its row is not complete.
-        let lefts = try #require(report.tables.first { $0.table == "lefts" })
+        let lefts = try #require(report.tables.first { $0.table == "data.lefts" })
         #expect(lefts.rows == 5 && lefts.complete == 4 && lefts.fields == ["n", "even", "note"])
         #expect(report.siblings.map(\.steps) == [["left", "right"]] && report.siblings.first?.runs == 5)
         let starts = try store.rows("""

@@ -36,7 +36,7 @@ import WavehostJSON
             """) == 0)
         #expect(try store.count("SELECT COUNT(*) FROM interactions WHERE status = 'completed'") == 2 * subjects)
         #expect(try store.count("SELECT COUNT(*) FROM interactions WHERE status IN ('running', 'pending')") == 0)
-        #expect(try store.effectRows(table: "postings").count == subjects)
+        #expect(try store.rows(ofTable: "postings").count == subjects)
         #expect(try store.count("SELECT COUNT(*) FROM events WHERE kind = 'effects_applied'") == subjects)
     }
 

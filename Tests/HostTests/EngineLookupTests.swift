@@ -8,9 +8,11 @@ import Testing
 @Suite struct EngineLookupTests {
     @Test func aFailedLookupFailsTheInteractionInsteadOfSendingNull() throws {
         let store = try EngineFixtures.store(.sqlite)
-        _ = try store.rows("DROP TABLE effect_rows")  // every lookup now fails
+        try store.declareTables([TableDeclaration(schema: .shortForm(namespace: "data", name: "postings"), access: .write)], workflow: "lookups")
+        _ = try store.rows("DROP TABLE data_postings")  // every lookup now fails
         let progress = try EngineFixtures.run("""
             workflow: lookups
+            tables: [postings]
             steps:
               check: {actor: echo-c, isolation: inprocess, lookup: {table: postings, key: n}, retries: {attempts: 2}}
             """, EngineFixtures.subjects(1), store: store, catalog: try EngineFixtures.catalog(["EchoC"], trusting: ["EchoC"]))

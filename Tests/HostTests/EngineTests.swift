@@ -54,13 +54,13 @@ import WavehostJSON
         """
         workflow: \(name)
         environment: \(environment)
-        writable_tables: [\(writable)]
+        tables: [\(writable)]
         steps:
           validate:
             actor: staging-validator
             isolation: inprocess
             config: {key: external_id, target: postings, required: [title], min_length: {title: 2}}
-            lookup: {table: postings, key: external_id}
+            lookup: {table: \(writable), key: external_id}
             retries: {attempts: 3}
         """
     }
@@ -79,7 +79,7 @@ import WavehostJSON
         options.concurrency = 1  // the first copy of a key is the one promoted
         let progress = try EngineFixtures.run(Self.staging(), Self.postings, store: store, catalog: catalog, options: options)
         #expect(progress.runsCompleted == 6)
-        let promoted = try store.effectRows(table: "postings")
+        let promoted = try store.rows(ofTable: "postings")
         #expect(promoted.map(\.key) == ["a-1", "b-2", "d-4"])
         #expect(promoted.first?.row["title"] == "Nurse", "the first copy wins; the re-post is refused")
         #expect(try store.count("SELECT COUNT(*) FROM events WHERE kind = 'effects_applied'") == 3)
@@ -93,7 +93,7 @@ import WavehostJSON
         // A test-environment workflow records its effects as skipped and writes nothing.
         let other = try EngineFixtures.store(backend)
         try EngineFixtures.run(Self.staging(environment: "test"), Self.postings, store: other, catalog: catalog, options: options)
-        #expect(try other.effectRows(table: "postings").isEmpty)
+        #expect(try other.rows(ofTable: "postings").isEmpty)
         #expect(try other.count("SELECT COUNT(*) FROM events WHERE kind = 'effects_skipped'") == 5)
     }
 
@@ -106,7 +106,7 @@ import WavehostJSON
         let error = try #require(try store.rows("SELECT error FROM interactions").first?.first?.text)
         #expect(error == "effect refused: table postings is not writable in workflow stage (writable: archive)")
         #expect(try store.count("SELECT COUNT(*) FROM interactions") == 1, "a refusal by the workflow is final: no retry")
-        #expect(try store.effectRows(table: "postings").isEmpty)
+        #expect(try store.rows(ofTable: "postings").isEmpty)
         let runError = try #require(try store.rows("SELECT error FROM runs").first?.first?.text)
         #expect(runError.hasPrefix("step validate failed after 1 attempt: effect refused"))
     }
@@ -176,7 +176,7 @@ import WavehostJSON
                 save: {table: staging, rows: items}
             """, [Subject(key: "api", payload: [:])], store: store, catalog: catalog)
         #expect(progress.runsCompleted == 1)
-        let staged = try store.effectRows(table: "staging")
+        let staged = try store.rows(ofTable: "staging")
         #expect(staged.count == 50, "every posting once: pages before a failure are not fetched again")
         #expect(Set(staged.map(\.key)).count == 50)
         let failures = try store.rows("SELECT error FROM interactions WHERE status <> 'completed' ORDER BY id").compactMap { $0[0].text }
@@ -239,8 +239,8 @@ import WavehostJSON
             JOIN interactions l ON l.id = s.parent_id JOIN variants lv ON lv.id = l.variant_id AND lv.mode = 'live'
             WHERE s.input = l.input
             """) == 40, "each shadow ran on its live interaction's input and names it as parent")
-        #expect(try store.effectRows(table: "postings").count == 20)
-        #expect(try store.effectRows(table: "shadow_postings").isEmpty, "a shadow's effects are never applied")
+        #expect(try store.rows(ofTable: "postings").count == 20)
+        #expect(try store.rows(ofTable: "shadow_postings").isEmpty, "a shadow's effects are never applied")
         #expect(try store.count("SELECT COUNT(*) FROM events WHERE kind = 'effects_skipped'") == 20)
     }
 }

@@ -265,7 +265,7 @@ import WavehostJSON
                 save: {table: staging, rows: items}
             """, [Subject(key: "api", payload: [:])], store: store, catalog: try EngineFixtures.catalog(["HTTPFetcher"]))
         #expect(progress.runsCompleted == 1)
-        #expect(try store.effectRows(table: "staging").count == 2)
+        #expect(try store.rows(ofTable: "staging").count == 2)
         let requests = try served(server)
         #expect(requests.count == 2 && requests.allSatisfy { $0["headers"]?["x-api-key"]?.stringValue == secret })
 

@@ -21,7 +21,7 @@ import WavehostJSON
         #expect(result.status == 0, "every run completed: \(result.output.suffix(3000))\(result.error)")
 
         let store = try Store(location: folder + "/wavehost.db")
-        let promoted = Set(try store.effectRows(table: "postings").map(\.key))
+        let promoted = Set(try store.rows(ofTable: "postings").map(\.key))
         #expect(promoted.count == 43)
         let report = try store.status(workflow: "job-postings")
         #expect(report.runs.throughEveryStep == 43, "43 valid postings through validate, summary, skills, ihl and both grades")
@@ -93,7 +93,7 @@ import WavehostJSON
 
     private func answers(_ store: Store, _ table: String) throws -> [String: JSON] {
         var answers: [String: JSON] = [:]
-        for (key, row) in try store.effectRows(table: table) { answers[key] = row }
+        for (key, row) in try store.rows(ofTable: table) { answers[key] = row }
         return answers
     }
 }

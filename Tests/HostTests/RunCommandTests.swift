@@ -71,8 +71,8 @@ import Testing
             #expect(result.output.contains(heading), "the dashboard shows \(heading)")
         }
         let store = try Store(location: folder + "/wavehost.db")
-        #expect(try store.effectRows(table: "postings_staging").count == 50)
-        let promoted = try store.effectRows(table: "postings")
+        #expect(try store.rows(ofTable: "postings_staging").count == 50)
+        let promoted = try store.rows(ofTable: "postings")
         #expect(promoted.count == 43, "50 postings less 5 with field faults and 2 re-posts")
         #expect(Set(promoted.map(\.key)).count == 43)
         #expect(!promoted.map(\.key).contains("vellum-502") && !promoted.map(\.key).contains("kestrel-95"))

@@ -27,7 +27,8 @@ extension Engine {
                     let json = try JSON.parse(bytes)
                     parsed = json
                     let pageNumber = page ?? lock.withLock { run.steps[index].pages + 1 }
-                    effects = try Effects.from(json, step: step, subject: run.subject.key, page: pageNumber, workflow: workflow)
+                    effects = try Effects.from(json, step: step, subject: run.subject.key, page: pageNumber, workflow: workflow,
+                                               subjectRow: run.subject.payload)
                 } catch let failure as Effects.Refusal {
                     (status, reason) = (.failed, failure.reason)
                 } catch {

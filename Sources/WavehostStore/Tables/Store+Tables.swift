@@ -60,7 +60,8 @@ extension Store {
             return table.schema
         case (.write, nil):
             for reference in schema.references {
-                guard let target = try registered("\(schema.namespace).\(reference.table)", connection) else {
+                let (space, name) = TableSQL.split(reference.table, in: schema.namespace)
+                guard let target = try registered("\(space).\(name)", connection) else {
                     throw refuse("column \(reference.column) references \(reference.table), which no workflow declares")
                 }
                 guard target.schema.key == [reference.targetColumn] else {
@@ -178,10 +179,14 @@ extension Store {
         var ordered: [TableDeclaration] = []
         var pending = declarations
         while !pending.isEmpty {
-            let done = Set(ordered.map(\.schema.name))
-            let inFile = Set(pending.map(\.schema.name))
+            let done = Set(ordered.map(\.schema.qualifiedName))
+            let inFile = Set(pending.map(\.schema.qualifiedName))
             let next = pending.firstIndex { declaration in
-                declaration.schema.references.allSatisfy { done.contains($0.table) || !inFile.contains($0.table) || $0.table == declaration.schema.name }
+                declaration.schema.references.allSatisfy { reference in
+                    let (space, name) = TableSQL.split(reference.table, in: declaration.schema.namespace)
+                    let target = "\(space).\(name)"
+                    return done.contains(target) || !inFile.contains(target) || target == declaration.schema.qualifiedName
+                }
             } ?? 0
             ordered.append(pending.remove(at: next))
         }

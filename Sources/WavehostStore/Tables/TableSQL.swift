@@ -11,6 +11,12 @@ struct TableSQL {
         backend == .postgres ? "\(quote(namespace)).\(quote(table))" : quote("\(namespace)_\(table)")
     }
 
+    /// `namespace.name` as its parts; a bare name is in `namespace`.
+    static func split(_ qualified: String, in namespace: String) -> (String, String) {
+        let parts = qualified.split(separator: ".", maxSplits: 1).map(String.init)
+        return parts.count == 2 ? (parts[0], parts[1]) : (namespace, qualified)
+    }
+
     static func quote(_ identifier: String) -> String { "\"\(identifier)\"" }
 
     /// Declared columns, then the provenance ones.
@@ -46,7 +52,8 @@ struct TableSQL {
         parts += ["\"_interaction_id\" \(integer) NOT NULL", "\"_run_id\" \(integer) NOT NULL", "\"_written_at\" \(integer) NOT NULL"]
         parts.append("PRIMARY KEY (\(schema.key.map(Self.quote).joined(separator: ", ")))")
         for reference in schema.references {
-            let target = Self.name(schema.namespace, reference.table, backend)
+            let (space, name) = Self.split(reference.table, in: schema.namespace)
+            let target = Self.name(space, name, backend)
             parts.append("FOREIGN KEY (\(Self.quote(reference.column))) REFERENCES \(target) (\(Self.quote(reference.targetColumn))) DEFERRABLE INITIALLY DEFERRED")
         }
         var statements: [String] = []

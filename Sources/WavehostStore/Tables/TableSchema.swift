@@ -26,7 +26,7 @@ public struct TableSchema: Sendable, Equatable {
         }
     }
 
-    /// `column` holds a key of `table` (a declared table of the same store).
+    /// `column` holds a key of `table` (`namespace.name` of a declared table of the same store).
     public struct Reference: Sendable, Equatable {
         public var column: String
         public var table: String
