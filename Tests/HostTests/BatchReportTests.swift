@@ -44,7 +44,7 @@ import WavehostJSON
         #expect(report.watchdogInterventions == 0 && report.failures.isEmpty)
         let total = try store.count("SELECT MAX(completed_at) - MIN(started_at) FROM interactions")
         #expect(report.totalMilliseconds == Int64(total))
-        #expect(report.text.contains("fields populated: lefts  4 of 5 rows, 3 fields"), "\(report.text)")
+        #expect(report.text.contains("fields populated: data.lefts  4 of 5 rows, 3 fields"), "\(report.text)")
         #expect(report.json["through_every_step"] == 5)
         #expect(try store.batchRecords(workflow: "nope") == nil)
     }

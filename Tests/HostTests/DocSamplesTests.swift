@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WavehostEngine
 
 /// docs/abi.md tells the truth: its C samples compile, its Swift samples type-check against
 /// ActorKit, and its promises (§2.12) are the header's, word for word.
@@ -18,6 +19,23 @@ import Testing
             else { current?.append(line) }
         }
         return found
+    }
+
+    /// The workflow files docs/workflows.md and docs/tables.md show are ones the parser takes.
+    @Test func everyWorkflowSampleParses() throws {
+        var parsed = 0
+        for name in ["workflows", "tables"] {
+            let doc = try String(contentsOfFile: TestPlugins.repositoryRoot + "/docs/\(name).md", encoding: .utf8)
+            for sample in Self.blocks("yaml", in: doc) where sample.code.hasPrefix("workflow:") {
+                // The tables sample declares tables only; give it a step to be a whole file.
+                let code = sample.code.contains("\nsteps:") ? sample.code : sample.code + "steps:\n  only: {actor: echo-c}\n"
+                do { _ = try WorkflowParser(file: "docs/\(name).md").parse(code) } catch {
+                    Issue.record("docs/\(name).md, sample at line \(sample.line): \(error)")
+                }
+                parsed += 1
+            }
+        }
+        #expect(parsed >= 2)
     }
 
     @Test func everyCSampleCompiles() throws {

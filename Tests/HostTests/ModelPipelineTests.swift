@@ -32,8 +32,8 @@ import WavehostJSON
         let skills = try answers(store, "posting_skills")
         let ihl = try answers(store, "posting_ihl")
         let gradesA = try answers(store, "posting_grade_a"), gradesB = try answers(store, "posting_grade_b")
-        // Keyed by subject (the staged row), one of each per promoted posting.
-        #expect(summaries.count == 43)
+        // Keyed by the posting's external_id (save's `subject` column), one of each per promoted posting.
+        #expect(summaries.count == 43 && Set(summaries.keys) == promoted)
         for table in [skills, ihl, gradesA, gradesB] { #expect(Set(table.keys) == Set(summaries.keys)) }
         for (key, answer) in summaries {
             let text = answer["summary"]?.stringValue
@@ -60,7 +60,7 @@ import WavehostJSON
         #expect(batch.criteria.first?.verdict == .met)
         let tables = Dictionary(uniqueKeysWithValues: batch.tables.map { ($0.table, $0) })
         for table in ["posting_summaries", "posting_skills", "posting_ihl", "posting_grade_a", "posting_grade_b"] {
-            #expect(tables[table]?.rows == 43 && tables[table]?.complete == 43, "\(table): \(String(describing: tables[table]))")
+            #expect(tables["data." + table]?.rows == 43 && tables["data." + table]?.complete == 43, "\(table): \(String(describing: tables["data." + table]))")
         }
         #expect(batch.siblings.map(\.steps) == [["summary", "skills"], ["grade_a", "grade_b"]])
         var firstStarts: [Int64: [String: Int64]] = [:]
