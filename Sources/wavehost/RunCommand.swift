@@ -80,6 +80,14 @@ struct RunCommand: ParsableCommand {
             throw ExitStatus.storeError
         }
         trusted.use(approvals: { try store.approvedHashes() })
+        // Every file's tables are checked against the store before any file runs: a second
+        // writer or a retyped column in the last file stops the run before the first starts.
+        for (file, _, workflow) in parsed {
+            do { try store.declareTables(workflow.tables, workflow: workflow.name) } catch {
+                printError("error: \(file): \(error.code == .tableRefused ? error.message : error.description)")
+                throw error.code == .tableRefused ? ExitStatus.badInput : ExitStatus.storeError
+            }
+        }
         var options = Engine.Options()
         options.concurrency = host.concurrency
         options.endpointConcurrency = endpointConcurrency

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import WavehostEngine
 import WavehostJSON
@@ -173,6 +174,43 @@ import WavehostJSON
         #expect(try store.count("SELECT COUNT(*) FROM effect_ledger") == 3)
         _ = try store.rebuildTable("data.status")
         #expect(try store.row(of: Self.status, key: "a")?["state"] == "newer")
+    }
+
+    /// Two hosts (two stores on one database) write the same keys at once, each its events
+    /// in a shuffled order: every key ends with its newest event, whatever arrived last.
+    @Test(arguments: Backend.allCases)
+    func twoHostsRacingKeepTheNewestEventOfEachKey(_ backend: Backend) throws {
+        let location = backend == .sqlite ? try TestPlugins.temporaryDirectory() + "/wavehost.db" : try PostgresServer.makeDatabase()
+        let first = try Store(location: location)
+        let source = "workflow: race\nsteps:\n  only: {actor: echo-c}\n"
+        let workflow = try first.registerWorkflow(try EngineFixtures.workflow(source), source: source)
+        _ = try first.addSubjects(EngineFixtures.subjects(2), workflowID: workflow.id)
+        let runs = try first.claimRuns(workflowID: workflow.id, owner: "test", limit: 2, lease: .seconds(600)) { _ in false }.map(\.id)
+        let step = try #require(workflow.stepIDs["only"])
+        try declare(first, Self.status)
+        let second = try Store(location: location)
+        try declare(second, Self.status)
+        // 20 agents, 30 checks each at distinct times; host A sends the even checks, B the odd ones, each shuffled.
+        let checks = (0..<20).flatMap { agent in (0..<30).map { (agent: agent, minute: $0) } }
+        let stores = [first, second]
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { host in
+            let mine = checks.filter { $0.minute % 2 == host }.shuffled()
+            for check in mine {
+                let row: JSON = ["agent": .string("a\(check.agent)"), "state": .string("m\(check.minute)"),
+                                 "checked_at": .string(String(format: "2026-12-01T10:%02d:00Z", check.minute))]
+                do {
+                    if let refused = try commit(stores[host], run: runs[host], step: step, [try effect(.upsert, Self.status, row)]) {
+                        failures.withLock { $0.append(refused) }
+                    }
+                } catch { failures.withLock { $0.append("\(error)") } }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        let rows = try first.rows(of: Self.status)
+        #expect(rows.count == 20)
+        #expect(rows.allSatisfy { $0.row["state"] == "m29" && $0.row["checked_at"] == "2026-12-01T10:29:00.000Z" }, "\(rows.prefix(3))")
+        #expect(try first.count("SELECT COUNT(*) FROM effect_ledger") == 600)
     }
 
     @Test(arguments: Backend.allCases)

@@ -46,6 +46,36 @@ import WavehostJSON
         #expect(missing.status != 0 && missing.error.contains("no workflow declares a table data.nope"), "\(missing.error)")
     }
 
+    /// A second writer and a retyped column stop `wavehost run` before anything runs, with
+    /// the file, workflow and line, and exit 2 (bad input); a reader is let in.
+    @Test func aSecondWriterAndARetypeAreRefusedBeforeAnythingRuns() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        func file(_ name: String, _ workflow: String, _ tables: String) throws -> String {
+            let path = folder + "/\(name).yaml"
+            try "workflow: \(workflow)\nsubjects: {single: one}\ntables:\n\(tables)steps:\n  only: {actor: echo-c}\n".write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let agents = "  agents:\n    columns: {agent: text, url: text}\n    key: agent\n"
+        let owner = try file("owner", "owner", agents)
+        let intruder = try file("intruder", "intruder", agents)
+        let reader = try file("reader", "reader", "  agents: read\n")
+        let retyped = try file("retyped", "owner", agents.replacingOccurrences(of: "url: text", with: "url: integer"))
+        func run(_ files: String...) throws -> TestPlugins.ProcessResult {
+            try TestPlugins.run(TestPlugins.cli, ["run"] + files + ["--plugins", TestPlugins.productsDirectory, "--database", folder + "/w.db",
+                                                                    "--cache-dir", folder + "/cache", "--quiet"])
+        }
+        #expect(try run(owner).status == 0)
+        let second = try run(reader, intruder)
+        #expect(second.status == 2, "\(second.error)")
+        #expect(second.error.contains("intruder.yaml: workflow intruder, line 4: table data.agents: written by workflow owner"), "\(second.error)")
+        #expect(try Store(location: folder + "/w.db").count("SELECT COUNT(*) FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE w.name = 'reader'") == 0,
+                "the reader, first on the line, did not run either")
+        #expect(try run(reader).status == 0)
+        #expect(try Store(location: folder + "/w.db").count("SELECT COUNT(*) FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE w.name = 'reader'") == 1)
+        let retype = try run(retyped)
+        #expect(retype.status == 2 && retype.error.contains("column url was retyped from text to integer"), "\(retype.error)")
+    }
+
     /// Killed with SIGKILL after some chunks, a rebuild carries on when run again and ends
     /// with the table its ledger says, byte for byte.
     @Test func aRebuildKilledPartWayCarriesOnAndEndsEqual() throws {
