@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import WavehostEngine
 import WavehostPlugins
@@ -16,8 +17,14 @@ struct CacheOptions: ParsableArguments {
 
     var loader: PluginLoader { loader(trust: PluginTrust()) }
 
+    /// `--cache-dir` from where the command was run: workers start in their own folders, so a
+    /// relative path would name a different (missing) cache for them.
+    private var absoluteDirectory: String? {
+        directory.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+    }
+
     func loader(trust: PluginTrust) -> PluginLoader {
-        PluginLoader(cache: PluginCache(directory: directory ?? PluginCache.defaultDirectory), trust: trust,
+        PluginLoader(cache: PluginCache(directory: absoluteDirectory ?? PluginCache.defaultDirectory), trust: trust,
                      describer: DescriptorWorker(timeout: .milliseconds(Int64(max(describeTimeout, 0.01) * 1000))))
     }
 }

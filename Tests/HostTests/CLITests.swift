@@ -114,4 +114,12 @@ import WavehostStore
         #expect(badConfig.status == 3)
         #expect(badConfig.error.contains("config must be an object"))
     }
+
+    /// `--cache-dir` relative to where the command runs: the sandboxed worker, which starts
+    /// in a folder of its own, still finds the plugin's copy.
+    @Test func aRelativeCacheFolderWorksForSandboxedWorkers() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        let result = try TestPlugins.run("/bin/sh", ["-c", "cd '\(folder)' && exec '\(TestPlugins.cli)' invoke '\(try TestPlugins.product("EchoC"))' --input '[1]' --cache-dir cache"])
+        #expect(result.status == 0 && result.output == "{\"echo\":[1],\"bytes\":3}\n", "\(result.error)")
+    }
 }

@@ -106,7 +106,7 @@ import WavehostJSON
         let error = try #require(try store.rows("SELECT error FROM interactions").first?.first?.text)
         #expect(error == "effect refused: table postings is not writable in workflow stage (writable: archive)")
         #expect(try store.count("SELECT COUNT(*) FROM interactions") == 1, "a refusal by the workflow is final: no retry")
-        #expect(try store.rows(ofTable: "postings").isEmpty)
+        #expect(try store.declaredTable("data.postings") == nil && store.count("SELECT COUNT(*) FROM effect_ledger") == 0)
         let runError = try #require(try store.rows("SELECT error FROM runs").first?.first?.text)
         #expect(runError.hasPrefix("step validate failed after 1 attempt: effect refused"))
     }

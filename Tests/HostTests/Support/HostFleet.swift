@@ -111,7 +111,8 @@ struct HostFleet {
             """, 0, "steps completed twice")
         try check("SELECT COUNT(*) FROM interactions WHERE status = 'completed'", 2 * subjects + slow, "completed interactions")
         try check("SELECT COUNT(*) FROM interactions WHERE status IN ('running', 'pending')", 0, "interactions left running")
-        try check("SELECT COUNT(*) FROM effect_rows WHERE table_name = 'postings'", subjects, "effect rows")
+        try check("SELECT COUNT(*) FROM data.postings", subjects, "rows of data.postings")
+        try check("SELECT COUNT(*) FROM effect_ledger WHERE table_name = 'data.postings'", subjects, "ledger entries")
         try check("SELECT COUNT(*) FROM events WHERE kind = 'effects_applied'", subjects, "effects applied")
         return problems
     }
