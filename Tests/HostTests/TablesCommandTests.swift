@@ -76,6 +76,34 @@ import WavehostJSON
         #expect(retype.status == 2 && retype.error.contains("column url was retyped from text to integer"), "\(retype.error)")
     }
 
+    /// A database the previous release (eda1c35) wrote — the bundled pipeline with the model
+    /// unreachable: 50 staged postings and 43 promoted, as JSON in `effect_rows` — is carried
+    /// into the declared tables when the current host runs the pipeline on it, once.
+    @Test func aDatabaseOfThePreviousReleaseIsImportedOnce() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        let database = folder + "/wavehost.db"
+        let unzip = try TestPlugins.run("/bin/sh", ["-c", "gzip -dc '\(TestPlugins.repositoryRoot)/Tests/HostTests/Fixtures/release-eda1c35.db.gz' > '\(database)'"])
+        #expect(unzip.status == 0, "\(unzip.error)")
+        let workflows = TestPlugins.repositoryRoot + "/samples/workflows"
+        func pipeline() throws -> TestPlugins.ProcessResult {
+            try TestPlugins.run("/usr/bin/env", ["WAVEHOST_LLM_ENDPOINT=http://127.0.0.1:9/v1", TestPlugins.cli, "run",
+                                                 workflows + "/fetch-postings.yaml", workflows + "/job-postings.yaml", "--plugins", TestPlugins.productsDirectory,
+                                                 "--database", database, "--cache-dir", folder + "/cache", "--quiet"])
+        }
+        for _ in 0..<2 {
+            let result = try pipeline()
+            #expect(result.status == 0, "every run ended under the old release: nothing runs again \(result.error)")
+            let store = try Store(location: database)
+            #expect(try store.rows(ofTable: "postings_staging").count == 50)
+            #expect(try store.rows(ofTable: "postings").count == 43)
+            #expect(try store.count("SELECT COUNT(*) FROM effect_ledger WHERE origin LIKE 'effect_rows:%'") == 93, "imported once")
+            let row = try #require(try store.row(of: try store.tableSchema("data.postings"), key: "harbourline-208"))
+            #expect(row["title"] == "Transport Planner" && row["remote"] == .bool(false) && row["posted_at"] == "2026-10-03T09:15:00.000Z")
+        }
+        let rebuilt = try TestPlugins.run(TestPlugins.cli, ["tables", "rebuild", "postings", "--database", database])
+        #expect(rebuilt.output.contains("43 rows") && rebuilt.output.contains("the table matched its ledger"), "\(rebuilt.output)")
+    }
+
     /// Killed with SIGKILL after some chunks, a rebuild carries on when run again and ends
     /// with the table its ledger says, byte for byte.
     @Test func aRebuildKilledPartWayCarriesOnAndEndsEqual() throws {
