@@ -176,6 +176,28 @@ import WavehostJSON
         #expect(try store.row(of: Self.status, key: "a")?["state"] == "newer")
     }
 
+    /// An effect that breaks a reference is refused with its interaction; the batch around it lands.
+    @Test(arguments: Backend.allCases)
+    func aBrokenReferenceIsTheInteractionsRefusalNotTheBatchs(_ backend: Backend) throws {
+        let (store, runs, step) = try prepared(backend)
+        let grades = TableSchema(namespace: "data", name: "grades", columns: [Column(name: "external_id", type: .text), Column(name: "grade", type: .integer)],
+                                 key: ["external_id"], references: [.init(column: "external_id", table: "data.postings", targetColumn: "external_id")])
+        try store.declareTables([TableDeclaration(schema: Self.postings, access: .write), TableDeclaration(schema: grades, access: .write)], workflow: "owner")
+        #expect(try commit(store, run: runs[0], step: step, [try effect(.insert, Self.postings, ["external_id": "p1", "title": "t"])]) == nil)
+        #expect(try commit(store, run: runs[1], step: step, [try effect(.upsert, grades, ["external_id": "p1", "grade": 4])]) == nil)
+        let orphan = try commit(store, run: runs[2], step: step, [try effect(.upsert, grades, ["external_id": "nope", "grade": 1])])
+        #expect(orphan?.contains("effect refused") == true, "\(orphan ?? "accepted")")
+        let parent = try commit(store, run: runs[3], step: step, [try effect(.delete, Self.postings, ["external_id": "p1"])])
+        #expect(parent?.contains("effect refused") == true, "a referenced row stays: \(parent ?? "deleted")")
+        #expect(try store.rows(of: grades).count == 1 && store.rows(of: Self.postings).count == 1)
+        // Rebuilding the referenced table removes and writes its rows again in one transaction.
+        try store.rows("DELETE FROM \(TableSQL.name("data", "grades", backend.store))")
+        try store.rows("UPDATE \(TableSQL.name("data", "postings", backend.store)) SET title = 'x'")
+        let report = try store.rebuildTable("data.postings")
+        #expect(report.updated == 1)
+        #expect(try store.rebuildTable("data.grades").inserted == 1)
+    }
+
     /// Two hosts (two stores on one database) write the same keys at once, each its events
     /// in a shuffled order: every key ends with its newest event, whatever arrived last.
     @Test(arguments: Backend.allCases)

@@ -149,6 +149,8 @@ extension Store {
 
     /// Removes the live rows the work table lacks; writes the ones it has that differ.
     private func makeEqual(_ live: TableSQL, to work: TableSQL, _ connection: any SQLConnection) throws(StoreError) {
+        // Rows other tables reference may be removed and written again: check references at the commit.
+        try connection.execute(backend == .postgres ? "SET CONSTRAINTS ALL DEFERRED" : "PRAGMA defer_foreign_keys = ON")
         try connection.execute("DELETE FROM \(live.table) AS t WHERE NOT EXISTS (SELECT 1 FROM \(work.table) AS s WHERE \(keyMatch(live, "s", "t")))")
         let names = live.columnNames.map(TableSQL.quote).joined(separator: ", ")
         let keys = Set(live.schema.key)

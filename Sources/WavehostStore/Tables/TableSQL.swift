@@ -44,8 +44,9 @@ struct TableSQL {
         return "\(Self.quote(column.name)) \(type(column))\(required ? " NOT NULL" : "")"
     }
 
-    /// CREATE TABLE (and its namespace and indexes). References are deferred to the commit,
-    /// so a rebuild may replace a referenced row within one transaction.
+    /// CREATE TABLE (and its namespace and indexes). References are checked per statement,
+    /// so an effect that breaks one is refused with its interaction (never at the commit of a
+    /// whole batch); they are deferrable, so a rebuild may replace referenced rows in one transaction.
     var create: [String] {
         let integer = backend == .postgres ? "BIGINT" : "INTEGER"
         var parts = schema.columns.map(definition)
@@ -54,7 +55,7 @@ struct TableSQL {
         for reference in schema.references {
             let (space, name) = Self.split(reference.table, in: schema.namespace)
             let target = Self.name(space, name, backend)
-            parts.append("FOREIGN KEY (\(Self.quote(reference.column))) REFERENCES \(target) (\(Self.quote(reference.targetColumn))) DEFERRABLE INITIALLY DEFERRED")
+            parts.append("FOREIGN KEY (\(Self.quote(reference.column))) REFERENCES \(target) (\(Self.quote(reference.targetColumn))) DEFERRABLE INITIALLY IMMEDIATE")
         }
         var statements: [String] = []
         if backend == .postgres { statements.append("CREATE SCHEMA IF NOT EXISTS \(Self.quote(schema.namespace))") }
