@@ -219,6 +219,10 @@ enum Migrations {
         Migration(version: 8, name: "variant limits", sql: """
             ALTER TABLE variants ADD COLUMN limits TEXT;
             """),
+        // Each variant's own grants (the workflow file's word): before, variants sharing actor and config shared the first's.
+        Migration(version: 9, name: "variant grants", sql: """
+            ALTER TABLE variants ADD COLUMN grants TEXT;
+            """),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the

@@ -50,9 +50,9 @@ extension Engine {
         knownVariants = rows
     }
 
-    /// The stored variant as the catalog takes it, with its own limits. Grants are the
-    /// operator's word in the workflow file only: they come from the file's variant with the
-    /// same actor and config, when there is one (a variant added later has none).
+    /// The stored variant as the catalog takes it, with its own limits and grants. Grants are
+    /// the operator's word in the workflow file only: stored when it is registered (a variant
+    /// added later has none). Its line is its declaration's, found by id.
     func definition(of row: Store.StoredVariant) throws(PluginError) -> WorkflowDefinition.Variant {
         if let limits = row.limits {
             // Written from a checked `limits` (the parser's or `--limits`), so this holds but for a row edited by hand.
@@ -61,9 +61,18 @@ extension Engine {
                                   "variant \(row.id) of step \(row.step) has invalid stored limits \(limits.text): \(error)")
             }
         }
-        let declared = workflow.step(named: row.step)?.variants.first { $0.actor == row.actor && $0.config == row.config }
+        var grants = WorkflowDefinition.Grants.none
+        if let stored = row.grants {
+            // Written from the parser's checked grants, so this holds but for a row edited by hand.
+            do { grants = try WorkflowDefinition.Grants(json: stored) } catch {
+                throw PluginError(.createFailed, path: row.actor,
+                                  "variant \(row.id) of step \(row.step) has invalid stored grants \(stored.text): \(error)")
+            }
+        }
+        let position = stored.variantIDs[row.step]?.firstIndex(of: row.id)
+        let declared = position.flatMap { workflow.step(named: row.step)?.variants[$0] }
         return WorkflowDefinition.Variant(
             actor: row.actor, config: row.config, role: .init(row.role), weight: row.weight, mode: .init(row.mode),
-            isolation: .init(row.isolation), limits: row.limits, grants: declared?.grants ?? .none, line: declared?.line ?? 0)
+            isolation: .init(row.isolation), limits: row.limits, grants: grants, line: declared?.line ?? 0)
     }
 }

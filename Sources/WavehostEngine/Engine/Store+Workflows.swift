@@ -7,7 +7,10 @@ extension Store {
     /// Records `workflow` (its file's text is `source`) with its steps and variants, once
     /// per distinct text; returns the ids either way.
     public func registerWorkflow(_ workflow: WorkflowDefinition, source: String) throws(StoreError) -> StoredWorkflow {
-        try registerWorkflow(WorkflowRecord(workflow), source: source)
+        let record = WorkflowRecord(workflow)
+        let stored = try registerWorkflow(record, source: source)
+        try recordGrants(of: record, stored)
+        return stored
     }
 
     /// Each live variant's record at `step` of the newest version of `workflow`, counting
@@ -33,7 +36,8 @@ extension WorkflowRecord.Variant {
     /// `wavehost variants add` builds).
     public init(_ variant: WorkflowDefinition.Variant) {
         self.init(actor: variant.actor, config: variant.config, role: Store.VariantRole(variant.role), weight: variant.weight,
-                  mode: Store.VariantMode(variant.mode), isolation: Store.VariantIsolation(variant.isolation), limits: variant.limits)
+                  mode: Store.VariantMode(variant.mode), isolation: Store.VariantIsolation(variant.isolation), limits: variant.limits,
+                  grants: variant.grants.json)
     }
 }
 
