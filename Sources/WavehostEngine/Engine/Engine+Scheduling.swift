@@ -31,19 +31,14 @@ extension Engine {
     /// does not hold, and finishes the run when nothing is left. Called under the lock.
     func schedule(_ run: RunRef, _ s: inout State) {
         let workflow = s.workflow
-        for (index, step) in workflow.steps.enumerated() where s.runs[run.key]!.steps[index].phase == .waiting {
-            let steps = s.runs[run.key]!.steps
-            let dependencies = step.after.compactMap { s.plan.index(of: $0) }
-            guard dependencies.allSatisfy({ steps[$0].phase == .done || steps[$0].phase == .skipped }) else { continue }
-            if let skippedDependency = dependencies.first(where: { steps[$0].phase == .skipped }) {
-                skip(run, index, because: "step \(workflow.steps[skippedDependency].name) was skipped", &s)
-            } else if let condition = step.condition, let source = s.plan.index(of: condition.step),
-                      !condition.holds(for: steps[source].output ?? .null) {
-                skip(run, index, because: "condition on \(condition.step).\(condition.field.joined(separator: ".")) did not hold", &s)
-            } else if steps[index].final || steps[index].failures >= step.retry.attempts {
+        for index in workflow.steps.indices where s.runs[run.key]!.steps[index].phase == .waiting {
+            switch s.move(run, step: index) {
+            case .wait: continue
+            case .skip(let reason): skip(run, index, because: reason, &s)
+            case .fail:
                 fail(run, index, &s)
                 return
-            } else {
+            case .queue:
                 s.runs[run.key]!.steps[index].phase = .queued
                 s.runs[run.key]!.holds += 1
                 s.enqueue(run, index)

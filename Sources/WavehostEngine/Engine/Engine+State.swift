@@ -92,6 +92,25 @@ extension Engine {
             forgetIfEnded(run)
         }
 
+        /// What a waiting step of `run` does next. A read apart from `schedule`'s writes, so
+        /// they change the run's steps in place.
+        func move(_ run: RunRef, step index: Int) -> Move {
+            let steps = runs[run.key]!.steps
+            let step = workflow.steps[index]
+            let dependencies = step.after.compactMap { plan.index(of: $0) }
+            guard dependencies.allSatisfy({ steps[$0].phase == .done || steps[$0].phase == .skipped }) else { return .wait }
+            if let skippedDependency = dependencies.first(where: { steps[$0].phase == .skipped }) {
+                return .skip("step \(workflow.steps[skippedDependency].name) was skipped")
+            }
+            if let condition = step.condition, let source = plan.index(of: condition.step),
+               !condition.holds(for: steps[source].output ?? .null) {
+                return .skip("condition on \(condition.step).\(condition.field.joined(separator: ".")) did not hold")
+            }
+            return steps[index].final || steps[index].failures >= step.retry.attempts ? .fail : .queue
+        }
+
+        enum Move { case wait, skip(String), fail, queue }
+
         private mutating func forgetIfEnded(_ run: RunRef) {
             if !isActive(run), (runs[run.key]?.holds ?? 0) <= 0 { runs[run.key] = nil }
         }
