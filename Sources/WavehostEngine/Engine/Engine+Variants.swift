@@ -10,6 +10,7 @@ extension Engine {
     /// Reads the workflow's variants; makes calls for new ones; swaps in the new weights,
     /// roles and shadows. A change that would leave a step without a live variant is refused.
     func refreshVariants(initial: Bool = false) throws {
+        // A copy to work from unlocked: making a call can take seconds (a worker starts).
         let (plan, known, cached) = state.withLock { ($0.plan!, $0.knownVariants, Set($0.callCache.keys)) }
         let workflow = plan.workflow
         let rows = try store.variants(workflowID: plan.stored.id)
