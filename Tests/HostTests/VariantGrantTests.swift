@@ -37,6 +37,18 @@ import WavehostJSON
         #expect(try store.variants(workflow: "granted", step: "fetch") == variants)
     }
 
+    /// Grants are the file's word only: a variant added later (`wavehost variants add`) has none,
+    /// whatever its definition carried.
+    @Test(arguments: Backend.allCases)
+    func aVariantAddedLaterHasNoGrants(_ backend: Backend) throws {
+        let store = try EngineFixtures.store(backend)
+        let yaml = Self.yaml(port: 8080)
+        let workflow = try EngineFixtures.workflow(yaml)
+        _ = try store.registerWorkflow(workflow, source: yaml)
+        let id = try store.addVariant(workflow: "granted", step: "fetch", WorkflowRecord.Variant(workflow.steps[0].variants[0]))
+        #expect(try store.variants(workflow: "granted", step: "fetch").first { $0.id == id }?.grants == nil)
+    }
+
     /// Through the engine and the sandbox: the granted variant's calls reach the server, the
     /// other's are refused the network, whatever the first was granted.
     @Test func twoVariantsWithTheSameActorAndConfigEachGetTheirOwnGrants() throws {
