@@ -3,10 +3,17 @@ import WavehostStore
 
 /// A run as the engine's queues and calls name it: immutable, so it travels between threads.
 /// `key` tells apart two holdings of one run (lost to another host, then claimed again).
-struct RunRef: Sendable {
+/// A class: queues and calls copy it often, and a copy is then one retain, not the subject's.
+final class RunRef: Sendable {
     let key: UInt64
     let id: Int64
     let subject: Subject
+
+    init(key: UInt64, id: Int64, subject: Subject) {
+        self.key = key
+        self.id = id
+        self.subject = subject
+    }
 }
 
 /// What the engine knows of one run it holds: each step's phase and output. Kept in the
