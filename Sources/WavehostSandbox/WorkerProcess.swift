@@ -16,6 +16,11 @@ import Glibc
 /// the stderr tail, counts) is only used by the one caller the pool handed it to, between
 /// taking it out of the pool's idle list and putting it back, both under the pool's lock.
 /// A lock of its own would cost an acquisition per call on the invoke path for nothing.
+/// Not `Sendable` and moved as `sending` instead: Swift 6.3 will not send a value captured
+/// by `Mutex.withLock`'s closure into the locked state ("'inout sending' parameter cannot be
+/// task-isolated"), so the idle list could take it only through `nonisolated(unsafe)`, the
+/// same promise. Nor a struct handed out by value: `deinit` retires a worker dropped on
+/// any path, and a `~Copyable` one cannot sit in an `Array`.
 final class WorkerProcess: @unchecked Sendable {
     let pid: pid_t
     let actor: String

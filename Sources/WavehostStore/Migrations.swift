@@ -222,6 +222,10 @@ enum Migrations {
         Migration(version: 8, name: "variant limits", sql: """
             ALTER TABLE variants ADD COLUMN limits TEXT;
             """),
+        // Each variant's own grants (the workflow file's word): before, variants sharing actor and config shared the first's.
+        Migration(version: 9, name: "variant grants", sql: """
+            ALTER TABLE variants ADD COLUMN grants TEXT;
+            """),
         // Effects write tables the workflow files declare (Tables/). The ledger is the truth
         // they can be rebuilt from: every applied effect, append-only, in the transaction
         // that records its interaction. `origin` marks rows imported from `effect_rows`, so

@@ -13,11 +13,13 @@ extension Store {
         public let isolation: VariantIsolation
         /// Its sandbox limits object; nil for the defaults.
         public let limits: JSON?
+        /// Its grants object, from the workflow file; nil for none.
+        public let grants: JSON?
         public let retired: Bool
     }
 
     /// The columns ``variant(_:)`` reads, for a query joining `variants v` and `steps s`.
-    private static let variantColumns = "v.id, s.name, v.actor, v.config, v.role, v.weight, v.mode, v.isolation, v.limits, v.retired_at"
+    private static let variantColumns = "v.id, s.name, v.actor, v.config, v.role, v.weight, v.mode, v.isolation, v.limits, v.retired_at, v.grants"
 
     /// Every variant of the workflow version `workflowID`, oldest first.
     public func variants(workflowID: Int64) throws(StoreError) -> [StoredVariant] {
@@ -94,6 +96,24 @@ extension Store {
         }
     }
 
+    /// Writes the grants of `workflow`'s variants (`WorkflowRecord.Variant.grants`) to the rows
+    /// `stored` names, in one transaction: the file's word, recorded as it is registered (again
+    /// for the same text: the same grants). `registerWorkflow`'s own insert does not write them.
+    public func recordGrants(of workflow: WorkflowRecord, _ stored: StoredWorkflow) throws(StoreError) {
+        let grants = workflow.steps.flatMap { step in
+            zip(step.variants, stored.variantIDs[step.name] ?? []).compactMap { variant, id in variant.grants.map { (id, $0) } }
+        }
+        guard !grants.isEmpty else { return }
+        try withConnection { connection throws(StoreError) in
+            try connection.transaction { () throws(StoreError) in
+                let p = connection.placeholder
+                for (id, grant) in grants {
+                    try connection.query("UPDATE variants SET grants = \(p(1)) WHERE id = \(p(2))", [.text(grant.text), .integer(id)])
+                }
+            }
+        }
+    }
+
     private func newestWorkflowID(_ name: String) throws(StoreError) -> Int64? {
         try withConnection { connection throws(StoreError) in
             try connection.query("SELECT MAX(id) FROM workflows WHERE name = \(connection.placeholder(1))", [.text(name)]).first?.first?.integer
@@ -126,6 +146,7 @@ extension Store {
         }
         return StoredVariant(id: id, step: step, actor: actor, config: try json("config", row[3], object: false), role: try choice("role", row[4]),
                              weight: Int(weight), mode: try choice("mode", row[6]), isolation: try choice("isolation", row[7]),
-                             limits: row[8] == .null ? JSON?.none : try json("limits", row[8], object: true), retired: row[9] != .null)
+                             limits: row[8] == .null ? JSON?.none : try json("limits", row[8], object: true),
+                             grants: row[10] == .null ? JSON?.none : try json("grants", row[10], object: true), retired: row[9] != .null)
     }
 }

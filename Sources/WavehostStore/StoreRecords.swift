@@ -39,9 +39,12 @@ public struct WorkflowRecord: Sendable {
         public var isolation: Store.VariantIsolation
         /// The sandbox limits object as the workflow file (or `--limits`) gives it; nil for the defaults.
         public var limits: JSON?
+        /// Its grants object as the workflow file gives them; nil for none. Written only when
+        /// the workflow is registered (``Store/recordGrants(_:)``): a variant added later has none.
+        public var grants: JSON?
 
         package init(actor: String, config: JSON, role: Store.VariantRole, weight: Int, mode: Store.VariantMode,
-                     isolation: Store.VariantIsolation, limits: JSON?) {
+                     isolation: Store.VariantIsolation, limits: JSON?, grants: JSON? = nil) {
             self.actor = actor
             self.config = config
             self.role = role
@@ -49,6 +52,7 @@ public struct WorkflowRecord: Sendable {
             self.mode = mode
             self.isolation = isolation
             self.limits = limits
+            self.grants = grants
         }
     }
 

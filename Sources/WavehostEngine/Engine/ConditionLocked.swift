@@ -34,9 +34,33 @@ final class ConditionLocked<State: Sendable>: @unchecked Sendable {
         return try body(&state)
     }
 
+    /// Runs `body` on the state, alone, again after each wait or turn it asks for, until it is
+    /// done: one acquisition for a loop that waits on the state (a wait releases the lock only
+    /// between runs of `body`, and wakes on a signal or at its deadline).
+    func withLock<T>(looping body: (inout State) throws -> LockTurn<T>) rethrows -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            switch try body(&state) {
+            case .done(let value): return value
+            case .again: continue
+            case .wait(let deadline): _ = condition.wait(until: deadline)
+            }
+        }
+    }
+
     /// Wakes one waiter (after a change made in `withLock`: it then looks at `ready` again).
     func signal() { condition.signal() }
 
     /// Wakes every waiter.
     func broadcast() { condition.broadcast() }
+}
+
+/// What a looping ``ConditionLocked/withLock(looping:)`` body asks for next.
+enum LockTurn<Value> {
+    /// Wait for a signal or `until`, then run again.
+    case wait(until: Date)
+    /// Run again at once.
+    case again
+    case done(Value)
 }

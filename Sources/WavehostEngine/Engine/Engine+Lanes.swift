@@ -9,8 +9,8 @@ import WavehostJSON
 /// - one lane per model endpoint (a live variant's `config.endpoint`), `Options.endpointConcurrency`
 ///   threads, so the server gets as many requests at once as it has slots, whatever else runs;
 /// - a step that sets `concurrency: N` has a lane of its own with N threads.
-struct Lane: Equatable {
-    enum Kind: Equatable {
+struct Lane: Equatable, Sendable {
+    enum Kind: Equatable, Sendable {
         case host
         case endpoint(String)
         case step(String)
@@ -62,17 +62,17 @@ struct Lane: Equatable {
 }
 
 /// A queued step of a run; `order` counts up as work is queued, across steps.
-struct QueuedStep {
+struct QueuedStep: Sendable {
     let order: UInt64
-    let run: RunState
+    let run: RunRef
 
     /// Older runs first (finishing runs under way beats starting new ones), then first queued.
     func precedes(_ other: QueuedStep) -> Bool { (run.id, order) < (other.run.id, other.order) }
 }
 
-extension Engine {
-    /// Queues `run`'s step `index` behind the older runs' work of that step. Called under `lock`.
-    func enqueue(_ run: RunState, _ index: Int) {
+extension Engine.State {
+    /// Queues `run`'s step `index` behind the older runs' work of that step.
+    mutating func enqueue(_ run: RunRef, _ index: Int) {
         queueOrder += 1
         let entry = QueuedStep(order: queueOrder, run: run)
         // Runs mostly arrive in order: look from the back.
@@ -87,9 +87,9 @@ extension Engine {
     /// preferring the model called last, so a server that holds several models switches between
     /// them rarely; and siblings start together: work whose run has other steps queued in this
     /// lane waits until there are threads free for all of them (the idle ones take the rest at
-    /// once, as the oldest work). Called under `lock`.
+    /// once, as the oldest work).
     func nextStep(inLane index: Int, last: Int, lastModel: String) -> Int? {
-        let lane = lanes[index]
+        let lane = plan.lanes[index]
         let waiting = lane.steps.filter { !ready[$0].isEmpty }
         guard !waiting.isEmpty else { return nil }
         switch lane.kind {
@@ -97,21 +97,25 @@ extension Engine {
             if waiting.contains(last) { return last }
             return waiting.max { ready[$0].count < ready[$1].count }
         case .endpoint:
-            let sameModel = waiting.filter { models[$0] == lastModel }
+            let sameModel = waiting.filter { plan.models[$0] == lastModel }
             guard let oldest = (sameModel.isEmpty ? waiting : sameModel).min(by: { ready[$0][0].precedes(ready[$1][0]) })
             else { return nil }
-            let run = ready[oldest][0].run
-            let siblings = lane.steps.filter { step in step != oldest && ready[step].contains { $0.run === run } }.count
+            let run = ready[oldest][0].run.key
+            let siblings = lane.steps.filter { step in step != oldest && ready[step].contains { $0.run.key == run } }.count
             return min(siblings + 1, lane.threads) <= idleThreads[index] + 1 ? oldest : nil
         }
     }
+}
 
+extension Engine.Plan {
     /// The threads of the lane that runs step `index`: its variants' worker pools are this big.
-    func threads(forStep index: Int) -> Int {
-        lanes.first { $0.steps.contains(index) }?.threads ?? options.concurrency
+    func threads(forStep index: Int, otherwise: Int) -> Int {
+        lanes.first { $0.steps.contains(index) }?.threads ?? otherwise
     }
 
     func lane(ofStep index: Int) -> Int {
         lanes.firstIndex { $0.steps.contains(index) } ?? 0
     }
+
+    func index(of step: String) -> Int? { workflow.steps.firstIndex { $0.name == step } }
 }

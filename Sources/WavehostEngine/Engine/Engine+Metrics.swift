@@ -4,16 +4,16 @@ import WavehostStore
 
 /// What the engine records as metrics (see ``HostMetrics``): counted when durable.
 extension Engine {
-    /// The instruments of `start`'s variant and version, made on first use. Called under `lock`.
-    func instruments(for start: InteractionStart, step index: Int) -> InteractionInstruments {
+    /// The instruments of `start`'s variant and version, made on first use. Called under the lock.
+    func instruments(for start: InteractionStart, step index: Int, _ s: inout State) -> InteractionInstruments {
         let variantID = start.variantID ?? 0
         let sha256 = start.actorSHA256 ?? ""
         let key = "\(variantID) \(sha256)"
-        if let made = instruments[key] { return made }
-        let actor = callCache[variantID]?.actor ?? "unknown"
-        let made = InteractionInstruments(workflow: workflow.name, step: workflow.steps[index].name, variantID: variantID,
+        if let made = s.instruments[key] { return made }
+        let actor = s.callCache[variantID]?.actor ?? "unknown"
+        let made = InteractionInstruments(workflow: s.workflow.name, step: s.workflow.steps[index].name, variantID: variantID,
                                           actor: actor, sha256: sha256)
-        instruments[key] = made
+        s.instruments[key] = made
         return made
     }
 }
@@ -30,10 +30,10 @@ struct RunGauges {
         leasesHeld = Gauge(label: HostMetrics.leasesHeld, dimensions: [("workflow", workflow)])
     }
 
-    /// Reads the engine's state. Called under its `lock`.
-    func record(_ engine: Engine) {
-        queueDepth.record(engine.ready.reduce(0) { $0 + $1.count } + engine.delayed.count)
-        runsInFlight.record(Set(engine.inFlight.values.map { $0.run.id }).count)
-        leasesHeld.record(engine.active.count)
+    /// Reads the engine's state (under its lock).
+    func record(_ state: Engine.State) {
+        queueDepth.record(state.ready.reduce(0) { $0 + $1.count } + state.delayed.count)
+        runsInFlight.record(Set(state.inFlight.values.map { $0.run.id }).count)
+        leasesHeld.record(state.active.count)
     }
 }

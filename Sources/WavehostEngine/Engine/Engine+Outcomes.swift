@@ -6,10 +6,11 @@ import WavehostStore
 /// From an actor's answer to a durable result: checks, effects, retries, the watchdog.
 extension Engine {
     /// Turns a call's outcome into the interaction's end and hands it to the journal.
-    /// `page` is the paged step's page this output is (its `pages` + 1, read under `lock`
+    /// `page` is the paged step's page this output is (its `pages` + 1, read under the lock
     /// by the caller); nil reads it here.
-    func finish(_ start: InteractionStart, run: RunState, step index: Int, outcome: CallOutcome, latency: Duration, shadow: Bool = false,
-                hostCalls: [HostCallRecord] = [], page: Int? = nil) {
+    func finish(_ start: InteractionStart, run: RunRef, step index: Int, outcome: CallOutcome, latency: Duration, shadow: Bool = false,
+                hostCalls: [HostCallRecord] = [], page: Int? = nil, _ context: Context) {
+        let workflow = context.plan.workflow
         let step = workflow.steps[index]
         var status = InteractionStatus.completed
         var output: [UInt8]?
@@ -26,7 +27,7 @@ extension Engine {
                 do {
                     let json = try JSON.parse(bytes)
                     parsed = json
-                    let pageNumber = page ?? lock.withLock { run.steps[index].pages + 1 }
+                    let pageNumber = page ?? state.withLock { ($0.runs[run.key]?.steps[index].pages ?? 0) + 1 }
                     effects = try Effects.from(json, step: step, subject: run.subject.key, page: pageNumber, workflow: workflow,
                                                subjectRow: run.subject.payload)
                 } catch let failure as Effects.Refusal {
@@ -45,116 +46,140 @@ extension Engine {
             id: start.id, status: status, output: output, error: reason, completedAt: Store.now(),
             latencyMicroseconds: latency.microseconds, effects: effects, applyEffects: workflow.environment == .prod && !shadow,
             hostCallEvents: hostCalls.map { $0.event(interaction: start.id) }, runID: start.runID)
-        lock.lock()
-        if !shadow { awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable) }
-        metered[start.id] = instruments(for: start, step: index)
-        lock.unlock()
-        journal.record(finish: finish)
+        state.withLock { s in
+            if !shadow { s.awaitingCommit[start.id] = Outcome(run: run, step: index, output: parsed, retryable: retryable) }
+            let meter = instruments(for: start, step: index, &s)
+            s.metered[start.id] = meter
+        }
+        context.journal.record(finish: finish)
     }
 
     /// Called by the journal once `finishes` are durable: advances each run. Runs in `lost`
     /// were taken over by another host (this one's lease lapsed): they are dropped here, and
     /// their ends in `finishes` were not written.
     func committed(_ finishes: [InteractionFinish], _ refused: [Int64: String], _ lost: Set<Int64>) {
-        lock.lock()
-        defer {
-            lock.broadcast()
-            lock.unlock()
+        state.withLock { s in
+            advance(finishes, refused, lost, &s)
+            state.broadcast()
         }
+    }
+
+    private func advance(_ finishes: [InteractionFinish], _ refused: [Int64: String], _ lost: Set<Int64>, _ s: inout State) {
         for id in lost {
-            guard let run = active.removeValue(forKey: id) else { continue }
-            run.lost = true
-            progress.runsLost += 1
+            guard let key = s.active[id], let run = s.runs[key]?.ref else { continue }
+            s.runs[key]!.lost = true
+            s.end(run)
+            s.progress.runsLost += 1
             logger.warning("lost a run to another host (its lease lapsed)", metadata: ["run": "\(id)"])
         }
         for finish in finishes {
             if lost.contains(finish.runID) {
-                metered[finish.id] = nil
-                awaitingCommit[finish.id] = nil
+                s.metered[finish.id] = nil
+                if let outcome = s.awaitingCommit.removeValue(forKey: finish.id) { s.letGo(outcome.run) }
                 continue
             }
             // Counted once durable, with the status the store holds (a refused effect fails it).
-            metered.removeValue(forKey: finish.id)?.record(refused[finish.id] == nil ? finish.status : .failed,
-                                                          latencyMicroseconds: finish.latencyMicroseconds)
-            guard let outcome = awaitingCommit.removeValue(forKey: finish.id) else { continue }
-            let run = outcome.run
-            let index = outcome.step
-            let step = workflow.steps[index]
-            run.steps[index].parent = finish.id
-            let finished = active[run.id] == nil  // failed meanwhile by a sibling step
-            if finish.status == .completed && refused[finish.id] == nil {
-                progress.interactionsCompleted += 1
-                if finished { continue }
-                run.steps[index].failures = 0
-                run.steps[index].output = outcome.output
-                if let paging = step.paging {
-                    run.steps[index].pages += 1
-                    let next = outcome.output?.value(at: paging)
-                    if let next, next != .null {
-                        run.steps[index].cursor = next
-                        run.steps[index].phase = .queued
-                        enqueue(run, index)
-                        continue
-                    }
-                }
-                run.steps[index].phase = .done
-                schedule(run)
-                continue
-            }
-            progress.interactionsFailed += 1
-            if finished { continue }
-            let reason = refused[finish.id] ?? finish.error ?? "failed"
-            run.steps[index].failures += 1
-            run.steps[index].lastError = reason
-            // A refused effect may clear on retry (a lookup then sees the row that won).
-            let retryable = outcome.retryable || refused[finish.id] != nil
-            if retryable && run.steps[index].failures < step.retry.attempts {
-                let backoff = Duration.milliseconds(step.retry.backoffMilliseconds) * (1 << min(run.steps[index].failures - 1, 16))
-                run.steps[index].phase = .queued
-                delayed.append((.now + backoff, run, index))
-                journal.record(event: EventRecord(kind: "retry_scheduled", cause: reason, interactionID: finish.id, payload: JSON.object([
-                    ("attempt", .integer(run.steps[index].failures + 1)), ("of", .integer(step.retry.attempts)),
-                    ("backoff_ms", .integer(backoff.milliseconds)),
-                ]).text))
-            } else {
-                run.steps[index].final = true
-                run.steps[index].phase = .waiting
-                schedule(run)
-            }
+            s.metered.removeValue(forKey: finish.id)?.record(refused[finish.id] == nil ? finish.status : .failed,
+                                                            latencyMicroseconds: finish.latencyMicroseconds)
+            guard let outcome = s.awaitingCommit.removeValue(forKey: finish.id) else { continue }
+            // This work's hold ends here, unless it is queued again (a next page, a retry).
+            if advance(outcome, finish, refused: refused[finish.id], &s) { s.letGo(outcome.run) }
         }
+    }
+
+    /// Moves `outcome`'s run on from its committed `finish`; returns false when the step is queued again.
+    private func advance(_ outcome: Outcome, _ finish: InteractionFinish, refused: String?, _ s: inout State) -> Bool {
+        let run = outcome.run
+        let index = outcome.step
+        guard s.runs[run.key] != nil else { return false }  // an earlier `run`'s, ended with it
+        let step = s.workflow.steps[index]
+        s.runs[run.key]!.steps[index].parent = finish.id
+        let finished = !s.isActive(run)  // failed meanwhile by a sibling step
+        if finish.status == .completed && refused == nil {
+            s.progress.interactionsCompleted += 1
+            if finished { return true }
+            s.runs[run.key]!.steps[index].failures = 0
+            s.runs[run.key]!.steps[index].output = outcome.output
+            if let paging = step.paging {
+                s.runs[run.key]!.steps[index].pages += 1
+                let next = outcome.output?.value(at: paging)
+                if let next, next != .null {
+                    s.runs[run.key]!.steps[index].cursor = next
+                    s.runs[run.key]!.steps[index].phase = .queued
+                    s.enqueue(run, index)
+                    return false
+                }
+            }
+            s.runs[run.key]!.steps[index].phase = .done
+            schedule(run, &s)
+            return true
+        }
+        s.progress.interactionsFailed += 1
+        if finished { return true }
+        let reason = refused ?? finish.error ?? "failed"
+        s.runs[run.key]!.steps[index].failures += 1
+        s.runs[run.key]!.steps[index].lastError = reason
+        let failures = s.runs[run.key]!.steps[index].failures
+        // A refused effect may clear on retry (a lookup then sees the row that won).
+        let retryable = outcome.retryable || refused != nil
+        if retryable && failures < step.retry.attempts {
+            let backoff = Duration.milliseconds(step.retry.backoffMilliseconds) * (1 << min(failures - 1, 16))
+            s.runs[run.key]!.steps[index].phase = .queued
+            s.delayed.append((.now + backoff, run, index))
+            s.journal.record(event: EventRecord(kind: "retry_scheduled", cause: reason, interactionID: finish.id, payload: JSON.object([
+                ("attempt", .integer(failures + 1)), ("of", .integer(step.retry.attempts)),
+                ("backoff_ms", .integer(backoff.milliseconds)),
+            ]).text))
+            return false
+        }
+        s.runs[run.key]!.steps[index].final = true
+        s.runs[run.key]!.steps[index].phase = .waiting
+        schedule(run, &s)
+        return true
     }
 
     /// Fails calls past their deadline. An in-process call cannot be stopped, so its
     /// thread is abandoned (its answer, if one comes, is dropped) and replaced.
-    func watch(generation: Int) {
-        lock.lock()
-        while !stopping && self.generation == generation {
-            _ = lock.wait(until: Date(timeIntervalSinceNow: 0.05))
-            let now = ContinuousClock.now
-            let overdue = inFlight.filter { $0.value.deadline <= now }
-            for (id, call) in overdue {
-                inFlight[id] = nil
-                let step = workflow.steps[call.step]
-                lock.unlock()
-                if call.inProcess, let version = call.version {
-                    // Its thread runs on: the version poisons a held instance, and past its bound leaves the process.
-                    for note in version.abandonOverdue() {
-                        logger.warning("in-process call abandoned", metadata: ["actor": "\(version.actor)", "note": "\(note)"])
-                        journal.record(event: EventRecord(kind: "inprocess_call_abandoned", cause: note, interactionID: call.start.id, payload: JSON.object([
-                            ("actor", .string(version.actor)), ("step", .string(step.name)),
-                        ]).text))
+    func watch(generation: Int, _ context: Context) {
+        var waited = false
+        while true {
+            // Every 50 ms, the calls past their deadline, taken out of `inFlight` at once.
+            let found = state.withLock(looping: { (s: inout State) -> LockTurn<(now: ContinuousClock.Instant, overdue: [(Int64, InFlight)])?> in
+                if waited {
+                    waited = false
+                    let now = ContinuousClock.now
+                    let overdue = s.inFlight.filter { $0.value.deadline <= now }.sorted { $0.key < $1.key }
+                    if !overdue.isEmpty {
+                        for (id, _) in overdue { s.inFlight[id] = nil }
+                        return .done((now, overdue.map { ($0.key, $0.value) }))
                     }
                 }
-                // Its thread is gone to the abandoned call: the lane gets another, once the version
-                // has dealt with it (a replacement must not start on an instance being moved out).
-                if call.inProcess { lock.withLock { startWorker(lane: lane(ofStep: call.step), generation: generation) } }
-                let outcome = CallOutcome.timedOut("no answer within \(step.timeoutMilliseconds) ms; the watchdog failed the interaction")
-                finish(call.start, run: call.run, step: call.step, outcome: outcome,
-                       latency: now - call.deadline + .milliseconds(step.timeoutMilliseconds), shadow: call.shadow)
-                lock.lock()
+                guard !s.stopping && s.generation == generation else { return .done(nil) }
+                waited = true
+                return .wait(until: Date(timeIntervalSinceNow: 0.05))
+            })
+            guard let (now, overdue) = found else { return }
+            for (_, call) in overdue { abandon(call, now: now, generation: generation, context) }
+        }
+    }
+
+    private func abandon(_ call: InFlight, now: ContinuousClock.Instant, generation: Int, _ context: Context) {
+        let step = context.plan.workflow.steps[call.step]
+        if call.inProcess, let version = call.version {
+            // Its thread runs on: the version poisons a held instance, and past its bound leaves the process.
+            for note in version.abandonOverdue() {
+                logger.warning("in-process call abandoned", metadata: ["actor": "\(version.actor)", "note": "\(note)"])
+                context.journal.record(event: EventRecord(kind: "inprocess_call_abandoned", cause: note, interactionID: call.start.id, payload: JSON.object([
+                    ("actor", .string(version.actor)), ("step", .string(step.name)),
+                ]).text))
             }
         }
-        lock.unlock()
+        // Its thread is gone to the abandoned call: the lane gets another, once the version
+        // has dealt with it (a replacement must not start on an instance being moved out).
+        if call.inProcess { state.withLock { startWorker(lane: context.plan.lane(ofStep: call.step), generation: generation, context, &$0) } }
+        let outcome = CallOutcome.timedOut("no answer within \(step.timeoutMilliseconds) ms; the watchdog failed the interaction")
+        finish(call.start, run: call.run, step: call.step, outcome: outcome,
+               latency: now - call.deadline + .milliseconds(step.timeoutMilliseconds), shadow: call.shadow, context)
     }
 }
 

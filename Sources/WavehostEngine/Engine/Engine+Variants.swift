@@ -10,13 +10,16 @@ extension Engine {
     /// Reads the workflow's variants; makes calls for new ones; swaps in the new weights,
     /// roles and shadows. A change that would leave a step without a live variant is refused.
     func refreshVariants(initial: Bool = false) throws {
-        let rows = try store.variants(workflowID: stored.id)
-        guard rows != knownVariants else { return }
+        // A copy to work from unlocked: making a call can take seconds (a worker starts).
+        let (plan, known, cached) = state.withLock { ($0.plan!, $0.knownVariants, Set($0.callCache.keys)) }
+        let workflow = plan.workflow
+        let rows = try store.variants(workflowID: plan.stored.id)
+        guard rows != known else { return }
         var made: [Int64: any ActorCall] = [:]
-        for row in rows where !row.retired && callCache[row.id] == nil && (row.mode == .shadow || row.weight > 0) {
-            let variant = try definition(of: row)
+        for row in rows where !row.retired && !cached.contains(row.id) && (row.mode == .shadow || row.weight > 0) {
+            let variant = try definition(of: row, plan)
             // As many workers as the step's lane has threads: every thread can have a call under way.
-            let threads = index(of: row.step).map(threads(forStep:)) ?? options.concurrency
+            let threads = plan.index(of: row.step).map { plan.threads(forStep: $0, otherwise: options.concurrency) } ?? options.concurrency
             let call: ReloadableCall
             do { call = ReloadableCall(try catalog.makeCall(variant, concurrency: threads)) } catch {
                 // Say which part of which workflow asked for it: the author fixes the file, not the plugin.
@@ -27,12 +30,16 @@ extension Engine {
             reloader?.track(call, variant: variant, concurrency: threads)
             made[row.id] = call
         }
-        lock.lock()
-        defer { lock.unlock() }
-        callCache.merge(made) { old, _ in old }
-        func choices(_ step: String, _ mode: Store.VariantMode) -> [(variantID: Int64, weight: Int, call: any ActorCall)] {
+        try state.withLock { s throws in try apply(rows, made: made, initial: initial, &s) }
+    }
+
+    private func apply(_ rows: [Store.StoredVariant], made: [Int64: any ActorCall], initial: Bool, _ s: inout State) throws {
+        let workflow = s.workflow
+        s.callCache.merge(made) { old, _ in old }
+        let cache = s.callCache
+        func choices(_ step: String, _ mode: Store.VariantMode) -> [Choice] {
             rows.filter { $0.step == step && $0.mode == mode && !$0.retired && (mode == .shadow || $0.weight > 0) }
-                .compactMap { row in callCache[row.id].map { (row.id, row.weight, $0) } }
+                .compactMap { row in cache[row.id].map { (row.id, row.weight, $0) } }
         }
         let live = workflow.steps.map { choices($0.name, .live) }
         if let empty = live.firstIndex(where: \.isEmpty) {
@@ -41,19 +48,19 @@ extension Engine {
             logger.warning("variant change not applied", metadata: ["reason": "\(reason)"])
             return
         }
-        calls = live
-        shadows = workflow.steps.map { choices($0.name, .shadow) }
-        routers = zip(workflow.steps, calls).map { step, choices in
+        s.calls = live
+        s.shadows = workflow.steps.map { choices($0.name, .shadow) }
+        s.routers = zip(workflow.steps, live).map { step, choices in
             choices.count > 1 ? StickyRouter(step: step.name, variants: choices.map { .init(id: $0.variantID, weight: $0.weight) }) : nil
         }
         if !initial { logger.notice("variants changed; applied from the next interaction", metadata: ["workflow": "\(workflow.name)"]) }
-        knownVariants = rows
+        s.knownVariants = rows
     }
 
-    /// The stored variant as the catalog takes it, with its own limits. Grants are the
-    /// operator's word in the workflow file only: they come from the file's variant with the
-    /// same actor and config, when there is one (a variant added later has none).
-    func definition(of row: Store.StoredVariant) throws(PluginError) -> WorkflowDefinition.Variant {
+    /// The stored variant as the catalog takes it, with its own limits and grants. Grants are
+    /// the operator's word in the workflow file only: stored when it is registered (a variant
+    /// added later has none). Its line is its declaration's, found by id.
+    func definition(of row: Store.StoredVariant, _ plan: Plan) throws(PluginError) -> WorkflowDefinition.Variant {
         if let limits = row.limits {
             // Written from a checked `limits` (the parser's or `--limits`), so this holds but for a row edited by hand.
             do { _ = try SandboxLimits(json: limits) } catch {
@@ -61,9 +68,18 @@ extension Engine {
                                   "variant \(row.id) of step \(row.step) has invalid stored limits \(limits.text): \(error)")
             }
         }
-        let declared = workflow.step(named: row.step)?.variants.first { $0.actor == row.actor && $0.config == row.config }
+        var grants = WorkflowDefinition.Grants.none
+        if let stored = row.grants {
+            // Written from the parser's checked grants, so this holds but for a row edited by hand.
+            do { grants = try WorkflowDefinition.Grants(json: stored) } catch {
+                throw PluginError(.createFailed, path: row.actor,
+                                  "variant \(row.id) of step \(row.step) has invalid stored grants \(stored.text): \(error)")
+            }
+        }
+        let position = plan.stored.variantIDs[row.step]?.firstIndex(of: row.id)
+        let declared = position.flatMap { plan.workflow.step(named: row.step)?.variants[$0] }
         return WorkflowDefinition.Variant(
             actor: row.actor, config: row.config, role: .init(row.role), weight: row.weight, mode: .init(row.mode),
-            isolation: .init(row.isolation), limits: row.limits, grants: declared?.grants ?? .none, line: declared?.line ?? 0)
+            isolation: .init(row.isolation), limits: row.limits, grants: grants, line: declared?.line ?? 0)
     }
 }

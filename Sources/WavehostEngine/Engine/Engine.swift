@@ -11,12 +11,9 @@ import WavehostStore
 /// the journal's group commits. A step's dependents start only once its result is
 /// durable, so a killed host loses nothing completed and repeats nothing applied.
 ///
-/// `@unchecked Sendable` because its scheduling state (the vars below `lock`) is shared by
-/// the run loop, the worker threads, the watchdog and the journal's callback, and guarded
-/// by `lock` by convention, which the compiler does not check (ThreadSanitizer does, in
-/// `tools/test`). The state waits on `lock` as a condition, so `Mutex` cannot hold it; moving
-/// it into a `ConditionLocked` state (as `Journal` and `Heartbeat` are) is what remains.
-public final class Engine: @unchecked Sendable {
+/// Its scheduling state, shared by the run loop, the worker threads, the watchdog and the
+/// journal's callback, is one ``State`` in `state`, which the threads also wait on.
+public final class Engine: Sendable {
     public struct Options: Sendable {
         /// Calls at once of the steps that call no model endpoint (worker threads).
         public var concurrency = 4
@@ -77,46 +74,8 @@ public final class Engine: @unchecked Sendable {
     let options: Options
     let logger = Logger(label: "wavehost.engine")
 
-    // Everything below is guarded by `lock`.
-    let lock = NSCondition()
-    var workflow: WorkflowDefinition!
-    var stored: StoredWorkflow!
-    var stepIDs: [Int64] = []
-    var calls: [[(variantID: Int64, weight: Int, call: any ActorCall)]] = []
-    var routers: [StickyRouter?] = []
-    /// Per step, the shadow variants that also run on each live input (never feeding on).
-    var shadows: [[(variantID: Int64, weight: Int, call: any ActorCall)]] = []
-    /// The variants as last read from the store, and a call for each one in use so far.
-    var knownVariants: [Store.StoredVariant] = []
-    var callCache: [Int64: any ActorCall] = [:]
-    var journal: Journal!
-    var active: [Int64: RunState] = [:]
-    var ready: [[QueuedStep]] = []
-    /// Per step, the steps it depends on directly or through others: their outputs are its input.
-    var ancestry: [[Int]] = []
-    var queueOrder: UInt64 = 0
-    var lanes: [Lane] = []
-    /// Per lane, threads waiting for work.
-    var idleThreads: [Int] = []
-    /// Per step, the model it asks its endpoint for ("" for none): endpoint lanes group by it.
-    var models: [String] = []
-    var delayed: [(due: ContinuousClock.Instant, run: RunState, step: Int)] = []
-    var inFlight: [Int64: InFlight] = [:]
-    var awaitingCommit: [Int64: Outcome] = [:]
-    var ids: Range<Int64> = 0..<0
-    var progress = Progress()
-    var stopping = false
-    var workers = 0
-    /// Counts `run`s: a thread of an earlier run that wakes late leaves instead of joining this one.
-    var generation = 0
-    /// The source the engine was prepared for; a later `run` with it reuses calls and routers.
-    var preparedSource: String?
-    /// Set by `drain`: no interaction starts; those under way end by `drainDeadline` or are interrupted.
-    var draining = false
-    var drainDeadline = ContinuousClock.Instant.now
-    /// Per (variant, version), its instruments; per ended interaction awaiting its commit, whose they are.
-    var instruments: [String: InteractionInstruments] = [:]
-    var metered: [Int64: InteractionInstruments] = [:]
+    /// Everything that changes while the engine runs (see ``State``).
+    let state = ConditionLocked(State())
 
     /// Swaps actor versions under the running engine when their files change.
     let reloader: HotReloader?
@@ -134,55 +93,58 @@ public final class Engine: @unchecked Sendable {
                     onProgress: ((Progress) -> Void)? = nil) throws -> Progress {
         let clock = ContinuousClock()
         let started = clock.now
-        if lock.withLock({ draining }) { return Progress() }
+        let (draining, preparedSource) = state.withLock { ($0.draining, $0.preparedSource) }
+        if draining { return Progress() }
         if preparedSource != source {
             if preparedSource != nil { retireCalls() }
             try prepare(workflow, source: source)
-            preparedSource = source
+            state.withLock { $0.preparedSource = source }
         } else {
             // A kept engine: what changed between runs (a canary's new weights) applies now,
             // not a second into the run, which a short pass may never reach.
             try refreshVariants()
         }
-        let generation = beginRun()
-        try store.addSubjects(subjects, workflowID: stored.id)
-        let counts = try store.runCounts(workflowID: stored.id)
-        (progress.runsTotal, progress.runsCompleted, progress.runsFailed) = (counts.total, counts.completed, counts.failed)
+        let plan = state.withLock { $0.plan! }
+        let workflowID = plan.stored.id
+        try store.addSubjects(subjects, workflowID: workflowID)
+        let counts = try store.runCounts(workflowID: workflowID)
         let finishedBefore = counts.completed + counts.failed
-        let finishedHereBefore = try store.runsFinished(workflowID: stored.id, by: options.owner)
+        let finishedHereBefore = try store.runsFinished(workflowID: workflowID, by: options.owner)
         // A service's heartbeat outlives this run; else the run beats for itself.
         let heartbeat = options.heartbeat ?? Heartbeat(store: store, owner: options.owner, lease: options.lease,
                                                        reportIssue: options.reportIssue)
-        heartbeat.hold(workflowID: stored.id)
+        heartbeat.hold(workflowID: workflowID)
         if options.heartbeat == nil { heartbeat.start() }
         // Weak: the engine holds the journal; a strong capture would keep both alive forever.
         // SQLite serves one host: its commits skip the lease fence while the heartbeat is on
         // time. PostgreSQL, shared by hosts, fences every commit (the check and the write are
         // one transaction, so even a host frozen between them cannot land a lost run's work).
         let certain: (@Sendable () -> Bool)? = store.backend == .sqlite ? { @Sendable [heartbeat] in heartbeat.leasesCertain } : nil
-        journal = Journal(store: store, owner: options.owner, leasesCertain: certain,
-                          reportIssue: options.reportIssue) { [weak self] finishes, refused, lost in
+        let journal = Journal(store: store, owner: options.owner, leasesCertain: certain,
+                              reportIssue: options.reportIssue) { [weak self] finishes, refused, lost in
             self?.committed(finishes, refused, lost)
         }
+        let context = Context(plan: plan, journal: journal)
+        let generation = beginRun(journal, counts: counts)
         journal.start()
-        lock.lock()
-        for (index, lane) in lanes.enumerated() {
-            for _ in 0..<lane.threads { startWorker(lane: index, generation: generation) }
+        state.withLock { s in
+            for (index, lane) in plan.lanes.enumerated() {
+                for _ in 0..<lane.threads { startWorker(lane: index, generation: generation, context, &s) }
+            }
         }
-        lock.unlock()
-        let watchdog = Thread { [self] in watch(generation: generation) }
+        let watchdog = Thread { [self] in watch(generation: generation, context) }
         watchdog.start()
         let gauges = RunGauges(workflow: workflow.name)
         defer {
-            lock.lock()
-            stopping = true
-            let drained = draining
-            lock.broadcast()
-            lock.unlock()
+            let drained = state.withLock { s in
+                s.stopping = true
+                state.broadcast()
+                return s.draining
+            }
             journal.stop()
             if drained {
-                releaseLeases()
-                lock.withLock { active = [:] }  // no longer this host's runs
+                releaseLeases(workflowID: workflowID)
+                state.withLock { $0.active = [:] }  // no longer this host's runs
             } else {
                 // Hosts waiting for this one's runs look again; without the notice they find them at their next poll.
                 do { try store.notifyWork() } catch {
@@ -190,7 +152,7 @@ public final class Engine: @unchecked Sendable {
                 }
             }
             if options.heartbeat == nil { heartbeat.stop() }
-            lock.withLock { gauges.record(self) }
+            state.withLock { gauges.record($0) }
             // Without keepsCallsAcrossRuns the calls are this run's: their workers end with it
             // (a call still under way retires its version when it ends).
             if !options.keepsCallsAcrossRuns { close() }
@@ -201,36 +163,34 @@ public final class Engine: @unchecked Sendable {
         var sizer = ClaimSizer(minimum: 4 * options.concurrency, maximum: options.runsInFlight ?? 1000, fixed: options.runsInFlight != nil)
         var nextClaim = clock.now
         while true {
-            lock.lock()
-            if let failure = journal.failure {
-                lock.unlock()
-                throw failure
+            let look = state.withLock(looping: { (s: inout State) -> LockTurn<Look> in
+                if let failure = journal.failure { return .done(.failed(failure)) }
+                gauges.record(s)
+                if s.draining {
+                    // Nothing starts; leave once what was under way has ended (its commit lands
+                    // in `journal.stop`), or fail it as interrupted at the deadline.
+                    if s.inFlight.isEmpty { return .done(.leave) }
+                    if ContinuousClock.now >= s.drainDeadline { interruptInFlight(&s); return .done(.leave) }
+                    return .wait(until: Date(timeIntervalSinceNow: 0.05))
+                }
+                let target = sizer.target(at: clock.now, finished: s.progress.runsCompleted + s.progress.runsFailed)
+                return .done(.claim(room: target - s.active.count, target: target, idle: s.active.isEmpty && s.inFlight.isEmpty))
+            })
+            guard case .claim(let room, let target, let idle) = look else {
+                if case .failed(let failure) = look { throw failure }
+                break
             }
-            gauges.record(self)
-            if draining {
-                // Nothing starts; leave once what was under way has ended (its commit lands
-                // in `journal.stop`), or fail it as interrupted at the deadline.
-                if inFlight.isEmpty { lock.unlock(); break }
-                if ContinuousClock.now >= drainDeadline { interruptInFlight(); lock.unlock(); break }
-                _ = lock.wait(until: Date(timeIntervalSinceNow: 0.05))
-                lock.unlock()
-                continue
-            }
-            let target = sizer.target(at: clock.now, finished: progress.runsCompleted + progress.runsFailed)
-            let room = target - active.count
-            let idle = active.isEmpty && inFlight.isEmpty
-            lock.unlock()
             // A quarter of the target free is enough to claim: a busy host still takes over
             // a dead one's runs soon after they lapse, not only once half its runs are done.
             if (room >= max(1, target / 4) || idle) && clock.now >= nextClaim {
-                let claimed = try store.claimRuns(workflowID: stored.id, owner: options.owner, limit: room, lease: options.lease,
+                let claimed = try store.claimRuns(workflowID: workflowID, owner: options.owner, limit: room, lease: options.lease,
                                                   isDead: Engine.isDead)
                 // Nothing free: look again in a moment, not at every commit.
                 nextClaim = claimed.isEmpty ? clock.now + .milliseconds(50) : clock.now
                 if claimed.isEmpty && idle {
                     if drained {
                         guard options.waitsForOtherHosts else { break }
-                        let others = try store.othersLeases(workflowID: stored.id, owner: options.owner)
+                        let others = try store.othersLeases(workflowID: workflowID, owner: options.owner)
                         let coming = options.moreComing?() ?? false
                         if others.runs == 0 && !coming { break }
                         // Others hold the rest: wait to be told, or until the first of their
@@ -243,7 +203,7 @@ public final class Engine: @unchecked Sendable {
                     drained = true  // one more look once every commit has landed
                 }
                 if !claimed.isEmpty { drained = false }
-                adopt(claimed)
+                adopt(claimed, plan)
             }
             if clock.now - lastRefresh >= .seconds(1) {
                 lastRefresh = clock.now
@@ -252,50 +212,64 @@ public final class Engine: @unchecked Sendable {
                     options.reportIssue?("engine", "\(workflow.name): cannot read variant changes: \(error)")
                 }
             }
-            lock.lock()
-            _ = lock.wait(until: Date(timeIntervalSinceNow: 0.1))
-            progress.elapsed = clock.now - started
-            let snapshot = progress
-            lock.unlock()
+            var waited = false
+            let snapshot = state.withLock(looping: { (s: inout State) -> LockTurn<Progress> in
+                guard waited else {
+                    waited = true
+                    return .wait(until: Date(timeIntervalSinceNow: 0.1))
+                }
+                s.progress.elapsed = clock.now - started
+                return .done(s.progress)
+            })
             if let onProgress, clock.now - lastReport >= .milliseconds(200) {
                 onProgress(snapshot)
                 lastReport = clock.now
             }
         }
-        let finishedHere = try store.runsFinished(workflowID: stored.id, by: options.owner)
-        let countsAfter = try store.runCounts(workflowID: stored.id)
-        lock.lock()
-        progress.elapsed = clock.now - started
-        progress.runsFinishedElsewhere = max(0, countsAfter.completed + countsAfter.failed - finishedBefore - (finishedHere - finishedHereBefore))
-        (progress.runsTotal, progress.runsCompleted, progress.runsFailed) = (countsAfter.total, countsAfter.completed, countsAfter.failed)
-        let final = progress
-        lock.unlock()
+        let finishedHere = try store.runsFinished(workflowID: workflowID, by: options.owner)
+        let countsAfter = try store.runCounts(workflowID: workflowID)
+        let final = state.withLock { s in
+            s.progress.elapsed = clock.now - started
+            s.progress.runsFinishedElsewhere = max(0, countsAfter.completed + countsAfter.failed - finishedBefore - (finishedHere - finishedHereBefore))
+            (s.progress.runsTotal, s.progress.runsCompleted, s.progress.runsFailed) = (countsAfter.total, countsAfter.completed, countsAfter.failed)
+            return s.progress
+        }
         onProgress?(final)
         return final
     }
 
+    /// What the run loop found under the lock.
+    private enum Look {
+        case failed(StoreError)
+        case leave
+        case claim(room: Int, target: Int, idle: Bool)
+    }
+
     /// Resets what one `run` holds (calls, routers and the id block stay). Returns its generation.
-    private func beginRun() -> Int {
-        lock.withLock {
-            generation += 1
-            stopping = false
-            progress = Progress()
-            active = [:]
-            ready = Array(repeating: [], count: workflow.steps.count)
-            delayed = []
-            inFlight = [:]
-            awaitingCommit = [:]
-            idleThreads = Array(repeating: 0, count: lanes.count)
-            return generation
+    private func beginRun(_ journal: Journal, counts: (total: Int, completed: Int, failed: Int)) -> Int {
+        state.withLock { s in
+            s.generation += 1
+            s.stopping = false
+            s.progress = Progress()
+            (s.progress.runsTotal, s.progress.runsCompleted, s.progress.runsFailed) = (counts.total, counts.completed, counts.failed)
+            s.journal = journal
+            s.active = [:]
+            s.runs = [:]
+            s.ready = Array(repeating: [], count: s.workflow.steps.count)
+            s.delayed = []
+            s.inFlight = [:]
+            s.awaitingCommit = [:]
+            s.idleThreads = Array(repeating: 0, count: s.plan.lanes.count)
+            return s.generation
         }
     }
 
     /// Retires every call made so far (their workers exit; a call under way retires its
     /// version when it ends) and forgets the variants, so a later `run` makes them again.
     func retireCalls() {
-        let made = lock.withLock {
-            defer { callCache = [:]; knownVariants = [] }
-            return Array(callCache.values)
+        let made = state.withLock { s in
+            defer { s.callCache = [:]; s.knownVariants = [] }
+            return Array(s.callCache.values)
         }
         reloader?.untrack(made.compactMap { $0 as? ReloadableCall })
         for call in made { call.retire() }
@@ -304,14 +278,13 @@ public final class Engine: @unchecked Sendable {
     /// Ends an engine kept across runs (`keepsCallsAcrossRuns`): its worker pools retire.
     public func close() {
         retireCalls()
-        preparedSource = nil
+        state.withLock { $0.preparedSource = nil }
     }
 
     /// Records the workflow and its actors' versions; makes every variant callable, so a
     /// missing actor or a config its actor refuses stops the run before anything starts.
     private func prepare(_ workflow: WorkflowDefinition, source: String) throws {
-        self.workflow = workflow
-        stored = try store.registerWorkflow(workflow, source: source)
+        let stored = try store.registerWorkflow(workflow, source: source)
         let actors = Set(workflow.steps.flatMap { $0.variants.map(\.actor) })
         if let approved = try Engine.approvedHashes(for: workflow, store: store) {
             for version in catalog.versions(of: actors) where !approved.contains(version.sha256) {
@@ -323,29 +296,30 @@ public final class Engine: @unchecked Sendable {
             try store.registerActorVersion(name: version.name, kind: version.kind, sha256: version.sha256,
                                            version: version.version, path: version.path)
         }
-        stepIDs = workflow.steps.map { stored.stepIDs[$0.name] ?? 0 }
-        lanes = Lane.plan(workflow, hostThreads: options.concurrency, endpointThreads: options.endpointConcurrency)
-        models = workflow.steps.map(Lane.model(of:))
-        ancestry = workflow.steps.indices.map(workflow.ancestors(of:))
-        idleThreads = Array(repeating: 0, count: lanes.count)
+        let plan = Plan(workflow: workflow, stored: stored, stepIDs: workflow.steps.map { stored.stepIDs[$0.name] ?? 0 },
+                        lanes: Lane.plan(workflow, hostThreads: options.concurrency, endpointThreads: options.endpointConcurrency),
+                        models: workflow.steps.map(Lane.model(of:)), ancestry: workflow.steps.indices.map(workflow.ancestors(of:)))
+        state.withLock { s in
+            s.plan = plan
+            s.idleThreads = Array(repeating: 0, count: plan.lanes.count)
+        }
         try refreshVariants(initial: true)
-        ready = Array(repeating: [], count: workflow.steps.count)
+        state.withLock { $0.ready = Array(repeating: [], count: workflow.steps.count) }
     }
 
     /// Takes on claimed runs: replays their history and queues their ready steps.
-    private func adopt(_ claimed: [ClaimedRun]) {
+    private func adopt(_ claimed: [ClaimedRun], _ plan: Plan) {
         guard !claimed.isEmpty else { return }
         var stepIndex: [Int64: Int] = [:]
-        for (index, id) in stepIDs.enumerated() { stepIndex[id] = index }
-        lock.lock()
-        defer { lock.unlock() }
-        for claim in claimed where active[claim.id] == nil {
-            let run = RunState(id: claim.id, subject: claim.subject, stepCount: workflow.steps.count)
-            run.restore(claim.history, stepIndex: stepIndex, workflow: workflow)
-            active[run.id] = run
-            schedule(run)
+        for (index, id) in plan.stepIDs.enumerated() { stepIndex[id] = index }
+        state.withLock { s in
+            for claim in claimed where s.active[claim.id] == nil {
+                let run = s.adopt(id: claim.id, subject: claim.subject)
+                s.runs[run.key]!.restore(claim.history, stepIndex: stepIndex, workflow: plan.workflow)
+                schedule(run, &s)
+            }
+            state.broadcast()
         }
-        lock.broadcast()
     }
 
     /// The hashes a production workflow may run, when it pins its actors (its own

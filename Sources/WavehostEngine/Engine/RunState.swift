@@ -1,9 +1,25 @@
 import WavehostJSON
 import WavehostStore
 
-/// What the engine knows of one run it holds: each step's phase and output.
-final class RunState {
-    enum Phase { case waiting, queued, running, done, skipped, failed }
+/// A run as the engine's queues and calls name it: immutable, so it travels between threads.
+/// `key` tells apart two holdings of one run (lost to another host, then claimed again).
+/// A class: queues and calls copy it often, and a copy is then one retain, not the subject's.
+final class RunRef: Sendable {
+    let key: UInt64
+    let id: Int64
+    let subject: Subject
+
+    init(key: UInt64, id: Int64, subject: Subject) {
+        self.key = key
+        self.id = id
+        self.subject = subject
+    }
+}
+
+/// What the engine knows of one run it holds: each step's phase and output. Kept in the
+/// engine's locked state (``Engine/State/runs``), found by its ``RunRef``.
+struct RunState: Sendable {
+    enum Phase: Sendable { case waiting, queued, running, done, skipped, failed }
 
     struct StepState {
         var phase = Phase.waiting
@@ -30,14 +46,17 @@ final class RunState {
 
     /// Set when the lease lapsed and another host took the run over: it is no longer ours.
     var lost = false
+    /// Work of it queued or under way (each queued step until its end is committed): while
+    /// any is left, the engine keeps it after it ended or was lost, for that work to look at.
+    var holds = 0
 
-    let id: Int64
-    let subject: Subject
+    let ref: RunRef
+    var id: Int64 { ref.id }
+    var subject: Subject { ref.subject }
     var steps: [StepState]
 
-    init(id: Int64, subject: Subject, stepCount: Int) {
-        self.id = id
-        self.subject = subject
+    init(_ ref: RunRef, stepCount: Int) {
+        self.ref = ref
         steps = Array(repeating: StepState(), count: stepCount)
     }
 
@@ -46,7 +65,7 @@ final class RunState {
     /// Replays interactions an earlier host recorded, so the run resumes where it stopped:
     /// completed steps keep their outputs, a paged step resumes after its last good page,
     /// failed attempts count against the retry policy.
-    func restore(_ history: [InteractionRecord], stepIndex: [Int64: Int], workflow: WorkflowDefinition) {
+    mutating func restore(_ history: [InteractionRecord], stepIndex: [Int64: Int], workflow: WorkflowDefinition) {
         for record in history {
             guard let index = stepIndex[record.stepID] else { continue }
             let step = workflow.steps[index]

@@ -9,7 +9,10 @@ extension Store {
     /// Its declared tables are created or evolved first (refused, nothing is registered).
     public func registerWorkflow(_ workflow: WorkflowDefinition, source: String) throws(StoreError) -> StoredWorkflow {
         try declareTables(workflow.tables, workflow: workflow.name)
-        return try registerWorkflow(WorkflowRecord(workflow), source: source)
+        let record = WorkflowRecord(workflow)
+        let stored = try registerWorkflow(record, source: source)
+        try recordGrants(of: record, stored)
+        return stored
     }
 
     /// Each live variant's record at `step` of the newest version of `workflow`, counting
@@ -35,7 +38,8 @@ extension WorkflowRecord.Variant {
     /// `wavehost variants add` builds).
     public init(_ variant: WorkflowDefinition.Variant) {
         self.init(actor: variant.actor, config: variant.config, role: Store.VariantRole(variant.role), weight: variant.weight,
-                  mode: Store.VariantMode(variant.mode), isolation: Store.VariantIsolation(variant.isolation), limits: variant.limits)
+                  mode: Store.VariantMode(variant.mode), isolation: Store.VariantIsolation(variant.isolation), limits: variant.limits,
+                  grants: variant.grants.json)
     }
 }
 
