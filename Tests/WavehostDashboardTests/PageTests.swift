@@ -3,6 +3,7 @@ import Testing
 @testable import WavehostDashboard
 @testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostPlugins
 import WavehostRouting
 @testable import WavehostStore
 

@@ -118,17 +118,19 @@ extension Store {
             """, [.text(name), .integer(after), .integer(Int64(limit))])
         let sql = TableSQL(schema: table, backend: backend)
         let names = sql.columnNames.map(TableSQL.quote).joined(separator: ", ")
+        // Each operation's one-row statement, made once: building its text costs more than running it.
+        var writes: [Effect.Operation: String] = [:]
+        for operation in Effect.Operation.allCases { writes[operation] = sql.write(operation) }
         var batch = ReplayBatch()
         func flush() throws(StoreError) {
             defer { batch = ReplayBatch() }
-            guard let operation = batch.operation, !batch.rows.isEmpty else { return }
+            guard let operation = batch.operation, !batch.rows.isEmpty, let single = writes[operation] else { return }
             if batch.rows.count == 1 || operation == .delete {
-                for row in batch.rows { try connection.query(sql.write(operation), row) }
+                for row in batch.rows { try connection.query(single, row) }
             } else if operation == .insert {
                 try connection.insertRows("INSERT INTO \(sql.table) (\(names))", batch.rows, suffix: "")
             } else {
                 // The single write's conflict clause (its freshness condition included), after VALUES.
-                let single = sql.write(.upsert)
                 guard let clause = single.range(of: " ON CONFLICT ") else {
                     for row in batch.rows { try connection.query(single, row) }
                     return
@@ -144,7 +146,7 @@ extension Store {
             }
             let (values, keyValues) = try replayValues(effect, interactionID: entry[4].integer ?? 0, runID: entry[5].integer ?? 0,
                                                        writtenAt: entry[6].integer ?? 0)
-            let identity = "\(keyValues)"
+            let identity = Self.identity(keyValues)
             if batch.operation != effect.operation || batch.keys.contains(identity) { try flush() }
             batch.operation = effect.operation
             batch.keys.insert(identity)
@@ -153,6 +155,22 @@ extension Store {
         }
         try flush()
         return (last, entries.count)
+    }
+
+    /// Key values as one string, each with its kind and length: equal exactly when the
+    /// values are (cheaper than `description`, which reflects over the enum).
+    private static func identity(_ values: [SQLValue]) -> String {
+        var text = ""
+        for value in values {
+            switch value {
+            case .null: text += "n;"
+            case .integer(let number): text += "i\(number);"
+            case .real(let number): text += "r\(number.bitPattern);"
+            case .text(let string): text += "t\(string.utf8.count):" + string
+            case .blob(let bytes): text += "b\(bytes.count):" + bytes.map { String($0) }.joined(separator: ",")
+            }
+        }
+        return text
     }
 
     private struct ReplayBatch {
