@@ -50,6 +50,13 @@ enum StatusPage {
              "\(host.leases)", "\(host.lapsedLeases)"]
         }, numeric: [1, 4, 5], empty: "no host seen in the last hour") + "</section>"
 
+        body += "<section><h2>Tables</h2>" + HTML.table(
+            ["table", "rows", "written last hour", "written", "last write", "written by", "read by"], report.tables.map { table in
+                [HTML.escape(table.name), "\(table.rows)", "\(table.writtenLastHour)", "\(table.writtenTotal)",
+                 table.lastWrittenAt.map { "<span title=\"\(Format.time($0))\">\(Format.ago($0, report.now))</span>" } ?? "–",
+                 HTML.escape(table.writers.joined(separator: ", ")), table.readers.isEmpty ? "–" : HTML.escape(table.readers.joined(separator: ", "))]
+            }, numeric: [1, 2, 3], empty: "no declared table") + "</section>"
+
         let throughput = report.throughput
         var overall = throughput.overall.map { String(format: "%.1f/s", $0) } ?? "–"
         if let first = throughput.firstStartedAt, let last = throughput.lastCompletedAt, last > first {

@@ -47,6 +47,12 @@ extension StatusReport {
                 "started_at": .integer(host.startedAt), "heartbeat_at": .integer(host.heartbeatAt), "stopped_at": time(host.stoppedAt),
                 "leases": .integer(host.leases), "lapsed_leases": .integer(host.lapsedLeases),
             ] }),
+            "tables": .array(report.tables.map { table in [
+                "name": .string(table.name), "owner": .string(table.owner),
+                "writers": .array(table.writers.map { .string($0) }), "readers": .array(table.readers.map { .string($0) }),
+                "rows": .integer(table.rows), "written_last_hour": .integer(table.writtenLastHour),
+                "written_total": .integer(table.writtenTotal), "last_written_at": time(table.lastWrittenAt),
+            ] }),
             "throughput": [
                 "last_minute_per_second": number(throughput.lastMinute), "overall_per_second": number(throughput.overall),
                 "first_started_at": time(throughput.firstStartedAt), "last_completed_at": time(throughput.lastCompletedAt),

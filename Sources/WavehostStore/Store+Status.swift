@@ -85,6 +85,22 @@ public struct StatusReport: Sendable {
         public var lastCompletedAt: Int64?
     }
 
+    /// A declared table: its rows, and the effects the ledger holds for it (each applied
+    /// insert, upsert or delete is one entry). Times are Unix milliseconds.
+    public struct Table: Sendable {
+        /// `namespace.table`, as the ledger and the CLI name it.
+        public var name: String
+        /// The workflow that owns it, and every workflow that declared it writable (the owner first).
+        public var owner: String
+        public var writers: [String] = []
+        public var readers: [String] = []
+        public var rows = 0
+        /// Ledger entries: in the hour before `now`, and in all.
+        public var writtenLastHour = 0
+        public var writtenTotal = 0
+        public var lastWrittenAt: Int64?
+    }
+
     /// The workflow asked for; nil for all.
     public var workflow: String?
     /// The workflow names the report covers.
@@ -101,6 +117,8 @@ public struct StatusReport: Sendable {
     /// Hosts alive in the last hour, or holding leases, oldest first.
     public var hosts: [Host] = []
     public var throughput = Throughput()
+    /// Declared tables the workflows use (read or write), by name.
+    public var tables: [Table] = []
 }
 
 extension Store {
@@ -253,6 +271,7 @@ extension Store {
             }
 
             report.hosts = try hosts(workflowIDs: workflowIDs, name: name, now: now, connection)
+            report.tables = try tables(workflow: workflow, now: now, connection)
 
             // Throughput: the last minute, and the span of the finished work (a call stuck
             // since yesterday would otherwise stretch it).
@@ -293,6 +312,37 @@ extension Store {
             return StatusReport.Host(id: id, hostname: hostname, pid: row[2].integer ?? 0, startedAt: started, heartbeatAt: beat,
                                      stoppedAt: row[5].integer, leases: held.held, lapsedLeases: held.lapsed)
         }
+    }
+
+    /// Declared tables `workflow` uses (every one when nil): rows, and writes by the ledger.
+    private func tables(workflow: String?, now: Int64, _ connection: any SQLConnection) throws(StoreError) -> [StatusReport.Table] {
+        let p = connection.placeholder
+        var users: [String: [(workflow: String, access: String)]] = [:]
+        for row in try connection.query("SELECT table_name, workflow, access FROM table_users ORDER BY table_name, workflow") {
+            if let table = row[0].text, let user = row[1].text, let access = row[2].text { users[table, default: []].append((user, access)) }
+        }
+        var written: [String: (hour: Int, total: Int, last: Int64?)] = [:]
+        for row in try connection.query("""
+            SELECT table_name, COALESCE(SUM(CASE WHEN written_at >= \(p(1)) THEN 1 ELSE 0 END), 0), COUNT(*), MAX(written_at) \
+            FROM effect_ledger GROUP BY table_name
+            """, [.integer(now - 3_600_000)]) {
+            if let table = row[0].text { written[table] = (Self.int(row[1]), Self.int(row[2]), row[3].integer) }
+        }
+        var tables: [StatusReport.Table] = []
+        for row in try connection.query("SELECT name FROM declared_tables ORDER BY name") {
+            guard let name = row[0].text, let declared = try registered(name, connection) else { continue }
+            let using = users[name] ?? []
+            if let workflow, !using.contains(where: { $0.workflow == workflow }) { continue }
+            var table = StatusReport.Table(name: name, owner: declared.owner)
+            table.writers = [declared.owner] + using.filter { $0.access == TableDeclaration.Access.write.rawValue && $0.workflow != declared.owner }.map(\.workflow)
+            table.readers = using.filter { $0.access == TableDeclaration.Access.read.rawValue }.map(\.workflow)
+            let sql = TableSQL(schema: declared.schema, backend: backend)
+            table.rows = Self.int(try connection.query("SELECT COUNT(*) FROM \(sql.table)").first?.first ?? .null)
+            let writes = written[name] ?? (0, 0, nil)
+            (table.writtenLastHour, table.writtenTotal, table.lastWrittenAt) = (writes.hour, writes.total, writes.last)
+            tables.append(table)
+        }
+        return tables
     }
 
     /// Failed and timed-out interactions' errors, and failed runs', grouped by text: the

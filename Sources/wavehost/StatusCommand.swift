@@ -7,7 +7,7 @@ import WavehostStore
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show where workflows stand: runs, interactions, steps, actors, errors, stale work, hosts, throughput.",
+        abstract: "Show where workflows stand: runs, interactions, steps, actors, errors, stale work, hosts, tables, throughput.",
         discussion: """
             Reads the store only. Exit status: 0, 2 for an unknown --workflow, 6 when the \
             database is missing or cannot be reached.
@@ -96,6 +96,11 @@ func printDashboard(_ report: StatusReport) {
          host.stoppedAt == nil ? ago(host.heartbeatAt, report.now) : "stopped \(ago(host.stoppedAt, report.now))",
          "\(host.leases)", "\(host.lapsedLeases)"]
     }, empty: report.hosts.isEmpty)
+    // Declared tables: rows now, and the effects the ledger recorded (one entry per write).
+    section("Tables", [["table", "rows", "written last hour", "written", "last write", "written by", "read by"]] + report.tables.map { table in
+        [table.name, "\(table.rows)", "\(table.writtenLastHour)", "\(table.writtenTotal)", ago(table.lastWrittenAt, report.now),
+         table.writers.joined(separator: ", "), table.readers.isEmpty ? "-" : table.readers.joined(separator: ", ")]
+    }, empty: report.tables.isEmpty)
     let throughput = report.throughput
     var overall = throughput.overall.map { String(format: "%.1f/s", $0) } ?? "-"
     if let first = throughput.firstStartedAt, let last = throughput.lastCompletedAt, last > first {

@@ -129,6 +129,64 @@ import WavehostJSON
         #expect(unknown.status == 2 && unknown.error.contains("no workflow named nope"))
     }
 
+    /// `copy` and `again` both save each subject into `items` (two writes, one row per
+    /// subject); `status-reader` only declares it `read`.
+    static let tablesWorkflow = """
+        workflow: status-tables
+        tables:
+          items:
+            columns: {id: text, keep: boolean, pad: text}
+            key: id
+        steps:
+          copy: {actor: echo-c, isolation: inprocess, input: subject, save: {table: items, rows: echo, subject: id}}
+          again: {actor: echo-c, isolation: inprocess, input: subject, after: [copy], save: {table: items, rows: echo, subject: id}}
+        """
+    static let readerWorkflow = """
+        workflow: status-reader
+        tables: {items: read}
+        steps:
+          look: {actor: echo-c, isolation: inprocess, input: subject}
+        """
+
+    @Test(arguments: Backend.allCases)
+    func eachDeclaredTableShowsItsRowsWritesAndWorkflows(_ backend: Backend) throws {
+        let location = backend == .sqlite ? try TestPlugins.temporaryDirectory() + "/wavehost.db" : try PostgresServer.makeDatabase()
+        let store = try Store(location: location)
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: try TestPlugins.loader(trusting: [try TestPlugins.product("EchoC")], shipping: false)))
+        try catalog.add(try TestPlugins.product("EchoC"))
+        #expect(try store.status().tables.isEmpty, "no workflow declared a table yet")
+        for (file, yaml, subjects) in [("status-tables.yaml", Self.tablesWorkflow, Self.subjects),
+                                       ("status-reader.yaml", Self.readerWorkflow, [Subject(key: "r0", payload: ["n": 1])])] {
+            let definition = try WorkflowParser(file: file, knownActors: catalog.names).parse(yaml)
+            let progress = try Engine(store: store, catalog: catalog).run(definition, source: yaml, subjects: subjects)
+            #expect(progress.runsCompleted == subjects.count && progress.runsFailed == 0)
+        }
+        let report = try store.status(workflow: "status-tables")
+        #expect(report.tables.count == 1)
+        let items = try #require(report.tables.first)
+        #expect((items.name, items.owner, items.writers, items.readers) == ("data.items", "status-tables", ["status-tables"], ["status-reader"]))
+        #expect(items.rows == 20 && items.writtenTotal == 40 && items.writtenLastHour == 40, "20 subjects, two saves each: \(items)")
+        #expect(items.rows == (try store.declaredTables().first?.rows), "the rows declaredTables counts")
+        let last = try #require(items.lastWrittenAt)
+        #expect(last <= report.now && last > report.now - 600_000)
+        #expect(try store.status(workflow: "status-reader").tables.map(\.name) == ["data.items"], "a reader's status shows what it reads")
+        #expect(try store.status().tables.count == 1)
+        // Two hours on, the writes are no longer the last hour's; they are still written.
+        let later = try #require(try store.status(workflow: "status-tables", now: report.now + 7_200_000).tables.first)
+        #expect(later.writtenLastHour == 0 && later.writtenTotal == 40 && later.rows == 20)
+
+        let text = try TestPlugins.run(TestPlugins.cli, ["status", "--database", location])
+        #expect(text.status == 0, "\(text.error)")
+        #expect(text.output.contains("\nTables\n"), "\(text.output)")
+        let line = text.output.split(separator: "\n").first { $0.contains("data.items") }.map(String.init) ?? ""
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).prefix(4) == ["data.items", "20", "40", "40"], "\(line)")
+        #expect(line.contains("status-tables") && line.hasSuffix("status-reader"), "\(line)")
+        let json = try JSON.parse(try TestPlugins.run(TestPlugins.cli, ["status", "--database", location, "--json"]).output)
+        let table = try #require(json["tables"]?.arrayValue?.first)
+        #expect(table["name"] == "data.items" && table["rows"]?.intValue == 20 && table["written_total"]?.intValue == 40)
+        #expect(table["written_last_hour"]?.intValue == 40 && table["readers"] == ["status-reader"] && table["owner"] == "status-tables")
+    }
+
     @Test func aMissingDatabaseIsAClearErrorAndIsNotCreated() throws {
         let path = try TestPlugins.temporaryDirectory() + "/absent.db"
         let result = try TestPlugins.run(TestPlugins.cli, ["status", "--database", path])

@@ -3,6 +3,7 @@ import Testing
 @testable import WavehostDashboard
 @testable import WavehostEngine
 import WavehostJSON
+@testable import WavehostPlugins
 import WavehostRouting
 @testable import WavehostStore
 
@@ -31,6 +32,42 @@ import WavehostRouting
         #expect(!html.contains("src=") && !html.contains("<link"), "no external assets")
         let links = html.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
         #expect(!links.isEmpty && links.allSatisfy { $0.hasPrefix("/") }, "links stay on the dashboard: \(links)")
+    }
+
+    /// Each declared table with its rows, its writes (ledger entries) and its workflows, on
+    /// the page and in /api/status, as `Store.status` counts them.
+    @Test func theStatusPageShowsRowsWrittenPerTable() throws {
+        let folder = try DashboardFixtures.temporaryDirectory()
+        let store = try Store(location: folder + "/wavehost.db")
+        let echo = try DashboardFixtures.product("EchoC")
+        let catalog = ActorCatalog(registry: PluginRegistry(loader: PluginLoader(cache: PluginCache(directory: folder + "/cache"),
+                                                                                 trust: PluginTrust([try DashboardFixtures.sha256(echo)]))))
+        try catalog.add(echo)
+        // Two saves of each of 12 subjects into `seen`: 24 writes, 12 rows.
+        let workflow = """
+            workflow: tabled
+            tables:
+              seen: {columns: {id: text, n: integer}, key: id}
+            steps:
+              first: {actor: echo-c, isolation: inprocess, input: subject, save: {table: seen, rows: echo, subject: id}}
+              second: {actor: echo-c, isolation: inprocess, input: subject, after: [first], save: {table: seen, rows: echo, subject: id}}
+            """
+        _ = try Engine(store: store, catalog: catalog).run(try WorkflowParser(file: "tabled.yaml").parse(workflow), source: workflow,
+                                                           subjects: (0..<12).map { Subject(key: "t\($0)", payload: ["n": .integer($0)]) })
+        let dashboard = DashboardFixtures.dashboard(store)
+        let html = dashboard.respond(DashboardFixtures.get("/")).text
+        #expect(html.contains("<h2>Tables</h2>"))
+        let row = try #require(html.range(of: "<td>data.seen</td>").map { html[$0.lowerBound...].components(separatedBy: "</tr>")[0] })
+        let cells = row.components(separatedBy: "</td>").map { $0.replacingOccurrences(of: #"<[^>]+>"#, with: "", options: .regularExpression) }
+        #expect(Array(cells.prefix(4)) == ["data.seen", "12", "24", "24"], "rows, written last hour, written: \(cells)")
+        #expect(cells.count > 5 && cells[5] == "tabled", "written by: \(cells)")
+        let api = try #require(dashboard.respond(DashboardFixtures.get("/api/status")).json)
+        let table = try #require(api["tables"]?.arrayValue?.first)
+        #expect(table["name"] == "data.seen" && table["rows"]?.intValue == 12 && table["written_total"]?.intValue == 24)
+        #expect(table["writers"] == ["tabled"] && table["readers"] == [])
+        // The fixture's store declares no table: the section says so.
+        let empty = DashboardFixtures.dashboard(try DashboardFixtures.populated().store).respond(DashboardFixtures.get("/")).text
+        #expect(empty.contains("<h2>Tables</h2><p class=\"none\">no declared table</p>"))
     }
 
     @Test func anActorErrorHoldingAScriptIsEscapedEverywhere() throws {

@@ -16,6 +16,7 @@ let groups: [String: (BenchContext) throws -> Void] = [
     "sandbox": benchSandbox,
     "scale": benchScale,
     "service": benchService,
+    "tables": benchTables,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
