@@ -113,6 +113,9 @@ extension Store {
                 var events: [EventRecord] = []
                 var finishes = batch.finishes
                 var ledger: [[SQLValue]] = []
+                let applicable = finishes.filter { $0.status == .completed && !$0.effects.isEmpty && $0.applyEffects }
+                var appliedTogether = false
+                if applicable.count > 1 { appliedTogether = try applyTogether(applicable, now: now, ledger: &ledger, connection) }
                 for index in finishes.indices where finishes[index].status == .completed && !finishes[index].effects.isEmpty {
                     let finish = finishes[index]
                     let summary = JSON.array(finish.effects.map { JSON.object([
@@ -122,7 +125,9 @@ extension Store {
                                                   interactionID: finish.id, payload: summary))
                         continue
                     }
-                    if let reason = try apply(finish.effects, interactionID: finish.id, runID: finish.runID, now: now, ledger: &ledger, connection) {
+                    if appliedTogether {
+                        events.append(EventRecord(kind: "effects_applied", cause: "interaction completed", interactionID: finish.id, payload: summary))
+                    } else if let reason = try apply(finish.effects, interactionID: finish.id, runID: finish.runID, now: now, ledger: &ledger, connection) {
                         finishes[index].status = .failed
                         finishes[index].error = reason
                         refused[finish.id] = reason

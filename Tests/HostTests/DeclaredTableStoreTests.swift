@@ -176,6 +176,32 @@ import WavehostJSON
         #expect(try store.row(of: Self.status, key: "a")?["state"] == "newer")
     }
 
+    /// Many interactions in one commit: their rows go as few statements, in order (the last
+    /// write of a key wins), and one refused interaction leaves the others applied.
+    @Test(arguments: Backend.allCases)
+    func aBatchOfInteractionsAppliesTogetherAndRefusesOnlyTheFaultyOne(_ backend: Backend) throws {
+        let (store, runs, step) = try prepared(backend)
+        try declare(store, Self.postings)
+        #expect(try commit(store, run: runs[0], step: step, [try effect(.insert, Self.postings, ["external_id": "taken", "title": "first"])]) == nil)
+        let ids = Array(try store.reserveInteractionIDs(30))
+        var batch = JournalBatch(id: UUID().uuidString)
+        for (index, id) in ids.enumerated() {
+            let row: JSON = ["external_id": .string("k\(index % 10)"), "title": .string("v\(index)")]
+            var effects = [try effect(.upsert, Self.postings, row)]
+            if index == 17 { effects.append(try effect(.insert, Self.postings, ["external_id": "taken", "title": "again"])) }
+            batch.starts.append(InteractionStart(id: id, runID: runs[1], stepID: step, variantID: nil, parentID: nil, actorSHA256: nil, attempt: 1,
+                                                 input: Array("{}".utf8), startedAt: Store.now(), owner: "test", cause: "test"))
+            batch.finishes.append(InteractionFinish(id: id, status: .completed, output: Array("{}".utf8), error: nil, completedAt: Store.now(),
+                                                    latencyMicroseconds: 1, effects: effects, applyEffects: true, runID: runs[1]))
+        }
+        let outcome = try store.commit(batch)
+        #expect(outcome.refused.keys.sorted() == [ids[17]])
+        let titles = Dictionary(uniqueKeysWithValues: try store.rows(of: Self.postings).map { ($0.key, $0.row["title"]?.stringValue ?? "") })
+        #expect(titles["k7"] == "v27" && titles["k0"] == "v20" && titles["taken"] == "first", "\(titles)")
+        #expect(try store.count("SELECT COUNT(*) FROM effect_ledger") == 1 + 29)
+        #expect(try store.rebuildTable("data.postings").updated == 0)
+    }
+
     /// An effect that breaks a reference is refused with its interaction; the batch around it lands.
     @Test(arguments: Backend.allCases)
     func aBrokenReferenceIsTheInteractionsRefusalNotTheBatchs(_ backend: Backend) throws {

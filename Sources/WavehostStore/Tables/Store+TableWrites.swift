@@ -14,10 +14,11 @@ extension Store {
     /// `.statementFailed`, like a key that exists for an insert.
     func write(_ effect: Effect, interactionID: Int64, runID: Int64, writtenAt: Int64, _ connection: any SQLConnection) throws(StoreError) {
         let sql = TableSQL(schema: effect.table, backend: backend)
-        try connection.query(sql.write(effect.operation), try bindings(effect, sql, interactionID: interactionID, runID: runID, writtenAt: writtenAt))
+        try connection.query(sql.write(effect.operation), try bindings(effect, interactionID: interactionID, runID: runID, writtenAt: writtenAt))
     }
 
-    private func bindings(_ effect: Effect, _ sql: TableSQL, interactionID: Int64, runID: Int64, writtenAt: Int64) throws(StoreError) -> [SQLValue] {
+    /// The parameters of `effect`'s write: declared columns (a delete's key), then the provenance.
+    func bindings(_ effect: Effect, interactionID: Int64, runID: Int64, writtenAt: Int64) throws(StoreError) -> [SQLValue] {
         let schema = effect.table
         if schema.isShortForm {
             if effect.operation == .delete { return [.text(effect.key)] }
@@ -44,5 +45,74 @@ extension Store {
     static func effect(ledgerOperation operation: String, key: String, data: String, table: TableSchema) -> Effect? {
         guard let operation = Effect.Operation(rawValue: operation), let row = try? JSON.parse(Array(data.utf8)) else { return nil }
         return Effect(operation: operation, table: table, key: key, row: row)
+    }
+}
+
+/// A batch's effects in few statements: what lets a commit of hundreds of interactions that
+/// each write a row cost a handful of statements, not one (and a savepoint) per interaction.
+extension Store {
+    /// Applies the effects of every interaction in `finishes` inside one savepoint, table by
+    /// table (referenced tables first), consecutive inserts or upserts of distinct keys as
+    /// one multi-row statement. Any failure undoes them all and returns false: the caller
+    /// then applies each interaction's effects on its own, so a refusal is that one's alone.
+    func applyTogether(_ finishes: [InteractionFinish], now: Int64, ledger: inout [[SQLValue]],
+                       _ connection: any SQLConnection) throws(StoreError) -> Bool {
+        var order: [String] = []
+        var byTable: [String: [(effect: Effect, values: [SQLValue])]] = [:]
+        for finish in finishes {
+            for effect in finish.effects {
+                let name = effect.table.qualifiedName
+                if byTable[name] == nil { order.append(name) }
+                let values: [SQLValue]
+                do { values = try bindings(effect, interactionID: finish.id, runID: finish.runID, writtenAt: now) } catch { return false }
+                byTable[name, default: []].append((effect, values))
+            }
+        }
+        // A referencing table after the tables it references.
+        order.sort { (byTable[$0]![0].effect.table.references.isEmpty ? 0 : 1) < (byTable[$1]![0].effect.table.references.isEmpty ? 0 : 1) }
+        try connection.execute("SAVEPOINT effects_together")
+        do {
+            for name in order { try writeInSegments(byTable[name]!, connection) }
+        } catch where error.code == .statementFailed {
+            try connection.execute("ROLLBACK TO SAVEPOINT effects_together")
+            try connection.execute("RELEASE SAVEPOINT effects_together")
+            return false
+        }
+        try connection.execute("RELEASE SAVEPOINT effects_together")
+        for finish in finishes {
+            for effect in finish.effects { ledger.append(Self.ledgerRow(effect, interactionID: finish.id, runID: finish.runID, writtenAt: now)) }
+        }
+        return true
+    }
+
+    /// One table's writes in order; a repeated key, a change of operation or a delete ends a
+    /// multi-row statement, so the rows land as they would one by one.
+    private func writeInSegments(_ writes: [(effect: Effect, values: [SQLValue])], _ connection: any SQLConnection) throws(StoreError) {
+        guard let schema = writes.first?.effect.table else { return }
+        let sql = TableSQL(schema: schema, backend: backend)
+        var operation: Effect.Operation?
+        var rows: [[SQLValue]] = []
+        var keys = Set<String>()
+        func flush() throws(StoreError) {
+            defer { (rows, keys) = ([], []) }
+            guard let operation, !rows.isEmpty else { return }
+            let single = sql.write(operation)
+            guard rows.count > 1, operation != .delete, let clause = operation == .upsert ? single.range(of: " ON CONFLICT ") : single.endIndex..<single.endIndex
+            else {
+                for row in rows { try connection.query(single, row) }
+                return
+            }
+            // A plain insert's prefix names no alias: on PostgreSQL many rows go through COPY.
+            let names = sql.columnNames.map(TableSQL.quote).joined(separator: ", ")
+            let prefix = operation == .insert ? "INSERT INTO \(sql.table) (\(names))" : String(single[..<single.range(of: " VALUES ")!.lowerBound])
+            try connection.insertRows(prefix, rows, suffix: String(single[clause.lowerBound...]))
+        }
+        for (effect, values) in writes {
+            if effect.operation != operation || effect.operation == .delete || keys.contains(effect.key) { try flush() }
+            operation = effect.operation
+            keys.insert(effect.key)
+            rows.append(values)
+        }
+        try flush()
     }
 }
