@@ -103,12 +103,8 @@ extension Store {
         }
     }
 
-    /// Applies up to `limit` ledger entries of `name` after id `after` to `table`, in order.
-    /// Consecutive inserts, or upserts, of distinct keys go as one multi-row statement
-    /// (``SQLConnection/insertRows(_:_:suffix:)``: 64 rows a statement on SQLite, COPY or
-    /// hundreds of rows on PostgreSQL) instead of one statement each: with no key twice, one
-    /// statement does what the entries would one by one. A repeated key, a change of
-    /// operation or a delete writes out what came before it first.
+    /// Applies up to `limit` ledger entries of `name` after id `after` to `table`, in order,
+    /// as few statements as keep their meaning (``writeInSegments(_:_:)``).
     private func replay(_ name: String, into table: TableSchema, after: Int64, limit: Int,
                         _ connection: any SQLConnection) throws(StoreError) -> (last: Int64, count: Int) {
         let p = connection.placeholder
@@ -116,92 +112,20 @@ extension Store {
             SELECT id, operation, row_key, data, interaction_id, run_id, written_at FROM effect_ledger \
             WHERE table_name = \(p(1)) AND id > \(p(2)) ORDER BY id LIMIT \(p(3))
             """, [.text(name), .integer(after), .integer(Int64(limit))])
-        let sql = TableSQL(schema: table, backend: backend)
-        let names = sql.columnNames.map(TableSQL.quote).joined(separator: ", ")
-        // Each operation's one-row statement, made once: building its text costs more than running it.
-        var writes: [Effect.Operation: String] = [:]
-        for operation in Effect.Operation.allCases { writes[operation] = sql.write(operation) }
-        var batch = ReplayBatch()
-        func flush() throws(StoreError) {
-            defer { batch = ReplayBatch() }
-            guard let operation = batch.operation, !batch.rows.isEmpty, let single = writes[operation] else { return }
-            if batch.rows.count == 1 || operation == .delete {
-                for row in batch.rows { try connection.query(single, row) }
-            } else if operation == .insert {
-                try connection.insertRows("INSERT INTO \(sql.table) (\(names))", batch.rows, suffix: "")
-            } else {
-                // The single write's conflict clause (its freshness condition included), after VALUES.
-                guard let clause = single.range(of: " ON CONFLICT ") else {
-                    for row in batch.rows { try connection.query(single, row) }
-                    return
-                }
-                try connection.insertRows("INSERT INTO \(sql.table) AS t (\(names))", batch.rows, suffix: String(single[clause.lowerBound...]))
-            }
-        }
+        var writes: [(effect: Effect, values: [SQLValue])] = []
+        writes.reserveCapacity(entries.count)
         var last = after
         for entry in entries {
             guard let id = entry[0].integer, let operation = entry[1].text, let key = entry[2].text, let data = entry[3].text,
                   let effect = Self.effect(ledgerOperation: operation, key: key, data: data, table: table) else {
                 throw StoreError(.statementFailed, database: database, "effect_ledger entry after \(last) of \(name) is unreadable")
             }
-            let (values, keyValues) = try replayValues(effect, interactionID: entry[4].integer ?? 0, runID: entry[5].integer ?? 0,
-                                                       writtenAt: entry[6].integer ?? 0)
-            let identity = Self.identity(keyValues)
-            if batch.operation != effect.operation || batch.keys.contains(identity) { try flush() }
-            batch.operation = effect.operation
-            batch.keys.insert(identity)
-            batch.rows.append(values)
+            writes.append((effect, try bindings(effect, interactionID: entry[4].integer ?? 0, runID: entry[5].integer ?? 0,
+                                                writtenAt: entry[6].integer ?? 0)))
             last = id
         }
-        try flush()
+        try writeInSegments(writes, connection)
         return (last, entries.count)
-    }
-
-    /// Key values as one string, each with its kind and length: equal exactly when the
-    /// values are (cheaper than `description`, which reflects over the enum).
-    private static func identity(_ values: [SQLValue]) -> String {
-        var text = ""
-        for value in values {
-            switch value {
-            case .null: text += "n;"
-            case .integer(let number): text += "i\(number);"
-            case .real(let number): text += "r\(number.bitPattern);"
-            case .text(let string): text += "t\(string.utf8.count):" + string
-            case .blob(let bytes): text += "b\(bytes.count):" + bytes.map { String($0) }.joined(separator: ",")
-            }
-        }
-        return text
-    }
-
-    private struct ReplayBatch {
-        var operation: Effect.Operation?
-        var rows: [[SQLValue]] = []
-        /// The key columns' values as stored, so two spellings of one timestamp are one key.
-        var keys: Set<String> = []
-    }
-
-    /// The parameters of `effect`'s write (as ``write(_:interactionID:runID:writtenAt:_:)``
-    /// binds them), and its key's values as stored.
-    private func replayValues(_ effect: Effect, interactionID: Int64, runID: Int64,
-                              writtenAt: Int64) throws(StoreError) -> (values: [SQLValue], key: [SQLValue]) {
-        let schema = effect.table
-        if schema.isShortForm {
-            if effect.operation == .delete { return ([.text(effect.key)], [.text(effect.key)]) }
-            return ([.text(effect.key), .text(effect.row.text), .integer(interactionID), .integer(runID), .integer(writtenAt)], [.text(effect.key)])
-        }
-        do {
-            let key = try schema.key.map { (name: String) throws(TableValueError) -> SQLValue in
-                try schema.sqlValue(effect.row[name] ?? .null, for: schema.column(named: name)!)
-            }
-            if effect.operation == .delete { return (key, key) }
-            var values = try schema.columns.map { (column: TableSchema.Column) throws(TableValueError) -> SQLValue in
-                try schema.sqlValue(effect.row[column.name] ?? .null, for: column)
-            }
-            values += [.integer(interactionID), .integer(runID), .integer(writtenAt)]
-            return (values, key)
-        } catch {
-            throw StoreError(.statementFailed, database: database, "effect refused: \(error)")
-        }
     }
 
     /// Rows per second of one bulk insert (multi-row INSERT on SQLite, COPY on PostgreSQL)

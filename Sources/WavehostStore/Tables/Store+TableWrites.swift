@@ -85,34 +85,58 @@ extension Store {
         return true
     }
 
-    /// One table's writes in order; a repeated key, a change of operation or a delete ends a
-    /// multi-row statement, so the rows land as they would one by one.
-    private func writeInSegments(_ writes: [(effect: Effect, values: [SQLValue])], _ connection: any SQLConnection) throws(StoreError) {
+    /// One table's writes in order, consecutive inserts, or upserts, of distinct keys as one
+    /// multi-row statement (``SQLConnection/insertRows(_:_:suffix:)``: 64 rows a statement on
+    /// SQLite, COPY or hundreds of rows on PostgreSQL). A repeated key (as stored: two
+    /// spellings of one timestamp are one key), a change of operation or a delete writes out
+    /// what came before it first, so the rows land as they would one by one.
+    func writeInSegments(_ writes: [(effect: Effect, values: [SQLValue])], _ connection: any SQLConnection) throws(StoreError) {
         guard let schema = writes.first?.effect.table else { return }
         let sql = TableSQL(schema: schema, backend: backend)
+        // Each operation's one-row statement, made once: building its text costs more than running it.
+        var singles: [Effect.Operation: String] = [:]
+        for operation in Effect.Operation.allCases { singles[operation] = sql.write(operation) }
+        let names = sql.columnNames.map(TableSQL.quote).joined(separator: ", ")
+        // Where the key's values are among a write's parameters (a delete's are the key alone).
+        let keyPositions = schema.key.compactMap { name in schema.columns.firstIndex { $0.name == name } }
         var operation: Effect.Operation?
         var rows: [[SQLValue]] = []
         var keys = Set<String>()
         func flush() throws(StoreError) {
             defer { (rows, keys) = ([], []) }
-            guard let operation, !rows.isEmpty else { return }
-            let single = sql.write(operation)
+            guard let operation, !rows.isEmpty, let single = singles[operation] else { return }
             guard rows.count > 1, operation != .delete, let clause = operation == .upsert ? single.range(of: " ON CONFLICT ") : single.endIndex..<single.endIndex
             else {
                 for row in rows { try connection.query(single, row) }
                 return
             }
             // A plain insert's prefix names no alias: on PostgreSQL many rows go through COPY.
-            let names = sql.columnNames.map(TableSQL.quote).joined(separator: ", ")
             let prefix = operation == .insert ? "INSERT INTO \(sql.table) (\(names))" : String(single[..<single.range(of: " VALUES ")!.lowerBound])
             try connection.insertRows(prefix, rows, suffix: String(single[clause.lowerBound...]))
         }
         for (effect, values) in writes {
-            if effect.operation != operation || effect.operation == .delete || keys.contains(effect.key) { try flush() }
+            let key = Self.identity(effect.operation == .delete ? values : keyPositions.map { values[$0] })
+            if effect.operation != operation || effect.operation == .delete || keys.contains(key) { try flush() }
             operation = effect.operation
-            keys.insert(effect.key)
+            keys.insert(key)
             rows.append(values)
         }
         try flush()
+    }
+
+    /// Key values as one string, each with its kind and length: equal exactly when the
+    /// values are (cheaper than `description`, which reflects over the enum).
+    private static func identity(_ values: [SQLValue]) -> String {
+        var text = ""
+        for value in values {
+            switch value {
+            case .null: text += "n;"
+            case .integer(let number): text += "i\(number);"
+            case .real(let number): text += "r\(number.bitPattern);"
+            case .text(let string): text += "t\(string.utf8.count):" + string
+            case .blob(let bytes): text += "b\(bytes.count):" + bytes.map { String($0) }.joined(separator: ",")
+            }
+        }
+        return text
     }
 }
