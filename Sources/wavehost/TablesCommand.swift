@@ -49,7 +49,7 @@ struct TablesCommand: ParsableCommand {
 
         func run() throws {
             let opened = try openStore(store.database)
-            let name = qualified(table)
+            let name = TableSchema.qualified(table)
             guard let declared = try opened.declaredTables().first(where: { $0.schema.qualifiedName == name }) else {
                 throw ValidationError("no workflow declares a table \(name) (wavehost tables list shows those that do)")
             }
@@ -89,7 +89,7 @@ struct TablesCommand: ParsableCommand {
 
         func run() throws {
             let opened = try openStore(store.database)
-            let name = qualified(table)
+            let name = TableSchema.qualified(table)
             let started = ContinuousClock.now
             let report = try opened.rebuildTable(name, dryRun: dryRun, chunk: chunk) { done, total in
                 print("replayed \(done) of \(total) ledger entries")
@@ -106,8 +106,6 @@ struct TablesCommand: ParsableCommand {
         }
     }
 }
-
-private func qualified(_ name: String) -> String { name.contains(".") ? name : "\(TableSchema.defaultNamespace).\(name)" }
 
 private func sqlName(_ schema: TableSchema, _ backend: Store.Backend) -> String {
     backend == .postgres ? schema.qualifiedName : "\(schema.namespace)_\(schema.name)"

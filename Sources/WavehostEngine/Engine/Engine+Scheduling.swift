@@ -283,7 +283,7 @@ extension Engine {
         if let cursor { members.append(("cursor", cursor)) }
         if let lookup = step.lookup {
             let key = run.subject.payload[lookup.key].flatMap { $0.stringValue ?? ($0.intValue.map(String.init)) }
-            let table = lookup.table.contains(".") ? lookup.table : "\(namespace).\(lookup.table)"
+            let table = TableSchema.qualified(lookup.table, in: namespace)
             let row = try key.map { key throws(StoreError) in try store.row(of: try store.tableSchema(table), key: key) } ?? nil
             members.append(("lookup", row ?? .null))
         }

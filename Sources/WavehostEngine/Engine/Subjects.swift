@@ -14,8 +14,7 @@ public enum Subjects {
         case .single(let key):
             return [Subject(key: key, payload: [:])]
         case .table(let table):
-            let qualified = table.contains(".") ? table : "\(namespace).\(table)"
-            return try store.rows(of: try store.tableSchema(qualified)).map { Subject(key: $0.key, payload: $0.row) }
+            return try store.rows(of: try store.tableSchema(TableSchema.qualified(table, in: namespace))).map { Subject(key: $0.key, payload: $0.row) }
         case .file(let path, let key):
             return try lines(path, key: key)
         }

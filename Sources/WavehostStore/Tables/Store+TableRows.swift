@@ -33,8 +33,7 @@ extension Store {
     /// Rows of the table a workflow names `name` (`namespace.table`, or a table of the
     /// default namespace): for tests and tools that know no declaration.
     public func rows(ofTable name: String) throws(StoreError) -> [(key: String, row: JSON)] {
-        let qualified = name.contains(".") ? name : "\(TableSchema.defaultNamespace).\(name)"
-        return try rows(of: try tableSchema(qualified))
+        try rows(of: try tableSchema(TableSchema.qualified(name)))
     }
 
     private func decode(_ values: [SQLValue], _ table: TableSchema) throws(StoreError) -> (key: String, row: JSON) {

@@ -76,6 +76,11 @@ public struct TableSchema: Sendable, Equatable {
     /// `namespace.name`, as workflows, the CLI and the ledger name it.
     public var qualifiedName: String { "\(namespace).\(name)" }
 
+    /// `name` as `namespace.table`: a name given without a namespace is in `namespace`.
+    public static func qualified(_ name: String, in namespace: String = defaultNamespace) -> String {
+        name.contains(".") ? name : "\(namespace).\(name)"
+    }
+
     public func column(named name: String) -> Column? { columns.first { $0.name == name } }
 
     /// The namespace a workflow's tables are in when its file names none.
