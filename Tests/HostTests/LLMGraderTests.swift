@@ -10,7 +10,9 @@ import WavehostSandbox
 @Suite(.serialized) struct LLMGraderTests {
     private static let gradeSchema: JSON = [
         "type": "object",
-        "properties": ["grade": ["type": "integer", "minimum": 1, "maximum": 5], "reason": ["type": "string"]],
+        // The reason is bounded, as in the bundled pipeline: a small model that loops inside an
+        // unbounded string runs into max_tokens before the grammar can close it (seen in CI).
+        "properties": ["grade": ["type": "integer", "minimum": 1, "maximum": 5], "reason": ["type": "string", "maxLength": 200]],
         "required": ["grade", "reason"],
     ]
 
@@ -56,7 +58,7 @@ import WavehostSandbox
         let instance = try grader([
             "endpoint": .string(server.endpoint), "model": "gemma-3-270m",
             "system": "You are a strict reviewer of job postings. Answer in JSON.",
-            "prompt": .string(Self.gradingPrompt), "schema": Self.gradeSchema, "max_tokens": 128,
+            "prompt": .string(Self.gradingPrompt), "schema": Self.gradeSchema, "max_tokens": 320,
         ])
         let started = ContinuousClock.now
         let output = try JSON.parse(try instance.invoke(Self.posting.bytes))
