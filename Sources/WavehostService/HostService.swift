@@ -8,7 +8,8 @@ import WavehostStore
 
 /// The long-lived host: one engine per workflow, kept across passes with its worker pools,
 /// routers and id block, so workers stay warm and their pids stay the same. Every `every`
-/// it takes on new subjects, runs what is unfinished (a workflow with nothing unfinished
+/// it takes on new subjects (and, for a workflow with a heartbeat, each subject once per
+/// slot of the file's `every:`), runs what is unfinished (a workflow with nothing unfinished
 /// starts no engine, hence no worker) and ticks the canaries. A graceful shutdown drains
 /// (see HostService+Drain.swift). Errors of a pass are reported to `issues`, never dropped.
 public final class HostService: Service, Sendable {
@@ -108,7 +109,14 @@ public final class HostService: Service, Sendable {
         let workflow = workflows[index].definition
         var subjects: [Subject] = []
         if let source = workflow.subjects {
-            do { subjects = try Subjects.load(source, namespace: workflow.namespace, store: store) } catch {
+            do {
+                subjects = try Subjects.load(source, namespace: workflow.namespace, store: store)
+                // A heartbeat workflow runs each subject again in each new slot of its `every`.
+                if let every = workflow.everyMilliseconds {
+                    let occasion = RunOccasion.heartbeat(every: every)
+                    subjects = subjects.map { $0.on(occasion) }
+                }
+            } catch {
                 issues.report("subjects", "\(workflow.name): cannot load subjects (the pass runs what is already stored): \(error)")
             }
         }

@@ -265,6 +265,38 @@ enum Migrations {
                 started_at {int} NOT NULL
             );
             """)),
+        // A workflow that runs on a schedule or on demand (a heartbeat, an owner's test) runs
+        // one subject many times: each occasion is its own run, and its trigger is what its
+        // steps see as `trigger`. SQLite cannot drop a table's UNIQUE constraint, so it
+        // rebuilds `runs` (ids kept; the interactions' references are checked at commit).
+        Migration(version: 11, name: "runs per occasion", sql: dialect == .sqlite ? """
+            PRAGMA defer_foreign_keys = ON;
+            CREATE TABLE runs_by_occasion (
+                id INTEGER PRIMARY KEY,
+                workflow_id INTEGER NOT NULL REFERENCES workflows(id),
+                subject TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed')),
+                created_at INTEGER NOT NULL,
+                completed_at INTEGER,
+                payload TEXT NOT NULL DEFAULT '{}',
+                error TEXT,
+                lease_owner TEXT,
+                lease_expires_at INTEGER,
+                occasion TEXT NOT NULL DEFAULT '',
+                trigger_data TEXT,
+                UNIQUE (workflow_id, subject, occasion)
+            );
+            INSERT INTO runs_by_occasion (id, workflow_id, subject, status, created_at, completed_at, payload, error, lease_owner, lease_expires_at)
+                SELECT id, workflow_id, subject, status, created_at, completed_at, payload, error, lease_owner, lease_expires_at FROM runs;
+            DROP TABLE runs;
+            ALTER TABLE runs_by_occasion RENAME TO runs;
+            CREATE INDEX runs_by_workflow ON runs (workflow_id, status);
+            """ : """
+            ALTER TABLE runs ADD COLUMN occasion TEXT NOT NULL DEFAULT '';
+            ALTER TABLE runs ADD COLUMN trigger_data TEXT;
+            ALTER TABLE runs DROP CONSTRAINT runs_workflow_id_subject_key;
+            ALTER TABLE runs ADD CONSTRAINT runs_workflow_subject_occasion UNIQUE (workflow_id, subject, occasion);
+            """),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the

@@ -30,7 +30,7 @@ extension Store {
                         SELECT id FROM runs WHERE workflow_id = \(p(3)) AND status IN ('pending', 'running')
                         AND (lease_owner IS NULL OR (lease_owner <> \(p(1)) AND (lease_expires_at < \(connection.now)\(deadList))))
                         ORDER BY id LIMIT \(p(4))\(skipLocked))
-                    RETURNING id, subject, payload
+                    RETURNING id, subject, payload, occasion, trigger_data
                     """, [.text(owner), .integer(lease.milliseconds), .integer(workflowID), .integer(Int64(limit))] + dead.map { .text($0) })
                 guard !rows.isEmpty else { return [] }
                 var runs: [(id: Int64, subject: Subject)] = []
@@ -38,7 +38,10 @@ extension Store {
                     guard let id = row[0].integer, let key = row[1].text else { continue }
                     // Written by addSubjects from a JSON value, so it parses; {} only for a row edited by hand.
                     let payload = (try? JSON.parse(Array((row[2].text ?? "{}").utf8))) ?? [:]
-                    runs.append((id, Subject(key: key, payload: payload)))
+                    let occasion = row[4].text.flatMap { key in
+                        row[5].text.flatMap { try? JSON.parse(Array($0.utf8)) }.map { RunOccasion(key: key, trigger: $0) }
+                    }
+                    runs.append((id, Subject(key: key, payload: payload, occasion: occasion)))
                 }
                 runs.sort { $0.id < $1.id }
                 let history = try takeBack(runIDs: runs.map(\.id), owner: owner, now: Store.now(), connection)

@@ -92,7 +92,7 @@ extension Store {
         }
     }
 
-    /// Adds a pending run for each subject not yet in the workflow; returns how many were new.
+    /// Adds a pending run for each subject (and occasion) not yet in the workflow; returns how many were new.
     @discardableResult
     public func addSubjects(_ subjects: [Subject], workflowID: Int64) throws(StoreError) -> Int {
         guard !subjects.isEmpty else { return 0 }
@@ -100,9 +100,10 @@ extension Store {
             try connection.transaction { () throws(StoreError) in
                 let before = try countRuns(workflowID, connection)
                 let now = Store.now()
-                try connection.insertRows("INSERT INTO runs (workflow_id, subject, payload, status, created_at)", subjects.map {
-                    [.integer(workflowID), .text($0.key), .text($0.payload.text), .text("pending"), .integer(now)]
-                }, suffix: "ON CONFLICT (workflow_id, subject) DO NOTHING")
+                try connection.insertRows("INSERT INTO runs (workflow_id, subject, payload, status, created_at, occasion, trigger_data)", subjects.map {
+                    [.integer(workflowID), .text($0.key), .text($0.payload.text), .text("pending"), .integer(now),
+                     .text($0.occasion?.key ?? ""), $0.occasion.map { .text($0.trigger.text) } ?? .null]
+                }, suffix: "ON CONFLICT (workflow_id, subject, occasion) DO NOTHING")
                 let added = Int(try countRuns(workflowID, connection) - before)
                 if added > 0 { try notifyWork(connection) }  // idle hosts wake for the new runs
                 return added

@@ -78,14 +78,33 @@ extension Store {
 }
 
 /// One thing a workflow runs over (a posting, a source): a key unique in its workflow
-/// and the payload steps see as `subject`.
+/// and the payload steps see as `subject`; and, for a workflow that runs its subjects
+/// again (a heartbeat, an owner's test), the occasion this run is for.
 public struct Subject: Sendable, Equatable {
     public let key: String
     public let payload: JSON
+    public let occasion: RunOccasion?
 
-    public init(key: String, payload: JSON) {
+    public init(key: String, payload: JSON, occasion: RunOccasion? = nil) {
         self.key = key
         self.payload = payload
+        self.occasion = occasion
+    }
+
+    /// The same subject, run for `occasion`.
+    public func on(_ occasion: RunOccasion?) -> Subject { Subject(key: key, payload: payload, occasion: occasion) }
+}
+
+/// Why a run exists beside the subject's other runs: one run per subject and occasion.
+/// `key` is its identity (a heartbeat's time slot, so hosts serving at once add it once);
+/// `trigger` is what the run's steps see as `trigger`.
+public struct RunOccasion: Sendable, Equatable {
+    public let key: String
+    public let trigger: JSON
+
+    public init(key: String, trigger: JSON) {
+        self.key = key
+        self.trigger = trigger
     }
 }
 

@@ -16,6 +16,9 @@ struct RunCommand: ParsableCommand {
             of the runs sized to what it can run soon, and a host with nothing left to claim \
             waits while others hold runs, taking over those whose host stops renewing its \
             leases, until every run is finished. \
+            A workflow with a heartbeat (`every: 1h`) runs each subject once per slot of it; \
+            --trigger owner_test, or third_party with --as NAME, runs its subjects (or those \
+            --subject names) again now, a new occasion its steps see as `trigger`. \
             Exit status: 0 when every run completed (all here), 8 when every run completed \
             and other hosts finished some of them (the work was shared), 5 when some failed \
             (the dashboard says why), 2 for a bad workflow or subjects file, 3 for an actor \
@@ -41,6 +44,17 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The field of each subjects line that keys it.")
     var key: String?
 
+    @Option(name: .customLong("subject"), help: ArgumentHelp("Runs only this subject (by its key; repeatable).", valueName: "key"))
+    var onlySubjects: [String] = []
+
+    @Option(help: ArgumentHelp("""
+        Why these runs happen, seen by their steps as `trigger`: heartbeat (a workflow with `every:`         runs each subject once per slot of it, the default for such a workflow), owner_test (a new run         now, for the subject's owner) or third_party (a new run now, for --as NAME).
+        """, valueName: "trigger"))
+    var trigger: RunOccasion.Trigger?
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Who asked for a third_party run (recorded as theirs).", valueName: "name"))
+    var requester: String?
+
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -53,6 +67,32 @@ struct RunCommand: ParsableCommand {
         guard endpointConcurrency >= 1 && endpointConcurrency <= 256 else { throw ValidationError("--endpoint-concurrency must be 1…256") }
         if let runsInFlight { guard runsInFlight >= 1 && runsInFlight <= 100_000 else { throw ValidationError("--runs-in-flight must be 1…100000") } }
         guard (subjects == nil) == (key == nil) else { throw ValidationError("--subjects and --key go together") }
+        guard (trigger == .thirdParty) == (requester != nil) else {
+            throw ValidationError("--trigger third_party and --as NAME go together: a third party's run is recorded as theirs")
+        }
+        if let requester { guard !requester.isEmpty, !requester.contains(":") else { throw ValidationError("--as: a name without \":\"") } }
+    }
+
+    /// The workflow's subjects, narrowed to --subject, for the occasion --trigger names
+    /// (or the current heartbeat slot of a workflow with `every:`).
+    private func subjectsToRun(_ all: [Subject], _ workflow: WorkflowDefinition, file: String, now: Date) throws -> [Subject] {
+        var chosen = all
+        if !onlySubjects.isEmpty {
+            let known = Dictionary(all.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+            let missing = onlySubjects.filter { known[$0] == nil }
+            guard missing.isEmpty else {
+                let names = all.prefix(10).map(\.key).joined(separator: ", ")
+                printError("error: \(file): no subject \(missing.map { "\"\($0)\"" }.joined(separator: ", ")) in workflow \(workflow.name)'s subjects"
+                           + (all.isEmpty ? " (it has none)" : " (\(all.count): \(names)\(all.count > 10 ? ", …" : ""))"))
+                throw ExitStatus.badInput
+            }
+            chosen = onlySubjects.map { known[$0]! }
+        }
+        let occasion: RunOccasion? = switch trigger {
+        case .some(let trigger): .onDemand(trigger, as: requester, now: now)
+        case nil: workflow.everyMilliseconds.map { .heartbeat(every: $0, now: now) }
+        }
+        return chosen.map { $0.on(occasion) }
     }
 
     func run() throws {
@@ -94,8 +134,9 @@ struct RunCommand: ParsableCommand {
         options.runsInFlight = runsInFlight
         var failed = 0
         var finishedElsewhere = 0
+        let started = Date()  // one occasion for every file's runs
         for (file, source, workflow) in parsed {
-            let runSubjects: [Subject]
+            var runSubjects: [Subject]
             do {
                 if let subjects, let key {
                     runSubjects = try Subjects.lines(subjects, key: key)
@@ -108,6 +149,7 @@ struct RunCommand: ParsableCommand {
                 printError("error: \(error)")
                 throw ExitStatus.badInput
             }
+            runSubjects = try subjectsToRun(runSubjects, workflow, file: file, now: started)
             let bar = ProgressBar(title: workflow.name, enabled: !quiet)
             let engine = Engine(store: store, catalog: catalog, options: options)
             do {
@@ -137,3 +179,5 @@ struct RunCommand: ParsableCommand {
         }
     }
 }
+
+extension RunOccasion.Trigger: ExpressibleByArgument {}

@@ -272,12 +272,13 @@ extension Engine {
         return s.ids.popFirst()
     }
 
-    /// `{"subject": …, "<ancestor>": its output, …, "attempt": 1, "cursor": …, "lookup": …}`,
+    /// `{"subject": …, "trigger": …, "<ancestor>": its output, …, "attempt": 1, "cursor": …, "lookup": …}`,
     /// or the part of it the step's `input` path names. `attempt` counts from 1, so a retry
     /// can ask differently (the grader samples afresh).
     private func composeInput(_ run: RunRef, _ step: WorkflowDefinition.Step, namespace: String, dependencies: [(String, JSON)], cursor: JSON?,
                               attempt: Int) throws(StoreError) -> [UInt8] {
         var members: [(key: String, value: JSON)] = [("subject", run.subject.payload)]
+        if let occasion = run.subject.occasion { members.append(("trigger", occasion.trigger)) }
         members += dependencies.map { (key: $0.0, value: $0.1) }
         members.append(("attempt", .integer(attempt)))
         if let cursor { members.append(("cursor", cursor)) }

@@ -22,6 +22,9 @@ public struct WorkflowDefinition: Sendable {
     public var approvedHashes: [String]
     /// Where the runs' subjects come from; nil when the caller gives them.
     public var subjects: SubjectSource?
+    /// A heartbeat (`every: 1h`): each subject runs again in every such slot of time, and
+    /// `wavehost serve` adds the runs of each new slot. Nil: each subject runs once.
+    public var everyMilliseconds: Int? = nil
 
     public func step(named name: String) -> Step? { steps.first { $0.name == name } }
 

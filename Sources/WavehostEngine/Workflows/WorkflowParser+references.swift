@@ -15,11 +15,12 @@ extension WorkflowDefinition {
         return found.sorted()
     }
 
-    /// The names a step's input holds at its top level: `subject`, `attempt`, every
+    /// The names a step's input holds at its top level: `subject`, `attempt`, `trigger`
+    /// (absent for a run with no occasion: see ``RunOccasion``), every
     /// ancestor's name, `cursor` for a paged step and `lookup` for one with a lookup.
     public func inputNames(of index: Int) -> Set<String> {
         let step = steps[index]
-        var names: Set<String> = ["subject", "attempt"]
+        var names: Set<String> = ["subject", "attempt", "trigger"]
         names.formUnion(ancestors(of: index).map { steps[$0].name })
         if step.paging != nil { names.insert("cursor") }
         if step.lookup != nil { names.insert("lookup") }

@@ -46,7 +46,7 @@ public struct WorkflowParser {
             throw yamlError(error)
         }
         let top = try mapping(root, "the workflow", keys: ["workflow", "environment", "namespace", "tables", "writable_tables",
-                                                                 "approved_hashes", "subjects", "steps"])
+                                                                 "approved_hashes", "subjects", "every", "steps"])
         guard let name = try top["workflow"].map({ node throws(WorkflowError) in try string(node, "workflow") }) else {
             throw fault(root, "missing \"workflow\": the workflow's name")
         }
@@ -65,7 +65,8 @@ public struct WorkflowParser {
             name: name, environment: environment, namespace: namespace, tables: try tables(top, namespace: namespace),
             steps: try ordered(steps, stepNodes),
             approvedHashes: try top["approved_hashes"].map { node throws(WorkflowError) in try strings(node, "approved_hashes") } ?? [],
-            subjects: try top["subjects"].map { node throws(WorkflowError) in try subjectSource(node) }
+            subjects: try top["subjects"].map { node throws(WorkflowError) in try subjectSource(node) },
+            everyMilliseconds: try top["every"].map { node throws(WorkflowError) in try heartbeat(node) }
         )
         try checkTableUses(workflow, top, stepNodes)
         try checkReferences(workflow, stepNodes)
@@ -209,6 +210,13 @@ public struct WorkflowParser {
             return .file(path: relative.hasPrefix("/") || base.isEmpty ? relative : base + "/" + relative, key: try string(key, "subjects: key"))
         default: throw fault(node, "subjects needs exactly one of single, table, file")
         }
+    }
+
+    /// `every: 1h`: at least a second, so a pass never adds runs faster than it can look.
+    private func heartbeat(_ node: Node) throws(WorkflowError) -> Int {
+        let milliseconds = try duration(node, "every")
+        guard milliseconds >= 1000 else { throw fault(node, "every: a heartbeat of at least 1s (examples: 1h, 15m, 30s)") }
+        return milliseconds
     }
 
     private func retry(_ node: Node, step: String) throws(WorkflowError) -> WorkflowDefinition.Retry {
