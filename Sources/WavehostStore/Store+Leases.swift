@@ -38,9 +38,9 @@ extension Store {
                     guard let id = row[0].integer, let key = row[1].text else { continue }
                     // Written by addSubjects from a JSON value, so it parses; {} only for a row edited by hand.
                     let payload = (try? JSON.parse(Array((row[2].text ?? "{}").utf8))) ?? [:]
-                    let occasion = row[4].text.flatMap { key in
-                        row[5].text.flatMap { try? JSON.parse(Array($0.utf8)) }.map { RunOccasion(key: key, trigger: $0) }
-                    }
+                    // An occasion's trigger is JSON addSubjects wrote; a run with none has occasion ''.
+                    let trigger = row[4].text.flatMap { try? JSON.parse(Array($0.utf8)) }
+                    let occasion = trigger.map { RunOccasion(key: row[3].text ?? "", trigger: $0) }
                     runs.append((id, Subject(key: key, payload: payload, occasion: occasion)))
                 }
                 runs.sort { $0.id < $1.id }
