@@ -38,7 +38,7 @@ extension RunOccasion {
     }
 
     /// UTC, to the millisecond: `2026-12-01T23:00:00.000Z`.
-    static func timestamp(_ date: Date) -> String {
+    public static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)
