@@ -42,6 +42,7 @@ let plugins = [
     actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
     actorPlugin("LLMGrader", swift: true),
     actorPlugin("ComplianceChecker", swift: true),
+    actorPlugin("ComplianceStatus", swift: true),
 ]
 
 let package = Package(
