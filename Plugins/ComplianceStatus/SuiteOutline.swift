@@ -7,9 +7,9 @@ import Glibc
 /// What compliance-status needs of a suite: its name, its storyboards, their phases and
 /// each phase's number of steps — the keys a check's results must have, and nothing else.
 /// compliance-checker reads the whole suite (requests, expectations); this reads the same
-/// file with the same rules for names (non-empty, unique, no "/"), so a suite either
-/// plugin accepts, the other does too. (Each plugin is one product of its own: they share
-/// no code.)
+/// file with the same rules for names and lists (non-empty, unique, no "/"; at least one
+/// storyboard, phase and step), so both see the same keys; the checker alone checks the
+/// steps' requests and expectations. (Each plugin is one product of its own: they share no code.)
 struct SuiteOutline {
     struct Storyboard { var name: String; var phases: [(name: String, steps: Int)] }
 
