@@ -1,10 +1,10 @@
 import Foundation
 import Testing
-import WavehostEngine
+@testable import WavehostEngine
 import WavehostJSON
 import WavehostPlugins
 import WavehostSandbox
-import WavehostStore
+@testable import WavehostStore
 
 /// The bundled compliance-status: the effects it derives from a real check of the sample
 /// agent, that they fit the compliance tables, and that results which do not match the suite
@@ -201,6 +201,46 @@ import WavehostStore
             let table = try #require(fromFragment.table(named: name), "\(name) is declared")
             #expect(throws: Never.self, "\(name): \(effect.text)") { _ = try table.schema.check(effect["row"] ?? .null) }
         }
+    }
+
+    /// Through the engine, as a workflow will run them: the checker's output feeds the status
+    /// step, whose effects land in the compliance tables (SQLite, typed columns).
+    @Test func theEffectsLandInTheComplianceTablesThroughTheEngine() throws {
+        let agent = try SampleAgent(["--fail", "orders/create"])
+        let fragment = try String(contentsOfFile: SampleAgent.folder + "/tables.yaml", encoding: .utf8)
+        let tables = fragment.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { "  " + $0 }.joined(separator: "\n")
+        let suite = SampleAgent.suitePath
+        let store = try EngineFixtures.store(.sqlite)
+        let progress = try EngineFixtures.run("""
+            workflow: compliance-test
+            namespace: compliance
+            subjects: {single: a1}
+            tables:
+            \(tables)
+            steps:
+              check:
+                actor: compliance-checker
+                config: {suite: "\(suite)"}
+                network: {allow: ["127.0.0.1"], schemes: [http]}
+                read: ["\(suite)"]
+              status:
+                after: [check]
+                actor: compliance-status
+                config: {suite: "\(suite)"}
+                read: ["\(suite)"]
+            """, [Subject(key: "a1", payload: ["agent": "a1", "url": .string(agent.url)])], store: store,
+            catalog: try EngineFixtures.catalog(["ComplianceChecker", "ComplianceStatus"]))
+        let errors = try store.rows("SELECT error FROM interactions WHERE status <> 'completed'").compactMap { $0[0].text }
+        #expect(progress.runsCompleted == 1, "\(errors)")
+        let agents = try store.rows("SELECT agent, passing, storyboards_passing, storyboards, check_id FROM compliance_agent_status")
+        #expect(agents.count == 1)
+        #expect(agents.first?[0].text == "a1" && agents.first?[1].integer == 0 && agents.first?[2].integer == 2 && agents.first?[3].integer == 3)
+        #expect(agents.first?[4].text?.hasPrefix("a1@") == true)
+        let boards = try store.rows("SELECT storyboard, phases_passed, phases, steps_passed, steps, passing FROM compliance_storyboard_status ORDER BY storyboard")
+        #expect(boards.map { $0[0].text ?? "" } == ["catalog", "identity", "orders"])
+        #expect(boards.last.map { [$0[1].integer, $0[2].integer, $0[3].integer, $0[4].integer, $0[5].integer] } == [1, 2, 1, 3, 0])
+        #expect(try store.count("SELECT COUNT(*) FROM compliance_check_history WHERE triggered_by = 'heartbeat' AND passed = 5 AND total = 6") == 1)
+        #expect(try store.count("SELECT COUNT(*) FROM compliance_third_party_history") == 0)
     }
 
     @Test func passesItsConformanceCheck() throws {
