@@ -41,6 +41,8 @@ let plugins = [
     // libcurl only for its URL parser: the host makes the requests (the HTTP host service).
     actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
     actorPlugin("LLMGrader", swift: true),
+    actorPlugin("ComplianceChecker", swift: true),
+    actorPlugin("ComplianceStatus", swift: true),
 ]
 
 let package = Package(
