@@ -297,6 +297,24 @@ enum Migrations {
             ALTER TABLE runs DROP CONSTRAINT runs_workflow_id_subject_key;
             ALTER TABLE runs ADD CONSTRAINT runs_workflow_subject_occasion UNIQUE (workflow_id, subject, occasion);
             """),
+        // A backfill's progress, one row per target and source: where the last committed
+        // chunk ended, so a killed backfill carries on after it, and what it counted so far.
+        Migration(version: 12, name: "backfill progress", sql: dialect.render("""
+            CREATE TABLE backfills (
+                table_name TEXT NOT NULL,
+                source TEXT NOT NULL,
+                position TEXT,
+                imported {int} NOT NULL DEFAULT 0,
+                already_imported {int} NOT NULL DEFAULT 0,
+                skipped_by_cutover {int} NOT NULL DEFAULT 0,
+                conflicts {int} NOT NULL DEFAULT 0,
+                chunks {int} NOT NULL DEFAULT 0,
+                started_at {int} NOT NULL,
+                updated_at {int} NOT NULL,
+                finished_at {int},
+                PRIMARY KEY (table_name, source)
+            );
+            """)),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the
@@ -313,13 +331,16 @@ enum Migrations {
                     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
                 """)
             let known = migrations.last?.version ?? 0
-            let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.first?.integer ?? 0
+            let recorded = Set(try connection.query("SELECT version FROM schema_migrations").compactMap { $0.first?.integer })
+            let current = recorded.max() ?? 0
             guard current <= known else {
                 throw StoreError(.schemaTooNew, database: connection.database,
                     "the schema is at version \(current), newer than this Wavehost knows (\(known)); upgrade Wavehost to use it")
             }
             var applied: [Int] = []
-            for migration in migrations where migration.version > current {
+            // Every known version not recorded yet, oldest first: one merged in below a version
+            // already applied (numbers given out to changes made side by side) is applied too.
+            for migration in migrations where !recorded.contains(Int64(migration.version)) {
                 let apply: () throws(StoreError) -> Void = { () throws(StoreError) in
                     try connection.execute(migration.sql)
                     try connection.query("""

@@ -51,7 +51,7 @@ extension SQLConnection {
 }
 
 /// A value bound to, or read from, a statement.
-enum SQLValue: Equatable, Sendable {
+enum SQLValue: Hashable, Sendable {
     case null
     case integer(Int64)
     case real(Double)

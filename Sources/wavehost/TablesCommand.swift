@@ -62,7 +62,7 @@ struct TablesCommand: ParsableCommand {
                     .compactMap { $0 }
                 print("  \(column.name.padding(24)) \(column.type.rawValue.padding(10)) \(notes.joined(separator: ", "))")
             }
-            print("  (and _interaction_id, _run_id, _written_at: which interaction and run wrote the row, and when)")
+            print("  (and _interaction_id, _run_id, _written_at, _origin: which interaction and run wrote the row, when, and the origin of a write no interaction made)")
             for index in schema.indexes { print("  index on \(index.joined(separator: ", "))") }
             print("  owner: \(declared.owner)" + (declared.writers.isEmpty ? "" : "; also written by \(declared.writers.joined(separator: ", "))"))
             let readers = declared.users.filter { $0.access == .read }.map(\.workflow)

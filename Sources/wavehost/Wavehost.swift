@@ -7,7 +7,7 @@ struct Wavehost: AsyncParsableCommand {
         commandName: "wavehost",
         abstract: "Loads actors (plugins behind a stable C ABI) and runs them.",
         discussion: "Exit status, for every command (each command's help says which it uses):\n" + ExitStatus.table,
-        subcommands: [RunCommand.self, ServeCommand.self, LoadCommand.self, StatusCommand.self, CompareCommand.self, ReportCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, TablesCommand.self, PluginsCommand.self, InvokeCommand.self, NewCommand.self, DoctorCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, LoadCommand.self, StatusCommand.self, CompareCommand.self, ReportCommand.self, PromoteCommand.self, CanaryCommand.self, VariantsCommand.self, TablesCommand.self, BackfillCommand.self, AgentsCommand.self, PluginsCommand.self, InvokeCommand.self, NewCommand.self, DoctorCommand.self]
     )
 
     /// ArgumentParser's own main, but a usage error (a missing or invalid option) exits with

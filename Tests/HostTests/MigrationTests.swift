@@ -59,19 +59,34 @@ enum Backend: String, CaseIterable, CustomStringConvertible {
         } throws: { error in
             let error = error as! StoreError
             return error.code == .schemaTooNew && error.database == connection.database
-                && error.message.contains("version 99, newer than this Wavehost knows (\(connection.migrations.count))")
+                && error.message.contains("version 99, newer than this Wavehost knows (\(connection.migrations.last!.version))")
         }
     }
 
     @Test(arguments: Backend.allCases)
     func aFailingMigrationLeavesNothingBehind(_ backend: Backend) throws {
         let (connection, _) = try backend.makeDatabase()
-        let broken = connection.migrations + [Migrations.Migration(version: connection.migrations.count + 1, name: "broken",
+        let broken = connection.migrations + [Migrations.Migration(version: connection.migrations.last!.version + 1, name: "broken",
                                                                 sql: "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;")]
         #expect(throws: StoreError.self) { try Migrations.migrate(connection, migrations: broken) }
         let versions = try connection.query("SELECT version FROM schema_migrations").compactMap { $0.first?.integer }
         #expect(versions == connection.migrations.map { Int64($0.version) }, "every known version committed, the broken one not recorded")
         #expect(try !backend.tables(connection).contains("half"), "no half-applied table")
+    }
+
+    /// Versions are given out to changes made side by side (12 before 11 lands): one merged
+    /// in below the newest applied is applied too, the others left as they are.
+    @Test(arguments: Backend.allCases)
+    func aVersionMergedInBelowTheNewestIsAppliedToo(_ backend: Backend) throws {
+        let (connection, _) = try backend.makeDatabase()
+        let known = connection.migrations, last = connection.migrations.last!.version
+        let first = Migrations.Migration(version: last + 1, name: "first", sql: "CREATE TABLE late_a (x INTEGER)")
+        let between = Migrations.Migration(version: last + 2, name: "between", sql: "CREATE TABLE late_b (x INTEGER)")
+        let third = Migrations.Migration(version: last + 3, name: "third", sql: "CREATE TABLE late_c (x INTEGER)")
+        #expect(try Migrations.migrate(connection, migrations: known + [first, third]) == known.map(\.version) + [last + 1, last + 3])
+        #expect(try Migrations.migrate(connection, migrations: known + [first, between, third]) == [last + 2])
+        #expect(try backend.tables(connection).contains("late_b"))
+        #expect(try Migrations.migrate(connection, migrations: known + [first, between, third]) == [])
     }
 
     @Test(arguments: Backend.allCases)

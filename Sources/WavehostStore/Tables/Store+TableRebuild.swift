@@ -23,9 +23,7 @@ extension Store {
     /// and leaves the live table alone. `progress` hears the entries replayed so far and the total.
     public func rebuildTable(_ name: String, dryRun: Bool = false, chunk: Int = 10_000,
                              progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws(StoreError) -> RebuildReport {
-        guard let live = try declaredTable(name)?.schema else {
-            throw StoreError(.tableRefused, database: database, "no workflow declares a table \(name)")
-        }
+        let live = try writableTable(name)
         var work = live
         work.name += "__rebuild"
         work.indexes = []
@@ -109,7 +107,7 @@ extension Store {
                         _ connection: any SQLConnection) throws(StoreError) -> (last: Int64, count: Int) {
         let p = connection.placeholder
         let entries = try connection.query("""
-            SELECT id, operation, row_key, data, interaction_id, run_id, written_at FROM effect_ledger \
+            SELECT id, operation, row_key, data, interaction_id, run_id, written_at, origin FROM effect_ledger \
             WHERE table_name = \(p(1)) AND id > \(p(2)) ORDER BY id LIMIT \(p(3))
             """, [.text(name), .integer(after), .integer(Int64(limit))])
         var writes: [(effect: Effect, values: [SQLValue])] = []
@@ -121,7 +119,7 @@ extension Store {
                 throw StoreError(.statementFailed, database: database, "effect_ledger entry after \(last) of \(name) is unreadable")
             }
             writes.append((effect, try bindings(effect, interactionID: entry[4].integer ?? 0, runID: entry[5].integer ?? 0,
-                                                writtenAt: entry[6].integer ?? 0)))
+                                                writtenAt: entry[6].integer ?? 0, origin: entry[7].text)))
             last = id
         }
         try writeInSegments(writes, connection)
@@ -132,9 +130,7 @@ extension Store {
     /// of the rows `name` holds into a scratch table of its columns and key, dropped after:
     /// the database's floor that `tools/bench tables` prints beside a rebuild's rate.
     package func bulkInsertRowsPerSecond(copying name: String) throws(StoreError) -> (rows: Int, perSecond: Double) {
-        guard var scratch = try declaredTable(name)?.schema else {
-            throw StoreError(.tableRefused, database: database, "no workflow declares a table \(name)")
-        }
+        var scratch = try writableTable(name)
         let live = TableSQL(schema: scratch, backend: backend)
         scratch.name += "__floor"
         scratch.indexes = []
@@ -213,7 +209,7 @@ extension Store {
                         guard let id = row[0].integer, let key = row[1].text, let data = row[2].text else { continue }
                         let effect = try legacyEffect(table, id: id, key: key, data: data)
                         let interaction = row[3].integer ?? 0, written = row[4].integer ?? 0, run = row[5].integer ?? 0
-                        try write(effect, interactionID: interaction, runID: run, writtenAt: written, connection)
+                        try write(effect, interactionID: interaction, runID: run, writtenAt: written, origin: "effect_rows:\(id)", connection)
                         ledger.append(Self.ledgerRow(effect, interactionID: interaction, runID: run, writtenAt: written, origin: "effect_rows:\(id)"))
                     }
                     try connection.insertRows(Self.ledgerInsert, ledger, suffix: "")

@@ -12,17 +12,20 @@ extension Store {
 
     /// Writes `effect` to its table (not the ledger). A value its column refuses fails as
     /// `.statementFailed`, like a key that exists for an insert.
-    func write(_ effect: Effect, interactionID: Int64, runID: Int64, writtenAt: Int64, _ connection: any SQLConnection) throws(StoreError) {
+    func write(_ effect: Effect, interactionID: Int64, runID: Int64, writtenAt: Int64, origin: String? = nil,
+               _ connection: any SQLConnection) throws(StoreError) {
         let sql = TableSQL(schema: effect.table, backend: backend)
-        try connection.query(sql.write(effect.operation), try bindings(effect, interactionID: interactionID, runID: runID, writtenAt: writtenAt))
+        try connection.query(sql.write(effect.operation),
+                             try bindings(effect, interactionID: interactionID, runID: runID, writtenAt: writtenAt, origin: origin))
     }
 
     /// The parameters of `effect`'s write: declared columns (a delete's key), then the provenance.
-    func bindings(_ effect: Effect, interactionID: Int64, runID: Int64, writtenAt: Int64) throws(StoreError) -> [SQLValue] {
+    func bindings(_ effect: Effect, interactionID: Int64, runID: Int64, writtenAt: Int64, origin: String? = nil) throws(StoreError) -> [SQLValue] {
         let schema = effect.table
+        let provenance: [SQLValue] = [.integer(interactionID), .integer(runID), .integer(writtenAt), origin.map(SQLValue.text) ?? .null]
         if schema.isShortForm {
             if effect.operation == .delete { return [.text(effect.key)] }
-            return [.text(effect.key), .text(effect.row.text), .integer(interactionID), .integer(runID), .integer(writtenAt)]
+            return [.text(effect.key), .text(effect.row.text)] + provenance
         }
         do {
             if effect.operation == .delete {
@@ -30,11 +33,10 @@ extension Store {
                     try schema.sqlValue(effect.row[name] ?? .null, for: schema.column(named: name)!)
                 }
             }
-            var values = try schema.columns.map { (column: TableSchema.Column) throws(TableValueError) -> SQLValue in
+            let values = try schema.columns.map { (column: TableSchema.Column) throws(TableValueError) -> SQLValue in
                 try schema.sqlValue(effect.row[column.name] ?? .null, for: column)
             }
-            values += [.integer(interactionID), .integer(runID), .integer(writtenAt)]
-            return values
+            return values + provenance
         } catch {
             // The engine checks rows before they reach a commit; this is the store's own guard.
             throw StoreError(.statementFailed, database: database, "effect refused: \(error)")
@@ -126,7 +128,7 @@ extension Store {
 
     /// Key values as one string, each with its kind and length: equal exactly when the
     /// values are (cheaper than `description`, which reflects over the enum).
-    private static func identity(_ values: [SQLValue]) -> String {
+    static func identity(_ values: [SQLValue]) -> String {
         var text = ""
         for value in values {
             switch value {

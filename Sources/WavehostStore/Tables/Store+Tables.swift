@@ -85,9 +85,11 @@ extension Store {
                 guard table.schema == schema else {
                     throw refuse("a second writer must declare it exactly as its owner \(table.owner) does (\(Self.describe(table.schema)))")
                 }
+                try addOriginColumnIfMissing(table.schema, connection)
                 try use(schema.qualifiedName, workflow, .write, connection)
                 return table.schema
             }
+            try addOriginColumnIfMissing(table.schema, connection)
             try evolve(table.schema, to: schema, connection, refuse: refuse)
             try connection.query("UPDATE declared_tables SET schema = \(p(1)), writers = \(p(2)), updated_at = \(p(3)) WHERE name = \(p(4))",
                                  [.text(schema.json.text), .text(JSON.array(declaration.writers.map(JSON.string)).text),
@@ -120,6 +122,30 @@ extension Store {
             try connection.execute(sql.addColumn(column))
         }
         for index in new.indexes where !old.indexes.contains(index) { try connection.execute(sql.createIndex(index)) }
+    }
+
+    /// A table created before `_origin` was a provenance column gets it (null: its rows
+    /// were all written by interactions, or by an import the ledger's origin still names).
+    func addOriginColumnIfMissing(_ schema: TableSchema, _ connection: any SQLConnection) throws(StoreError) {
+        let p = connection.placeholder
+        let found = backend == .sqlite
+            ? try connection.query("SELECT COUNT(*) FROM pragma_table_info(\(p(1))) WHERE name = '_origin'", [.text("\(schema.namespace)_\(schema.name)")])
+            : try connection.query("""
+                SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = \(p(1)) AND table_name = \(p(2)) AND column_name = '_origin'
+                """, [.text(schema.namespace), .text(schema.name)])
+        guard found.first?.first?.integer == 0 else { return }
+        try connection.execute("ALTER TABLE \(TableSQL(schema: schema, backend: backend).table) ADD COLUMN \"_origin\" TEXT")
+    }
+
+    /// The registered schema of `name`, its table given `_origin` if it lacked it; refused when no workflow declares it.
+    func writableTable(_ name: String) throws(StoreError) -> TableSchema {
+        try withConnection { connection throws(StoreError) -> TableSchema in
+            guard let table = try registered(name, connection) else {
+                throw StoreError(.tableRefused, database: database, "no workflow declares a table \(name)")
+            }
+            try addOriginColumnIfMissing(table.schema, connection)
+            return table.schema
+        }
     }
 
     private func use(_ table: String, _ workflow: String, _ access: TableDeclaration.Access, _ connection: any SQLConnection) throws(StoreError) {

@@ -50,7 +50,7 @@ struct TableSQL {
     var create: [String] {
         let integer = backend == .postgres ? "BIGINT" : "INTEGER"
         var parts = schema.columns.map(definition)
-        parts += ["\"_interaction_id\" \(integer) NOT NULL", "\"_run_id\" \(integer) NOT NULL", "\"_written_at\" \(integer) NOT NULL"]
+        parts += ["\"_interaction_id\" \(integer) NOT NULL", "\"_run_id\" \(integer) NOT NULL", "\"_written_at\" \(integer) NOT NULL", "\"_origin\" TEXT"]
         parts.append("PRIMARY KEY (\(schema.key.map(Self.quote).joined(separator: ", ")))")
         for reference in schema.references {
             let (space, name) = Self.split(reference.table, in: schema.namespace)

@@ -86,8 +86,11 @@ public struct TableSchema: Sendable, Equatable {
     /// The namespace a workflow's tables are in when its file names none.
     public static let defaultNamespace = "data"
     /// Columns every declared table carries, written by the host: which interaction and run
-    /// wrote the row, and when (Unix milliseconds). Declared columns may not start with `_`.
-    public static let provenanceColumns = ["_interaction_id", "_run_id", "_written_at"]
+    /// wrote the row (0 and 0 for a write no interaction made), when (Unix milliseconds), and
+    /// the ledger origin of a write no interaction made (`backfill:SOURCE:ID` for a row a
+    /// backfill imported, `effect_rows:ID` for one an older Wavehost wrote; null for an
+    /// interaction's). Declared columns may not start with `_`.
+    public static let provenanceColumns = ["_interaction_id", "_run_id", "_written_at", "_origin"]
     /// Namespaces that would read as host tables on SQLite (`runs_…`, `events_…`…).
     public static let reservedNamespaces: Set<String> = [
         "actors", "actor", "workflows", "workflow", "steps", "variants", "runs", "interactions", "events",

@@ -1,0 +1,201 @@
+import WavehostJSON
+
+/// One chunk of a backfill: sorted into already imported, skipped at the cutover, conflicts
+/// and imports, then (unless dry) written with its ledger entries and the position reached,
+/// in one short transaction.
+extension Store {
+    struct BackfillChunkOutcome {
+        var imported: [String] = []
+        var alreadyImported = 0
+        var skipped: [String: Int] = [:]
+        var conflicts = 0
+    }
+
+    /// Imports `rows` (or, dry, counts what it would). `pending` holds the keys a dry run
+    /// would have imported in earlier chunks, so a repeated key counts as the real run counts it.
+    func importChunk(_ rows: [BackfillRow], _ schema: TableSchema, _ source: String, _ options: BackfillOptions,
+                     pending: inout Set<String>) throws(StoreError) -> BackfillChunkOutcome {
+        if options.dryRun {
+            let (outcome, keys) = try withConnection { connection throws(StoreError) in
+                try sort(rows, schema, source, options, pending: pending, connection)
+            }
+            pending.formUnion(keys)
+            return outcome.0
+        }
+        // On PostgreSQL another writer may commit a key (or another backfill an origin) between
+        // the sorting and the insert: the chunk is then undone and sorted again.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try withConnection { connection throws(StoreError) -> BackfillChunkOutcome in
+                    try connection.transaction { () throws(StoreError) -> BackfillChunkOutcome in
+                        // With a cutover guard, the table's writers wait for this chunk: none adds a first row between the guard's look and the insert.
+                        if options.cutover != nil, backend == .postgres {
+                            try connection.execute("LOCK TABLE \(TableSQL(schema: schema, backend: backend).table) IN SHARE ROW EXCLUSIVE MODE")
+                        }
+                        let (sorted, _) = try sort(rows, schema, source, options, pending: [], connection)
+                        let (outcome, writes) = sorted
+                        let now = Store.now()
+                        var values: [(effect: Effect, values: [SQLValue])] = []
+                        var ledger: [[SQLValue]] = []
+                        for (row, origin) in writes {
+                            values.append((row.effect, try bindings(row.effect, interactionID: 0, runID: 0, writtenAt: now, origin: origin)))
+                            ledger.append(Self.ledgerRow(row.effect, interactionID: 0, runID: 0, writtenAt: now, origin: origin))
+                        }
+                        try writeInSegments(values, connection)
+                        try connection.insertRows(Self.ledgerInsert, ledger, suffix: "")
+                        let p = connection.placeholder
+                        try connection.query("""
+                            UPDATE backfills SET position = \(p(1)), imported = imported + \(p(2)), already_imported = already_imported + \(p(3)), \
+                            skipped_by_cutover = skipped_by_cutover + \(p(4)), conflicts = conflicts + \(p(5)), chunks = chunks + 1, updated_at = \(p(6)) \
+                            WHERE table_name = \(p(7)) AND source = \(p(8))
+                            """, [.text(rows.last?.position ?? ""), .integer(Int64(outcome.imported.count)), .integer(Int64(outcome.alreadyImported)),
+                                  .integer(Int64(outcome.skipped.values.reduce(0, +))), .integer(Int64(outcome.conflicts)), .integer(now),
+                                  .text(schema.qualifiedName), .text(source)])
+                        return outcome
+                    }
+                }
+            } catch where error.code == .statementFailed && attempt < 5
+                && (error.message.localizedCaseInsensitiveContains("unique") || error.message.contains("duplicate key")) {
+                continue
+            }
+        }
+    }
+
+    /// Sorts `rows`: origin in the ledger → already imported; covered by the cutover guard →
+    /// skipped; key in the table, in `pending` or earlier in the chunk → conflict; else written.
+    /// Returns the outcome, the rows to write with their origins, and the keys they take.
+    private func sort(_ rows: [BackfillRow], _ schema: TableSchema, _ source: String, _ options: BackfillOptions, pending: Set<String>,
+                      _ connection: any SQLConnection) throws(StoreError)
+        -> ((BackfillChunkOutcome, [(BackfillRow, String)]), Set<String>) {
+        var outcome = BackfillChunkOutcome()
+        let origins = rows.map { "backfill:\(source):\($0.sourceID)" }
+        let known = try existing(origins, connection)
+        var candidates: [(BackfillRow, String)] = []
+        for (row, origin) in zip(rows, origins) {
+            if known.contains(origin) { outcome.alreadyImported += 1 } else { candidates.append((row, origin)) }
+        }
+        if let cutover = options.cutover, let column = schema.column(named: cutover.column), let time = schema.column(named: cutover.time) {
+            let marks = try firstCanonical(Set(candidates.compactMap { value($0.0.effect.row[column.name], column) }), column, time, schema, connection)
+            candidates.removeAll { candidate in
+                let row = candidate.0.effect.row
+                guard let guarded = value(row[column.name], column), let mark = marks[guarded] else { return false }
+                if let at = value(row[time.name], time), !Self.atOrAfter(at, mark) { return false }
+                let label = row[column.name]?.stringValue ?? row[column.name]?.text ?? "null"
+                outcome.skipped[label, default: 0] += 1
+                return true
+            }
+        }
+        let present = try presentKeys(candidates.map { keyValues($0.0.effect, schema) }, schema, connection)
+        var taken = Set<String>()
+        var writes: [(BackfillRow, String)] = []
+        for candidate in candidates {
+            let key = Self.identity(keyValues(candidate.0.effect, schema))
+            if present.contains(key) || pending.contains(key) || !taken.insert(key).inserted {
+                outcome.conflicts += 1
+            } else {
+                writes.append(candidate)
+                outcome.imported.append(candidate.0.sourceID)
+            }
+        }
+        return ((outcome, writes), taken)
+    }
+
+    /// The origins of `origins` the ledger holds.
+    private func existing(_ origins: [String], _ connection: any SQLConnection) throws(StoreError) -> Set<String> {
+        var found = Set<String>()
+        for start in stride(from: 0, to: origins.count, by: 500) {
+            let part = Array(origins[start..<min(start + 500, origins.count)])
+            for row in try connection.query("SELECT origin FROM effect_ledger WHERE origin IN (\(connection.placeholders(part.count)))",
+                                            part.map(SQLValue.text)) {
+                if let origin = row.first?.text { found.insert(origin) }
+            }
+        }
+        return found
+    }
+
+    /// For each of `values` of `column`, the earliest `time` of a row of the table with it
+    /// that no backfill imported (the first the new writers wrote).
+    private func firstCanonical(_ values: Set<SQLValue>, _ column: TableSchema.Column, _ time: TableSchema.Column, _ schema: TableSchema,
+                                _ connection: any SQLConnection) throws(StoreError) -> [SQLValue: SQLValue] {
+        let sql = TableSQL(schema: schema, backend: backend)
+        let name = TableSQL.quote(column.name), at = TableSQL.quote(time.name)
+        let selected = column.type == .timestamp && backend == .postgres ? Self.utcText(name) : name
+        let earliest = time.type == .timestamp && backend == .postgres ? Self.utcText("MIN(\(at))") : "MIN(\(at))"
+        var marks: [SQLValue: SQLValue] = [:]
+        let list = Array(values)
+        for start in stride(from: 0, to: list.count, by: 500) {
+            let part = Array(list[start..<min(start + 500, list.count)])
+            for row in try connection.query("""
+                SELECT \(selected), \(earliest) FROM \(sql.table) WHERE \(name) IN (\(connection.placeholders(part.count))) \
+                AND ("_origin" IS NULL OR "_origin" NOT LIKE 'backfill:%') GROUP BY \(name)
+                """, part) {
+                guard let guarded = stored(row[0], column), let mark = stored(row[1], time) else { continue }
+                marks[guarded] = mark
+            }
+        }
+        return marks
+    }
+
+    /// Identities of the keys among `keys` the table holds.
+    private func presentKeys(_ keys: [[SQLValue]], _ schema: TableSchema, _ connection: any SQLConnection) throws(StoreError) -> Set<String> {
+        let sql = TableSQL(schema: schema, backend: backend)
+        let columns = schema.key.compactMap { schema.column(named: $0) }
+        let selected = columns.map { column in
+            column.type == .timestamp && backend == .postgres ? Self.utcText(TableSQL.quote(column.name)) : TableSQL.quote(column.name)
+        }.joined(separator: ", ")
+        var found = Set<String>()
+        let step = max(1, 400 / max(1, columns.count))
+        for start in stride(from: 0, to: keys.count, by: step) {
+            let part = Array(keys[start..<min(start + step, keys.count)])
+            var index = 0
+            let match = part.map { _ in
+                "(" + columns.map { column in
+                    index += 1
+                    return "\(TableSQL.quote(column.name)) = \(connection.placeholder(index))"
+                }.joined(separator: " AND ") + ")"
+            }.joined(separator: " OR ")
+            for row in try connection.query("SELECT \(selected) FROM \(sql.table) WHERE \(match)", part.flatMap { $0 }) {
+                found.insert(Self.identity(zip(row, columns).map { stored($0, $1) ?? .null }))
+            }
+        }
+        return found
+    }
+
+    private func keyValues(_ effect: Effect, _ schema: TableSchema) -> [SQLValue] {
+        schema.key.map { name in schema.column(named: name).flatMap { value(effect.row[name], $0) } ?? .null }
+    }
+
+    /// A row's value as its column stores it; nil for null (or a value it refuses, which checked rows never hold).
+    private func value(_ json: JSON?, _ column: TableSchema.Column) -> SQLValue? {
+        guard let json, json != .null, let value = try? Self.anyTable.sqlValue(json, for: column),
+              value != .null else { return nil }
+        return value
+    }
+
+    /// A value read back from the table as a row's value would be bound (PostgreSQL gives booleans as `t`).
+    private func stored(_ read: SQLValue, _ column: TableSchema.Column) -> SQLValue? {
+        guard read != .null else { return nil }
+        return value(Self.anyTable.json(read, for: column), column)
+    }
+
+    /// A schema with no key, for converting single values by their column alone.
+    private static let anyTable = TableSchema(namespace: "", name: "", columns: [], key: [])
+
+    /// `a >= b` for values of one column (timestamps are UTC text of one width).
+    static func atOrAfter(_ a: SQLValue, _ b: SQLValue) -> Bool {
+        switch (a, b) {
+        case (.integer(let x), .integer(let y)): x >= y
+        case (.integer(let x), .real(let y)): Double(x) >= y
+        case (.real(let x), .integer(let y)): x >= Double(y)
+        case (.real(let x), .real(let y)): x >= y
+        case (.text(let x), .text(let y)): x >= y
+        default: true
+        }
+    }
+
+    static func utcText(_ expression: String) -> String {
+        "to_char(\(expression) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    }
+}
