@@ -48,10 +48,12 @@ class State:
         self.malformed = malformed
         self.orders = {"o-100": {"id": "o-100", "item": "a1", "quantity": 1, "status": "shipped", "total": 12.5}}
         self.next_order = 101
+        self.requests = 0  # received, answered or not: a test waits for a check to reach the agent
 
     def snapshot(self):
         with self.lock:
-            return {"fail": sorted(self.fail), "delay_ms": self.delay_ms, "malformed": self.malformed}
+            return {"fail": sorted(self.fail), "delay_ms": self.delay_ms, "malformed": self.malformed,
+                    "requests": self.requests}
 
 
 def corrupt(value):
@@ -152,6 +154,8 @@ def handler(state):
             body = self.read_body()
             if path == "/_control":
                 return self.control(body)
+            with state.lock:
+                state.requests += 1
             snapshot = state.snapshot()
             if snapshot["delay_ms"] > 0:
                 time.sleep(snapshot["delay_ms"] / 1000)
