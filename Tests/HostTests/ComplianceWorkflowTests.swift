@@ -68,6 +68,35 @@ import WavehostJSON
         #expect(try Self.rows(store, "check_history").count == 2)
     }
 
+    /// The checker's suite renamed a phase the status step's suite still has: the derivation
+    /// fails the run, naming the keys, on the dashboard too, and writes no status at all.
+    @Test func resultsTheStatusCannotPlaceFailTheRunLoudly() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        let database = folder + "/wavehost.db"
+        let agent = try SampleAgent()
+        let suite = folder + "/renamed-suite.json"
+        try String(contentsOfFile: SampleAgent.suitePath, encoding: .utf8)
+            .replacingOccurrences(of: #""name": "discovery""#, with: #""name": "discover""#)
+            .write(toFile: suite, atomically: true, encoding: .utf8)
+        let workflow = folder + "/compliance.yaml"
+        try String(contentsOfFile: Self.workflow, encoding: .utf8)
+            .replacingOccurrences(of: "actor: compliance-checker\n    config: {suite: \"${WORKFLOW_DIR}/../compliance/suite.json\"}\n    read: [\"${WORKFLOW_DIR}/../compliance/suite.json\"]",
+                                  with: "actor: compliance-checker\n    config: {suite: \"\(suite)\"}\n    read: [\"\(suite)\"]")
+            .replacingOccurrences(of: "${WORKFLOW_DIR}", with: TestPlugins.repositoryRoot + "/samples/workflows")
+            .write(toFile: workflow, atomically: true, encoding: .utf8)
+        #expect(try String(contentsOfFile: workflow, encoding: .utf8).contains(suite), "the copy's checker did not get the renamed suite")
+        try Self.cli(["agents", "add", "agent-1", "--url", agent.url, "--owner", "team-a", "--workflow", workflow], database, folder)
+        let result = try Self.cli(["run", workflow], database, expect: 5, folder)
+        #expect(result.output.contains("identity/discover"), "the dashboard names the unknown key: \(result.output)")
+        let store = try Store(location: database)
+        #expect(try store.count("SELECT COUNT(*) FROM runs WHERE status = 'failed'") == 1)
+        let error = try store.rows("SELECT error FROM runs").first?.first?.text ?? ""
+        #expect(error.contains("identity/discover") && error.contains("status"), "\(error)")
+        for table in ["check_history", "storyboard_status", "agent_status"] { #expect(try Self.rows(store, table).isEmpty, "\(table)") }
+        let status = try TestPlugins.run(TestPlugins.cli, ["status", "--database", database])
+        #expect(status.output.contains("Recent errors") && status.output.contains("identity/discover"), "\(status.output)")
+    }
+
     /// Two hosts on one PostgreSQL: the first's check starts first but arrives last; the
     /// second's, newer, stays the status. History keeps both.
     @Test func anOlderCheckArrivingLastDoesNotWin() throws {
