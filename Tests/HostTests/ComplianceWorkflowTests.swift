@@ -68,6 +68,19 @@ import WavehostJSON
         #expect(try Self.rows(store, "check_history").count == 2)
     }
 
+    /// samples/compliance/run, as a newcomer runs it (with this build's binaries).
+    @Test func theSampleScriptChecksTheSampleAgentOnOneMachine() throws {
+        let folder = try TestPlugins.temporaryDirectory()
+        let result = try TestPlugins.run("/usr/bin/env", ["WAVEHOST_BIN=" + TestPlugins.productsDirectory, "WAVEHOST_DATABASE=" + folder + "/c.db",
+                                                          TestPlugins.repositoryRoot + "/samples/compliance/run"])
+        #expect(result.status == 0, "\(result.output)\n\(result.error)")
+        #expect(result.output.contains("sample-agent") && result.output.contains("failing 2/3"), "\(result.output)")
+        #expect(!result.output.contains("runs failed"), "\(result.output)")
+        let store = try Store(location: folder + "/c.db")
+        #expect(try Self.rows(store, "third_party_history").count == 1)
+        #expect(try Self.rows(store, "check_history").count == 2)
+    }
+
     /// The checker's suite renamed a phase the status step's suite still has: the derivation
     /// fails the run, naming the keys, on the dashboard too, and writes no status at all.
     @Test func resultsTheStatusCannotPlaceFailTheRunLoudly() throws {
