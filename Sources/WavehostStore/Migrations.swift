@@ -268,9 +268,8 @@ enum Migrations {
         // A workflow that runs on a schedule or on demand (a heartbeat, an owner's test) runs
         // one subject many times: each occasion is its own run, and its trigger is what its
         // steps see as `trigger`. SQLite cannot drop a table's UNIQUE constraint, so it
-        // rebuilds `runs` (ids kept; the interactions' references are checked at commit).
+        // rebuilds `runs`, ids kept (foreign keys are off while migrating and checked after).
         Migration(version: 11, name: "runs per occasion", sql: dialect == .sqlite ? """
-            PRAGMA defer_foreign_keys = ON;
             CREATE TABLE runs_by_occasion (
                 id INTEGER PRIMARY KEY,
                 workflow_id INTEGER NOT NULL REFERENCES workflows(id),

@@ -15,9 +15,20 @@ final class SQLiteConnection: SQLConnection {
     /// until the first has migrated, then finds the schema current. `body` undoes a failed
     /// migration itself (a savepoint each), so what it applied before commits either way.
     func whileMigrating<T>(_ body: (_ inTransaction: Bool) throws(StoreError) -> T) throws(StoreError) -> T {
+        // Foreign keys off (they cannot change inside a transaction): a migration that
+        // rebuilds a table, as SQLite cannot change a constraint, drops the old one, and that
+        // would count every row referring to it as broken. All references are checked
+        // before the commit instead (SQLite's own procedure for altering a table).
+        try execute("PRAGMA foreign_keys = OFF")
+        defer { try? execute("PRAGMA foreign_keys = ON") }
         try execute("BEGIN EXCLUSIVE")
         let result: Result<T, StoreError>
         do { result = .success(try body(true)) } catch { result = .failure(error) }
+        if case .success = result, let broken = (try? query("PRAGMA foreign_key_check", []))?.first {
+            try? execute("ROLLBACK")
+            throw StoreError(.statementFailed, database: path,
+                             "a migration left a row of \(broken[0].text ?? "?") whose reference to \(broken[2].text ?? "?") is broken; nothing was changed")
+        }
         do { try execute("COMMIT") } catch {
             try? execute("ROLLBACK")  // the COMMIT's error is the one thrown; a failed rollback adds nothing to it
             throw error

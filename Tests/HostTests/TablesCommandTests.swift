@@ -99,6 +99,10 @@ import WavehostJSON
             #expect(try store.count("SELECT COUNT(*) FROM effect_ledger WHERE origin LIKE 'effect_rows:%'") == 93, "imported once")
             let row = try #require(try store.row(of: try store.tableSchema("data.postings"), key: "harbourline-208"))
             #expect(row["title"] == "Transport Planner" && row["remote"] == .bool(false) && row["posted_at"] == "2026-10-03T09:15:00.000Z")
+            // Migration 11 rebuilt `runs` under its 227 interactions: every run kept, every reference whole.
+            #expect(try store.count("SELECT COUNT(*) FROM runs WHERE id <= 51 AND status IN ('completed', 'failed')") == 51)
+            #expect(try store.count("SELECT COUNT(*) FROM interactions i JOIN runs r ON r.id = i.run_id WHERE r.id <= 51") == 227)
+            #expect(try store.rows("PRAGMA foreign_key_check").isEmpty)
         }
         let rebuilt = try TestPlugins.run(TestPlugins.cli, ["tables", "rebuild", "postings", "--database", database])
         #expect(rebuilt.output.contains("43 rows") && rebuilt.output.contains("the table matched its ledger"), "\(rebuilt.output)")
