@@ -99,6 +99,8 @@ import WavehostJSON
         ("workflow: w\nsteps:\n  a:\n    actor: fetcher\n    limits: {memroy_mb: 1}\n", 5, "unknown limit \"memroy_mb\""),
         ("workflow: w\nsteps:\n  a: {actor: fetcher\n", 4, "YAML error"),
         ("workflow: w\nenvironment: staging\nsteps:\n  a:\n    actor: fetcher\n", 2, "environment: \"staging\" is not allowed"),
+        ("workflow: w\nevery: 500ms\nsteps:\n  a:\n    actor: fetcher\n", 2, "every: a heartbeat of at least 1s"),
+        ("workflow: w\nevery: hourly\nsteps:\n  a:\n    actor: fetcher\n", 2, "every: \"hourly\" is not a duration"),
     ] as [(String, Int, String)])
     func faultsAreRefusedWithTheirLine(_ yaml: String, _ line: Int, _ expected: String) throws {
         let error = try #require(refusal(yaml))
