@@ -166,14 +166,22 @@ import WavehostJSON
 
     /// A real `wavehost backfill` killed with SIGKILL between chunks, then run again: each
     /// source row lands exactly once, and the second run says it carried on.
-    @Test(arguments: Backend.allCases)
-    func aBackfillKilledPartWayCarriesOnAndImportsEachRowOnce(_ backend: Backend) throws {
+    @Test(arguments: Backend.allCases, ["table", "jsonl"])
+    func aBackfillKilledPartWayCarriesOnAndImportsEachRowOnce(_ backend: Backend, _ kind: String) throws {
         let (store, location, _, _) = try prepared(backend, count: 200)
         let folder = try TestPlugins.temporaryDirectory()
+        var from = ["--from-table", "old_history"]
+        if kind == "jsonl" {
+            let lines = (1...200).map { id in
+                let row = Self.sourceRow(id)
+                return #"{"id": \#(id), "agent": "\#(row.agent)", "checked_at": "\#(row.at)", "state": "\#(row.state)", "triggered_by": "\#(row.trigger)", "passing": \#(row.passing)}"#
+            }
+            try lines.joined(separator: "\n").write(toFile: folder + "/old_history.jsonl", atomically: true, encoding: .utf8)
+            from = ["--from-jsonl", folder + "/old_history.jsonl"]
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPlugins.cli)
-        process.arguments = ["backfill", "history", "--from-table", "old_history", "--source-id", "id", "--chunk", "5", "--pause", "100",
-                             "--database", location]
+        process.arguments = ["backfill", "history"] + from + ["--source-id", "id", "--chunk", "5", "--pause", "100", "--database", location]
         FileManager.default.createFile(atPath: folder + "/err", contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/err"))
         try process.run()
@@ -186,15 +194,16 @@ import WavehostJSON
         #expect(landed >= 20 && landed < 200 && landed % 5 == 0, "whole chunks only: \(landed)")
         #expect(try store.count("SELECT COUNT(*) FROM backfills WHERE finished_at IS NULL") == 1)
 
-        let again = try TestPlugins.run(TestPlugins.cli, ["backfill", "history", "--from-table", "old_history", "--source-id", "id",
-                                                          "--chunk", "50", "--pause", "0", "--database", location])
+        let again = try TestPlugins.run(TestPlugins.cli, ["backfill", "history"] + from + ["--source-id", "id", "--chunk", "50", "--pause", "0",
+                                                                                          "--database", location])
         #expect(again.status == 0, "\(again.error)")
         #expect(again.output.contains("carried on an interrupted backfill") && again.output.contains("imported \(200 - landed),"), "\(again.output)")
         #expect(try store.count("SELECT COUNT(*) FROM \(table("history", backend))") == 200)
-        #expect(try store.count("SELECT COUNT(DISTINCT origin) FROM effect_ledger WHERE origin LIKE 'backfill:old_history:%'") == 200)
+        let name = kind == "jsonl" ? "old_history.jsonl" : "old_history"
+        #expect(try store.count("SELECT COUNT(DISTINCT origin) FROM effect_ledger WHERE origin LIKE 'backfill:\(name):%'") == 200)
         #expect(try store.count("SELECT COUNT(*) FROM effect_ledger") == 200)
 
-        let third = try TestPlugins.run(TestPlugins.cli, ["backfill", "history", "--from-table", "old_history", "--source-id", "id", "--database", location])
+        let third = try TestPlugins.run(TestPlugins.cli, ["backfill", "history"] + from + ["--source-id", "id", "--database", location])
         #expect(third.status == 0 && third.output.contains("imported 0, already imported 200,"), "\(third.output)")
     }
 
@@ -219,6 +228,18 @@ import WavehostJSON
         #expect(noSource.status == 2 && noSource.error.contains("--from-table"), "\(noSource.error)")
         let badTable = try TestPlugins.run(TestPlugins.cli, ["backfill", "history", "--from-table", "no \"such\" table", "--source-id", "id", "--database", location])
         #expect(badTable.status == 2 && badTable.error.contains("no table no \"such\" table"), "\(badTable.error)")
+    }
+
+    /// A table declared before `_origin` was a provenance column gets it, null, when declared again.
+    @Test(arguments: Backend.allCases)
+    func aTableMadeBeforeOriginGetsTheColumn(_ backend: Backend) throws {
+        let (store, _, run, step) = try prepared(backend, count: 0)
+        try commit(store, run: run, step: step, [try effect(.upsert, Self.status, ["agent": "a1", "state": "passing", "checked_at": "2026-11-01T00:00:00Z"])])
+        try store.rows("ALTER TABLE \(table("status", backend)) DROP COLUMN \"_origin\"")
+        #expect(throws: (any Error).self) { try store.rows("SELECT _origin FROM \(table("status", backend))") }
+        try store.declareTables([TableDeclaration(schema: Self.status, access: .write)], workflow: "compliance")
+        #expect(try store.rows("SELECT _origin FROM \(table("status", backend))") == [[.null]])
+        #expect(try store.rebuildTable("data.status").updated == 0)
     }
 
     @Test(arguments: Backend.allCases)
