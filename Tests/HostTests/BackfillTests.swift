@@ -155,6 +155,14 @@ import WavehostJSON
         let done = try store.backfill(into: Self.history, from: .jsonl(path: path), options: options)
         #expect(done.imported == 7 && done.chunks == 4 && done.importedIDs == (1...7).map(String.init), "\(done)")
         #expect(try store.count("SELECT COUNT(*) FROM effect_ledger WHERE origin = 'backfill:export.jsonl:6'") == 1)
+        // The same source into another table needs a name of its own: origins are unique in the ledger.
+        let elsewhere = TableSchema(namespace: "data", name: "history_copy", columns: Self.history.columns, key: Self.history.key)
+        try store.declareTables([TableDeclaration(schema: elsewhere, access: .write)], workflow: "compliance")
+        let twice = try #require(throws: StoreError.self) { try store.backfill(into: elsewhere, from: .jsonl(path: path), options: options) }
+        #expect(twice.code == .tableRefused && twice.message.contains("was imported into data.history") && twice.message.contains("--source-name"), "\(twice.message)")
+        var renamed = options
+        renamed.sourceName = "export-copy"
+        #expect(try store.backfill(into: elsewhere, from: .jsonl(path: path), options: renamed).imported == 7)
         // A row of a source table that does not fit is refused with its source id, column and type.
         try store.rows("CREATE TABLE other_history (id TEXT, agent TEXT, checked_at TEXT, state INTEGER)")
         try store.rows("INSERT INTO other_history VALUES ('x1', 'a', '2026-11-01T00:00:00Z', 3)")

@@ -72,9 +72,14 @@ extension Store {
         var outcome = BackfillChunkOutcome()
         let origins = rows.map { "backfill:\(source):\($0.sourceID)" }
         let known = try existing(origins, connection)
+        // Origins are unique over the whole ledger: the same source into a second table needs a name of its own.
+        if let (origin, table) = known.first(where: { $0.value != schema.qualifiedName }) {
+            throw StoreError(.tableRefused, database: database, "\(origin) was imported into \(table), not \(schema.qualifiedName): "
+                + "origins are unique in the ledger, so give this backfill another --source-name")
+        }
         var candidates: [(BackfillRow, String)] = []
         for (row, origin) in zip(rows, origins) {
-            if known.contains(origin) { outcome.alreadyImported += 1 } else { candidates.append((row, origin)) }
+            if known[origin] != nil { outcome.alreadyImported += 1 } else { candidates.append((row, origin)) }
         }
         if let cutover = options.cutover, let column = schema.column(named: cutover.column), let time = schema.column(named: cutover.time) {
             let marks = try firstCanonical(Set(candidates.compactMap { value($0.0.effect.row[column.name], column) }), column, time, schema, connection)
@@ -102,14 +107,14 @@ extension Store {
         return ((outcome, writes), taken)
     }
 
-    /// The origins of `origins` the ledger holds.
-    private func existing(_ origins: [String], _ connection: any SQLConnection) throws(StoreError) -> Set<String> {
-        var found = Set<String>()
+    /// The origins of `origins` the ledger holds, with the table each entry wrote.
+    private func existing(_ origins: [String], _ connection: any SQLConnection) throws(StoreError) -> [String: String] {
+        var found: [String: String] = [:]
         for start in stride(from: 0, to: origins.count, by: 500) {
             let part = Array(origins[start..<min(start + 500, origins.count)])
-            for row in try connection.query("SELECT origin FROM effect_ledger WHERE origin IN (\(connection.placeholders(part.count)))",
+            for row in try connection.query("SELECT origin, table_name FROM effect_ledger WHERE origin IN (\(connection.placeholders(part.count)))",
                                             part.map(SQLValue.text)) {
-                if let origin = row.first?.text { found.insert(origin) }
+                if let origin = row[0].text { found[origin] = row[1].text ?? "" }
             }
         }
         return found
