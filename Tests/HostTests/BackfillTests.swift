@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import WavehostEngine
 import WavehostJSON
@@ -127,6 +128,23 @@ import WavehostJSON
         try store.rows("DELETE FROM \(table("history", backend)) WHERE _origin IS NOT NULL")
         #expect(try store.rebuildTable("data.history").inserted == 34)
         #expect(try store.rows("SELECT * FROM \(table("history", backend)) ORDER BY agent, checked_at") == live)
+    }
+
+    /// A first canonical row written while the backfill runs (between its chunks) guards the chunks after it.
+    @Test(arguments: Backend.allCases)
+    func theGuardSeesFirstRowsWrittenDuringTheBackfill(_ backend: Backend) throws {
+        let (store, _, _, _) = try prepared(backend, count: 20)
+        let options = BackfillOptions(sourceID: "id", chunk: 5, pause: .zero, cutover: .init(column: "triggered_by", time: "checked_at"))
+        let failure = Mutex<String?>(nil)
+        let report = try store.backfill(into: Self.history, from: .table("old_history"), options: options) { report in
+            guard report.chunks == 1 else { return }
+            do {
+                try store.applyOutsideInteraction([try effect(.insert, Self.history, historyRow("zz", Self.sourceRow(11).at, "schedule"))], origin: nil)
+            } catch { failure.withLock { $0 = "\(error)" } }
+        }
+        #expect(failure.withLock { $0 } == nil)
+        #expect(report.imported == 15 && report.skippedByCutover == ["schedule": 5] && report.conflicts == 0, "\(report)")
+        #expect(try store.count("SELECT COUNT(*) FROM \(table("history", backend))") == 16)
     }
 
     @Test(arguments: Backend.allCases)

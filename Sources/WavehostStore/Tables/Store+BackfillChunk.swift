@@ -4,23 +4,34 @@ import WavehostJSON
 /// and imports, then (unless dry) written with its ledger entries and the position reached,
 /// in one short transaction.
 extension Store {
-    struct BackfillChunkOutcome {
+    struct BackfillChunkOutcome: Sendable {
         var imported: [String] = []
         var alreadyImported = 0
         var skipped: [String: Int] = [:]
         var conflicts = 0
     }
 
-    /// Imports `rows` (or, dry, counts what it would). `pending` holds the keys a dry run
-    /// would have imported in earlier chunks, so a repeated key counts as the real run counts it.
+    /// What a backfill carries from chunk to chunk.
+    struct BackfillState: Sendable {
+        /// Keys a dry run would have imported in earlier chunks, so a repeated key counts as the real run counts it.
+        var pending = Set<String>()
+        /// The cutover guard's first canonical time per value, and the ledger entry it has
+        /// read through: read whole once, then only the ledger entries since (each chunk reads
+        /// what came after the last, never the whole table again).
+        var firstCanonical: [SQLValue: SQLValue] = [:]
+        var ledgerThrough: Int64?
+    }
+
+    /// Imports `rows` (or, dry, counts what it would), carrying `state` on.
     func importChunk(_ rows: [BackfillRow], _ schema: TableSchema, _ source: String, _ options: BackfillOptions,
-                     pending: inout Set<String>) throws(StoreError) -> BackfillChunkOutcome {
+                     state: inout BackfillState) throws(StoreError) -> BackfillChunkOutcome {
+        let before = state
         if options.dryRun {
-            let (outcome, keys) = try withConnection { connection throws(StoreError) in
-                try sort(rows, schema, source, options, pending: pending, connection)
+            let (outcome, _, after) = try withConnection { connection throws(StoreError) in
+                try sort(rows, schema, source, options, state: before, connection)
             }
-            pending.formUnion(keys)
-            return outcome.0
+            state = after
+            return outcome
         }
         // On PostgreSQL another writer may commit a key (or another backfill an origin) between
         // the sorting and the insert: the chunk is then undone and sorted again.
@@ -28,14 +39,13 @@ extension Store {
         while true {
             attempt += 1
             do {
-                return try withConnection { connection throws(StoreError) -> BackfillChunkOutcome in
-                    try connection.transaction { () throws(StoreError) -> BackfillChunkOutcome in
+                let (outcome, after) = try withConnection { connection throws(StoreError) -> (BackfillChunkOutcome, BackfillState) in
+                    try connection.transaction { () throws(StoreError) -> (BackfillChunkOutcome, BackfillState) in
                         // With a cutover guard, the table's writers wait for this chunk: none adds a first row between the guard's look and the insert.
                         if options.cutover != nil, backend == .postgres {
                             try connection.execute("LOCK TABLE \(TableSQL(schema: schema, backend: backend).table) IN SHARE ROW EXCLUSIVE MODE")
                         }
-                        let (sorted, _) = try sort(rows, schema, source, options, pending: [], connection)
-                        let (outcome, writes) = sorted
+                        let (outcome, writes, after) = try sort(rows, schema, source, options, state: before, connection)
                         let now = Store.now()
                         var values: [(effect: Effect, values: [SQLValue])] = []
                         var ledger: [[SQLValue]] = []
@@ -53,9 +63,11 @@ extension Store {
                             """, [.text(rows.last?.position ?? ""), .integer(Int64(outcome.imported.count)), .integer(Int64(outcome.alreadyImported)),
                                   .integer(Int64(outcome.skipped.values.reduce(0, +))), .integer(Int64(outcome.conflicts)), .integer(now),
                                   .text(schema.qualifiedName), .text(source)])
-                        return outcome
+                        return (outcome, after)
                     }
                 }
+                state = after
+                return outcome
             } catch where error.code == .statementFailed && attempt < 5
                 && (error.message.localizedCaseInsensitiveContains("unique") || error.message.contains("duplicate key")) {
                 continue
@@ -64,11 +76,11 @@ extension Store {
     }
 
     /// Sorts `rows`: origin in the ledger → already imported; covered by the cutover guard →
-    /// skipped; key in the table, in `pending` or earlier in the chunk → conflict; else written.
-    /// Returns the outcome, the rows to write with their origins, and the keys they take.
-    private func sort(_ rows: [BackfillRow], _ schema: TableSchema, _ source: String, _ options: BackfillOptions, pending: Set<String>,
-                      _ connection: any SQLConnection) throws(StoreError)
-        -> ((BackfillChunkOutcome, [(BackfillRow, String)]), Set<String>) {
+    /// skipped; key in the table, pending (dry run) or earlier in the chunk → conflict; else
+    /// written. Returns the outcome, the rows to write with their origins, and the state after.
+    private func sort(_ rows: [BackfillRow], _ schema: TableSchema, _ source: String, _ options: BackfillOptions, state: BackfillState,
+                      _ connection: any SQLConnection) throws(StoreError) -> (BackfillChunkOutcome, [(BackfillRow, String)], BackfillState) {
+        var state = state
         var outcome = BackfillChunkOutcome()
         let origins = rows.map { "backfill:\(source):\($0.sourceID)" }
         let known = try existing(origins, connection)
@@ -82,10 +94,10 @@ extension Store {
             if known[origin] != nil { outcome.alreadyImported += 1 } else { candidates.append((row, origin)) }
         }
         if let cutover = options.cutover, let column = schema.column(named: cutover.column), let time = schema.column(named: cutover.time) {
-            let marks = try firstCanonical(Set(candidates.compactMap { value($0.0.effect.row[column.name], column) }), column, time, schema, connection)
+            try refreshFirstCanonical(&state, column, time, schema, connection)
             candidates.removeAll { candidate in
                 let row = candidate.0.effect.row
-                guard let guarded = value(row[column.name], column), let mark = marks[guarded] else { return false }
+                guard let guarded = value(row[column.name], column), let mark = state.firstCanonical[guarded] else { return false }
                 if let at = value(row[time.name], time), !Self.atOrAfter(at, mark) { return false }
                 let label = row[column.name]?.stringValue ?? row[column.name]?.text ?? "null"
                 outcome.skipped[label, default: 0] += 1
@@ -93,18 +105,54 @@ extension Store {
             }
         }
         let present = try presentKeys(candidates.map { keyValues($0.0.effect, schema) }, schema, connection)
-        var taken = Set<String>()
         var writes: [(BackfillRow, String)] = []
+        var taken = Set<String>()
         for candidate in candidates {
             let key = Self.identity(keyValues(candidate.0.effect, schema))
-            if present.contains(key) || pending.contains(key) || !taken.insert(key).inserted {
+            if present.contains(key) || state.pending.contains(key) || !taken.insert(key).inserted {
                 outcome.conflicts += 1
             } else {
                 writes.append(candidate)
                 outcome.imported.append(candidate.0.sourceID)
             }
         }
-        return ((outcome, writes), taken)
+        if options.dryRun { state.pending.formUnion(taken) }
+        return (outcome, writes, state)
+    }
+
+    /// Brings the first canonical time of each value of `column` up to date: the first
+    /// time, the table's rows no backfill imported (one scan); after, the ledger entries of
+    /// the table since the last look, other than a backfill's. Run in the chunk's transaction.
+    private func refreshFirstCanonical(_ state: inout BackfillState, _ column: TableSchema.Column, _ time: TableSchema.Column,
+                                       _ schema: TableSchema, _ connection: any SQLConnection) throws(StoreError) {
+        let p = connection.placeholder
+        guard let through = state.ledgerThrough else {
+            let last = try connection.query("SELECT COALESCE(MAX(id), 0) FROM effect_ledger").first?.first?.integer ?? 0
+            let sql = TableSQL(schema: schema, backend: backend)
+            let name = TableSQL.quote(column.name), at = TableSQL.quote(time.name)
+            let selected = column.type == .timestamp && backend == .postgres ? Self.utcText(name) : name
+            let earliest = time.type == .timestamp && backend == .postgres ? Self.utcText("MIN(\(at))") : "MIN(\(at))"
+            for row in try connection.query("""
+                SELECT \(selected), \(earliest) FROM \(sql.table) WHERE ("_origin" IS NULL OR "_origin" NOT LIKE 'backfill:%') GROUP BY \(name)
+                """) {
+                guard let guarded = stored(row[0], column), let mark = stored(row[1], time) else { continue }
+                state.firstCanonical[guarded] = mark
+            }
+            state.ledgerThrough = last
+            return
+        }
+        var last = through
+        for entry in try connection.query("""
+            SELECT id, CASE WHEN operation = 'delete' OR origin LIKE 'backfill:%' THEN NULL ELSE data END FROM effect_ledger \
+            WHERE table_name = \(p(1)) AND id > \(p(2)) ORDER BY id
+            """, [.text(schema.qualifiedName), .integer(through)]) {
+            last = max(last, entry[0].integer ?? last)
+            guard let data = entry[1].text, let row = try? JSON.parse(Array(data.utf8)),
+                  let guarded = value(row[column.name], column), let at = value(row[time.name], time) else { continue }
+            if let mark = state.firstCanonical[guarded], Self.atOrAfter(at, mark) { continue }
+            state.firstCanonical[guarded] = at
+        }
+        state.ledgerThrough = last
     }
 
     /// The origins of `origins` the ledger holds, with the table each entry wrote.
@@ -120,29 +168,6 @@ extension Store {
         return found
     }
 
-    /// For each of `values` of `column`, the earliest `time` of a row of the table with it
-    /// that no backfill imported (the first the new writers wrote).
-    private func firstCanonical(_ values: Set<SQLValue>, _ column: TableSchema.Column, _ time: TableSchema.Column, _ schema: TableSchema,
-                                _ connection: any SQLConnection) throws(StoreError) -> [SQLValue: SQLValue] {
-        let sql = TableSQL(schema: schema, backend: backend)
-        let name = TableSQL.quote(column.name), at = TableSQL.quote(time.name)
-        let selected = column.type == .timestamp && backend == .postgres ? Self.utcText(name) : name
-        let earliest = time.type == .timestamp && backend == .postgres ? Self.utcText("MIN(\(at))") : "MIN(\(at))"
-        var marks: [SQLValue: SQLValue] = [:]
-        let list = Array(values)
-        for start in stride(from: 0, to: list.count, by: 500) {
-            let part = Array(list[start..<min(start + 500, list.count)])
-            for row in try connection.query("""
-                SELECT \(selected), \(earliest) FROM \(sql.table) WHERE \(name) IN (\(connection.placeholders(part.count))) \
-                AND ("_origin" IS NULL OR "_origin" NOT LIKE 'backfill:%') GROUP BY \(name)
-                """, part) {
-                guard let guarded = stored(row[0], column), let mark = stored(row[1], time) else { continue }
-                marks[guarded] = mark
-            }
-        }
-        return marks
-    }
-
     /// Identities of the keys among `keys` the table holds.
     private func presentKeys(_ keys: [[SQLValue]], _ schema: TableSchema, _ connection: any SQLConnection) throws(StoreError) -> Set<String> {
         let sql = TableSQL(schema: schema, backend: backend)
@@ -151,11 +176,11 @@ extension Store {
             column.type == .timestamp && backend == .postgres ? Self.utcText(TableSQL.quote(column.name)) : TableSQL.quote(column.name)
         }.joined(separator: ", ")
         var found = Set<String>()
-        let step = max(1, 400 / max(1, columns.count))
+        let step = columns.count == 1 ? 500 : max(1, 400 / max(1, columns.count))
         for start in stride(from: 0, to: keys.count, by: step) {
             let part = Array(keys[start..<min(start + step, keys.count)])
             var index = 0
-            let match = part.map { _ in
+            let match = columns.count == 1 ? "\(TableSQL.quote(columns[0].name)) IN (\(connection.placeholders(part.count)))" : part.map { _ in
                 "(" + columns.map { column in
                     index += 1
                     return "\(TableSQL.quote(column.name)) = \(connection.placeholder(index))"
