@@ -22,13 +22,46 @@ extension Store {
         var ledgerThrough: Int64?
     }
 
+    /// A row with everything its sorting and writing need worked out before the chunk's
+    /// transaction opens (timestamps parsed, parameters bound), so the transaction, which
+    /// holds off the table's other writers, runs SQL only.
+    struct PreparedRow: Sendable {
+        var sourceID: String
+        var origin: String
+        var values: [SQLValue]
+        var ledger: [SQLValue]
+        var keyValues: [SQLValue]
+        var key: String
+        /// The cutover column's value (and its label in the report) and the time column's, as stored.
+        var guarded: SQLValue?
+        var label: String
+        var at: SQLValue?
+    }
+
     /// Imports `rows` (or, dry, counts what it would), carrying `state` on.
     func importChunk(_ rows: [BackfillRow], _ schema: TableSchema, _ source: String, _ options: BackfillOptions,
                      state: inout BackfillState) throws(StoreError) -> BackfillChunkOutcome {
         let before = state
+        let now = Store.now()
+        let guardColumn = options.cutover.flatMap { schema.column(named: $0.column) }, timeColumn = options.cutover.flatMap { schema.column(named: $0.time) }
+        var prepared: [PreparedRow] = []
+        prepared.reserveCapacity(rows.count)
+        for row in rows {
+            let origin = "backfill:\(source):\(row.sourceID)"
+            let keyValues = keyValues(row.effect, schema)
+            let guardJSON = guardColumn.flatMap { row.effect.row[$0.name] }
+            prepared.append(PreparedRow(
+                sourceID: row.sourceID, origin: origin,
+                values: try bindings(row.effect, interactionID: 0, runID: 0, writtenAt: now, origin: origin),
+                ledger: Self.ledgerRow(row.effect, interactionID: 0, runID: 0, writtenAt: now, origin: origin),
+                keyValues: keyValues, key: Self.identity(keyValues),
+                guarded: guardColumn.flatMap { value(guardJSON, $0) }, label: guardJSON?.stringValue ?? guardJSON?.text ?? "null",
+                at: timeColumn.flatMap { value(row.effect.row[$0.name], $0) }))
+        }
+        let positionReached = rows.last?.position ?? ""
         if options.dryRun {
             let (outcome, _, after) = try withConnection { connection throws(StoreError) in
-                try sort(rows, schema, source, options, state: before, connection)
+                try sort(prepared, schema, options, state: before, connection)
             }
             state = after
             return outcome
@@ -45,22 +78,18 @@ extension Store {
                         if options.cutover != nil, backend == .postgres {
                             try connection.execute("LOCK TABLE \(TableSQL(schema: schema, backend: backend).table) IN SHARE ROW EXCLUSIVE MODE")
                         }
-                        let (outcome, writes, after) = try sort(rows, schema, source, options, state: before, connection)
-                        let now = Store.now()
-                        var values: [(effect: Effect, values: [SQLValue])] = []
-                        var ledger: [[SQLValue]] = []
-                        for (row, origin) in writes {
-                            values.append((row.effect, try bindings(row.effect, interactionID: 0, runID: 0, writtenAt: now, origin: origin)))
-                            ledger.append(Self.ledgerRow(row.effect, interactionID: 0, runID: 0, writtenAt: now, origin: origin))
-                        }
-                        try writeInSegments(values, connection)
-                        try connection.insertRows(Self.ledgerInsert, ledger, suffix: "")
+                        let (outcome, writes, after) = try sort(prepared, schema, options, state: before, connection)
+                        // Inserts of distinct keys: multi-row statements (COPY on PostgreSQL).
+                        let sql = TableSQL(schema: schema, backend: backend)
+                        try connection.insertRows("INSERT INTO \(sql.table) (\(sql.columnNames.map(TableSQL.quote).joined(separator: ", ")))",
+                                                  writes.map(\.values), suffix: "")
+                        try connection.insertRows(Self.ledgerInsert, writes.map(\.ledger), suffix: "")
                         let p = connection.placeholder
                         try connection.query("""
                             UPDATE backfills SET position = \(p(1)), imported = imported + \(p(2)), already_imported = already_imported + \(p(3)), \
                             skipped_by_cutover = skipped_by_cutover + \(p(4)), conflicts = conflicts + \(p(5)), chunks = chunks + 1, updated_at = \(p(6)) \
                             WHERE table_name = \(p(7)) AND source = \(p(8))
-                            """, [.text(rows.last?.position ?? ""), .integer(Int64(outcome.imported.count)), .integer(Int64(outcome.alreadyImported)),
+                            """, [.text(positionReached), .integer(Int64(outcome.imported.count)), .integer(Int64(outcome.alreadyImported)),
                                   .integer(Int64(outcome.skipped.values.reduce(0, +))), .integer(Int64(outcome.conflicts)), .integer(now),
                                   .text(schema.qualifiedName), .text(source)])
                         return (outcome, after)
@@ -78,42 +107,38 @@ extension Store {
     /// Sorts `rows`: origin in the ledger → already imported; covered by the cutover guard →
     /// skipped; key in the table, pending (dry run) or earlier in the chunk → conflict; else
     /// written. Returns the outcome, the rows to write with their origins, and the state after.
-    private func sort(_ rows: [BackfillRow], _ schema: TableSchema, _ source: String, _ options: BackfillOptions, state: BackfillState,
-                      _ connection: any SQLConnection) throws(StoreError) -> (BackfillChunkOutcome, [(BackfillRow, String)], BackfillState) {
+    private func sort(_ rows: [PreparedRow], _ schema: TableSchema, _ options: BackfillOptions, state: BackfillState,
+                      _ connection: any SQLConnection) throws(StoreError) -> (BackfillChunkOutcome, [PreparedRow], BackfillState) {
         var state = state
         var outcome = BackfillChunkOutcome()
-        let origins = rows.map { "backfill:\(source):\($0.sourceID)" }
-        let known = try existing(origins, connection)
+        let known = try existing(rows.map(\.origin), connection)
         // Origins are unique over the whole ledger: the same source into a second table needs a name of its own.
         if let (origin, table) = known.first(where: { $0.value != schema.qualifiedName }) {
             throw StoreError(.tableRefused, database: database, "\(origin) was imported into \(table), not \(schema.qualifiedName): "
                 + "origins are unique in the ledger, so give this backfill another --source-name")
         }
-        var candidates: [(BackfillRow, String)] = []
-        for (row, origin) in zip(rows, origins) {
-            if known[origin] != nil { outcome.alreadyImported += 1 } else { candidates.append((row, origin)) }
+        var candidates: [PreparedRow] = []
+        for row in rows {
+            if known[row.origin] != nil { outcome.alreadyImported += 1 } else { candidates.append(row) }
         }
         if let cutover = options.cutover, let column = schema.column(named: cutover.column), let time = schema.column(named: cutover.time) {
             try refreshFirstCanonical(&state, column, time, schema, connection)
             candidates.removeAll { candidate in
-                let row = candidate.0.effect.row
-                guard let guarded = value(row[column.name], column), let mark = state.firstCanonical[guarded] else { return false }
-                if let at = value(row[time.name], time), !Self.atOrAfter(at, mark) { return false }
-                let label = row[column.name]?.stringValue ?? row[column.name]?.text ?? "null"
-                outcome.skipped[label, default: 0] += 1
+                guard let guarded = candidate.guarded, let mark = state.firstCanonical[guarded] else { return false }
+                if let at = candidate.at, !Self.atOrAfter(at, mark) { return false }
+                outcome.skipped[candidate.label, default: 0] += 1
                 return true
             }
         }
-        let present = try presentKeys(candidates.map { keyValues($0.0.effect, schema) }, schema, connection)
-        var writes: [(BackfillRow, String)] = []
+        let present = try presentKeys(candidates.map(\.keyValues), schema, connection)
+        var writes: [PreparedRow] = []
         var taken = Set<String>()
         for candidate in candidates {
-            let key = Self.identity(keyValues(candidate.0.effect, schema))
-            if present.contains(key) || state.pending.contains(key) || !taken.insert(key).inserted {
+            if present.contains(candidate.key) || state.pending.contains(candidate.key) || !taken.insert(candidate.key).inserted {
                 outcome.conflicts += 1
             } else {
                 writes.append(candidate)
-                outcome.imported.append(candidate.0.sourceID)
+                outcome.imported.append(candidate.sourceID)
             }
         }
         if options.dryRun { state.pending.formUnion(taken) }
