@@ -74,16 +74,29 @@ extension Store {
             do {
                 let (outcome, after) = try withConnection { connection throws(StoreError) -> (BackfillChunkOutcome, BackfillState) in
                     try connection.transaction { () throws(StoreError) -> (BackfillChunkOutcome, BackfillState) in
-                        // With a cutover guard, the table's writers wait for this chunk: none adds a first row between the guard's look and the insert.
-                        if options.cutover != nil, backend == .postgres {
-                            try connection.execute("LOCK TABLE \(TableSQL(schema: schema, backend: backend).table) IN SHARE ROW EXCLUSIVE MODE")
-                        }
-                        let (outcome, writes, after) = try sort(prepared, schema, options, state: before, connection)
+                        // With a cutover guard on PostgreSQL, the table's writers wait from the guard's last look to the
+                        // commit, so none adds a first row in between (SQLite's write transaction holds them off anyway).
+                        // The lookups and the inserts come before, holding nobody off; a first row that arrived
+                        // meanwhile and covers a row inserted undoes the chunk, sorted again with the lock held throughout.
+                        let lock = options.cutover != nil && backend == .postgres
+                            ? "LOCK TABLE \(TableSQL(schema: schema, backend: backend).table) IN SHARE ROW EXCLUSIVE MODE" : nil
+                        let (outcome, writes, sorted) = try sort(prepared, schema, options, state: before, lock: attempt > 1 ? lock : nil, connection)
+                        var after = sorted
                         // Inserts of distinct keys: multi-row statements (COPY on PostgreSQL).
                         let sql = TableSQL(schema: schema, backend: backend)
                         try connection.insertRows("INSERT INTO \(sql.table) (\(sql.columnNames.map(TableSQL.quote).joined(separator: ", ")))",
                                                   writes.map(\.values), suffix: "")
                         try connection.insertRows(Self.ledgerInsert, writes.map(\.ledger), suffix: "")
+                        if let lock, attempt == 1, let cutover = options.cutover, let column = schema.column(named: cutover.column),
+                           let time = schema.column(named: cutover.time) {
+                            try connection.execute(lock)
+                            try refreshFirstCanonical(&after, column, time, schema, connection)
+                            let moved = writes.contains { row in
+                                guard let guarded = row.guarded, let mark = after.firstCanonical[guarded] else { return false }
+                                return row.at.map { Self.atOrAfter($0, mark) } ?? true
+                            }
+                            if moved { throw StoreError(.statementFailed, database: database, Self.guardMoved) }
+                        }
                         let p = connection.placeholder
                         try connection.query("""
                             UPDATE backfills SET position = \(p(1)), imported = imported + \(p(2)), already_imported = already_imported + \(p(3)), \
@@ -97,17 +110,19 @@ extension Store {
                 }
                 state = after
                 return outcome
-            } catch where error.code == .statementFailed && attempt < 5
-                && (error.message.localizedCaseInsensitiveContains("unique") || error.message.contains("duplicate key")) {
+            } catch where error.code == .statementFailed && attempt < 5 && (error.message == Self.guardMoved
+                || error.message.localizedCaseInsensitiveContains("unique") || error.message.contains("duplicate key")) {
                 continue
             }
         }
     }
 
+    private static let guardMoved = "a first canonical row arrived during the chunk: sorting it again"
+
     /// Sorts `rows`: origin in the ledger → already imported; covered by the cutover guard →
     /// skipped; key in the table, pending (dry run) or earlier in the chunk → conflict; else
     /// written. Returns the outcome, the rows to write with their origins, and the state after.
-    private func sort(_ rows: [PreparedRow], _ schema: TableSchema, _ options: BackfillOptions, state: BackfillState,
+    private func sort(_ rows: [PreparedRow], _ schema: TableSchema, _ options: BackfillOptions, state: BackfillState, lock: String? = nil,
                       _ connection: any SQLConnection) throws(StoreError) -> (BackfillChunkOutcome, [PreparedRow], BackfillState) {
         var state = state
         var outcome = BackfillChunkOutcome()
@@ -121,6 +136,8 @@ extension Store {
         for row in rows {
             if known[row.origin] != nil { outcome.alreadyImported += 1 } else { candidates.append(row) }
         }
+        let present = try presentKeys(candidates.map(\.keyValues), schema, connection)
+        if let lock { try connection.execute(lock) }
         if let cutover = options.cutover, let column = schema.column(named: cutover.column), let time = schema.column(named: cutover.time) {
             try refreshFirstCanonical(&state, column, time, schema, connection)
             candidates.removeAll { candidate in
@@ -130,7 +147,6 @@ extension Store {
                 return true
             }
         }
-        let present = try presentKeys(candidates.map(\.keyValues), schema, connection)
         var writes: [PreparedRow] = []
         var taken = Set<String>()
         for candidate in candidates {
