@@ -147,6 +147,64 @@ import WavehostJSON
         #expect(try store.count("SELECT COUNT(*) FROM \(table("history", backend))") == 16)
     }
 
+    /// New writers racing the backfill, each writing first rows for value after value: no
+    /// row is ever imported for a value whose first canonical row, at or before its time, had
+    /// committed before it (ledger order is commit order for one table: SQLite writes one at a
+    /// time; on PostgreSQL the chunk holds the table's writers off from its last look to its commit).
+    @Test(arguments: Backend.allCases)
+    func firstRowsWrittenDuringTheBackfillAreNeverImportedAgain(_ backend: Backend) throws {
+        let (store, location, _, _) = try prepared(backend, count: 0)
+        let values = 40
+        for id in 1...400 {
+            let row = Self.sourceRow(id)
+            try store.rows("""
+                INSERT INTO old_history VALUES (\(id), 'a\(id % 7)', '\(row.at)', 'passing', 't\(id % values)', \(backend == .sqlite ? "1" : "true"), NULL)
+                """)
+        }
+        let writer = try Store(location: location)
+        let failure = Mutex<String?>(nil)
+        let finished = Mutex(false)
+        let done = DispatchSemaphore(value: 0)
+        // The writer watches how far the backfill got and writes the first row of the value of
+        // a source row in the chunk being imported, at that row's time: right in its window.
+        Thread {
+            defer { done.signal() }
+            var written = Set<Int>()
+            while !finished.withLock({ $0 }) {
+                do {
+                    let position = try writer.rows("SELECT position FROM backfills").first?.first?.text.flatMap { Int($0) } ?? 0
+                    let next = position + 2, value = next % values
+                    if next <= 400, written.insert(value).inserted {
+                        let row: JSON = ["agent": "new", "checked_at": .string(Self.sourceRow(next).at), "state": "passing", "triggered_by": .string("t\(value)")]
+                        try writer.applyOutsideInteraction([Effect(operation: .insert, table: Self.history, key: try Self.history.check(row), row: row)], origin: nil)
+                    }
+                } catch { failure.withLock { $0 = "\(error)" } }
+                usleep(300)
+            }
+        }.start()
+        defer { finished.withLock { $0 = true } }
+        let report = try store.backfill(into: Self.history, from: .table("old_history"),
+                                        options: BackfillOptions(sourceID: "id", chunk: 4, pause: .milliseconds(1), cutover: .init(column: "triggered_by", time: "checked_at")))
+        finished.withLock { $0 = true }
+        done.wait()
+        #expect(failure.withLock { $0 } == nil)
+        #expect(report.imported + report.skipped + report.conflicts == 400, "\(report)")
+        // Every imported entry against every canonical one committed before it.
+        var canonical: [String: [(id: Int64, at: String)]] = [:]
+        var late: [String] = []
+        for entry in try store.rows("SELECT id, origin, data FROM effect_ledger WHERE table_name = 'data.history' ORDER BY id") {
+            let row = try JSON.parse(Array((entry[2].text ?? "").utf8))
+            guard let value = row["triggered_by"]?.stringValue, let at = row["checked_at"]?.stringValue.flatMap(TableSchema.timestamp) else { continue }
+            if entry[1].text == nil {
+                canonical[value, default: []].append((entry[0].integer ?? 0, at))
+            } else if canonical[value, default: []].contains(where: { $0.at <= at }) {
+                late.append("\(entry[1].text ?? ""): \(value) at \(at)")
+            }
+        }
+        #expect(late.isEmpty, "imported after a first canonical row at or before it had committed: \(late.prefix(5))")
+        #expect(report.skipped > 0, "the writer raced the backfill: \(report)")
+    }
+
     @Test(arguments: Backend.allCases)
     func aBadLineOrRowIsRefusedWithItsPlaceBeforeAnythingIsWritten(_ backend: Backend) throws {
         let (store, _, _, _) = try prepared(backend, count: 0)
