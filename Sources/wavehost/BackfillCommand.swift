@@ -16,7 +16,8 @@ struct BackfillCommand: ParsableCommand {
             a kill), it imports nothing twice and carries on after the last committed chunk. A key \
             the table already has is a conflict, never overwritten. With --cutover-by COLUMN --time \
             COLUMN, source rows at or after the first row the new writers wrote for the same COLUMN \
-            value are skipped and counted. Only TABLE and the ledger are written.
+            value are skipped and counted. Only TABLE, the ledger and the backfill's progress \
+            (table backfills) are written.
 
             Exit status: 0 done, 2 bad input (an option, a table no workflow declares, a refused \
             row), 6 the database failed.

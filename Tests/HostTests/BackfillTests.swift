@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import WavehostEngine
 import WavehostJSON
@@ -129,6 +130,81 @@ import WavehostJSON
         #expect(try store.rows("SELECT * FROM \(table("history", backend)) ORDER BY agent, checked_at") == live)
     }
 
+    /// A first canonical row written while the backfill runs (between its chunks) guards the chunks after it.
+    @Test(arguments: Backend.allCases)
+    func theGuardSeesFirstRowsWrittenDuringTheBackfill(_ backend: Backend) throws {
+        let (store, _, _, _) = try prepared(backend, count: 20)
+        let options = BackfillOptions(sourceID: "id", chunk: 5, pause: .zero, cutover: .init(column: "triggered_by", time: "checked_at"))
+        let failure = Mutex<String?>(nil)
+        let report = try store.backfill(into: Self.history, from: .table("old_history"), options: options) { report in
+            guard report.chunks == 1 else { return }
+            do {
+                try store.applyOutsideInteraction([try effect(.insert, Self.history, historyRow("zz", Self.sourceRow(11).at, "schedule"))], origin: nil)
+            } catch { failure.withLock { $0 = "\(error)" } }
+        }
+        #expect(failure.withLock { $0 } == nil)
+        #expect(report.imported == 15 && report.skippedByCutover == ["schedule": 5] && report.conflicts == 0, "\(report)")
+        #expect(try store.count("SELECT COUNT(*) FROM \(table("history", backend))") == 16)
+    }
+
+    /// New writers racing the backfill, each writing first rows for value after value: no
+    /// row is ever imported for a value whose first canonical row, at or before its time, had
+    /// committed before it (ledger order is commit order for one table: SQLite writes one at a
+    /// time; on PostgreSQL the chunk holds the table's writers off from its last look to its commit).
+    @Test(arguments: Backend.allCases)
+    func firstRowsWrittenDuringTheBackfillAreNeverImportedAgain(_ backend: Backend) throws {
+        let (store, location, _, _) = try prepared(backend, count: 0)
+        let values = 40
+        for id in 1...400 {
+            let row = Self.sourceRow(id)
+            try store.rows("""
+                INSERT INTO old_history VALUES (\(id), 'a\(id % 7)', '\(row.at)', 'passing', 't\(id % values)', \(backend == .sqlite ? "1" : "true"), NULL)
+                """)
+        }
+        let writer = try Store(location: location)
+        let failure = Mutex<String?>(nil)
+        let finished = Mutex(false)
+        let done = DispatchSemaphore(value: 0)
+        // The writer watches how far the backfill got and writes the first row of the value of
+        // a source row in the chunk being imported, at that row's time: right in its window.
+        Thread {
+            defer { done.signal() }
+            var written = Set<Int>()
+            while !finished.withLock({ $0 }) {
+                do {
+                    let position = try writer.rows("SELECT position FROM backfills").first?.first?.text.flatMap { Int($0) } ?? 0
+                    let next = position + 2, value = next % values
+                    if next <= 400, written.insert(value).inserted {
+                        let row: JSON = ["agent": "new", "checked_at": .string(Self.sourceRow(next).at), "state": "passing", "triggered_by": .string("t\(value)")]
+                        try writer.applyOutsideInteraction([Effect(operation: .insert, table: Self.history, key: try Self.history.check(row), row: row)], origin: nil)
+                    }
+                } catch { failure.withLock { $0 = "\(error)" } }
+                usleep(300)
+            }
+        }.start()
+        defer { finished.withLock { $0 = true } }
+        let report = try store.backfill(into: Self.history, from: .table("old_history"),
+                                        options: BackfillOptions(sourceID: "id", chunk: 4, pause: .milliseconds(1), cutover: .init(column: "triggered_by", time: "checked_at")))
+        finished.withLock { $0 = true }
+        done.wait()
+        #expect(failure.withLock { $0 } == nil)
+        #expect(report.imported + report.skipped + report.conflicts == 400, "\(report)")
+        // Every imported entry against every canonical one committed before it.
+        var canonical: [String: [(id: Int64, at: String)]] = [:]
+        var late: [String] = []
+        for entry in try store.rows("SELECT id, origin, data FROM effect_ledger WHERE table_name = 'data.history' ORDER BY id") {
+            let row = try JSON.parse(Array((entry[2].text ?? "").utf8))
+            guard let value = row["triggered_by"]?.stringValue, let at = row["checked_at"]?.stringValue.flatMap(TableSchema.timestamp) else { continue }
+            if entry[1].text == nil {
+                canonical[value, default: []].append((entry[0].integer ?? 0, at))
+            } else if canonical[value, default: []].contains(where: { $0.at <= at }) {
+                late.append("\(entry[1].text ?? ""): \(value) at \(at)")
+            }
+        }
+        #expect(late.isEmpty, "imported after a first canonical row at or before it had committed: \(late.prefix(5))")
+        #expect(report.skipped > 0, "the writer raced the backfill: \(report)")
+    }
+
     @Test(arguments: Backend.allCases)
     func aBadLineOrRowIsRefusedWithItsPlaceBeforeAnythingIsWritten(_ backend: Backend) throws {
         let (store, _, _, _) = try prepared(backend, count: 0)
@@ -155,6 +231,14 @@ import WavehostJSON
         let done = try store.backfill(into: Self.history, from: .jsonl(path: path), options: options)
         #expect(done.imported == 7 && done.chunks == 4 && done.importedIDs == (1...7).map(String.init), "\(done)")
         #expect(try store.count("SELECT COUNT(*) FROM effect_ledger WHERE origin = 'backfill:export.jsonl:6'") == 1)
+        // The same source into another table needs a name of its own: origins are unique in the ledger.
+        let elsewhere = TableSchema(namespace: "data", name: "history_copy", columns: Self.history.columns, key: Self.history.key)
+        try store.declareTables([TableDeclaration(schema: elsewhere, access: .write)], workflow: "compliance")
+        let twice = try #require(throws: StoreError.self) { try store.backfill(into: elsewhere, from: .jsonl(path: path), options: options) }
+        #expect(twice.code == .tableRefused && twice.message.contains("was imported into data.history") && twice.message.contains("--source-name"), "\(twice.message)")
+        var renamed = options
+        renamed.sourceName = "export-copy"
+        #expect(try store.backfill(into: elsewhere, from: .jsonl(path: path), options: renamed).imported == 7)
         // A row of a source table that does not fit is refused with its source id, column and type.
         try store.rows("CREATE TABLE other_history (id TEXT, agent TEXT, checked_at TEXT, state INTEGER)")
         try store.rows("INSERT INTO other_history VALUES ('x1', 'a', '2026-11-01T00:00:00Z', 3)")
@@ -166,14 +250,22 @@ import WavehostJSON
 
     /// A real `wavehost backfill` killed with SIGKILL between chunks, then run again: each
     /// source row lands exactly once, and the second run says it carried on.
-    @Test(arguments: Backend.allCases)
-    func aBackfillKilledPartWayCarriesOnAndImportsEachRowOnce(_ backend: Backend) throws {
+    @Test(arguments: Backend.allCases, ["table", "jsonl"])
+    func aBackfillKilledPartWayCarriesOnAndImportsEachRowOnce(_ backend: Backend, _ kind: String) throws {
         let (store, location, _, _) = try prepared(backend, count: 200)
         let folder = try TestPlugins.temporaryDirectory()
+        var from = ["--from-table", "old_history"]
+        if kind == "jsonl" {
+            let lines = (1...200).map { id in
+                let row = Self.sourceRow(id)
+                return #"{"id": \#(id), "agent": "\#(row.agent)", "checked_at": "\#(row.at)", "state": "\#(row.state)", "triggered_by": "\#(row.trigger)", "passing": \#(row.passing)}"#
+            }
+            try lines.joined(separator: "\n").write(toFile: folder + "/old_history.jsonl", atomically: true, encoding: .utf8)
+            from = ["--from-jsonl", folder + "/old_history.jsonl"]
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPlugins.cli)
-        process.arguments = ["backfill", "history", "--from-table", "old_history", "--source-id", "id", "--chunk", "5", "--pause", "100",
-                             "--database", location]
+        process.arguments = ["backfill", "history"] + from + ["--source-id", "id", "--chunk", "5", "--pause", "100", "--database", location]
         FileManager.default.createFile(atPath: folder + "/err", contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/err"))
         try process.run()
@@ -186,15 +278,16 @@ import WavehostJSON
         #expect(landed >= 20 && landed < 200 && landed % 5 == 0, "whole chunks only: \(landed)")
         #expect(try store.count("SELECT COUNT(*) FROM backfills WHERE finished_at IS NULL") == 1)
 
-        let again = try TestPlugins.run(TestPlugins.cli, ["backfill", "history", "--from-table", "old_history", "--source-id", "id",
-                                                          "--chunk", "50", "--pause", "0", "--database", location])
+        let again = try TestPlugins.run(TestPlugins.cli, ["backfill", "history"] + from + ["--source-id", "id", "--chunk", "50", "--pause", "0",
+                                                                                          "--database", location])
         #expect(again.status == 0, "\(again.error)")
         #expect(again.output.contains("carried on an interrupted backfill") && again.output.contains("imported \(200 - landed),"), "\(again.output)")
         #expect(try store.count("SELECT COUNT(*) FROM \(table("history", backend))") == 200)
-        #expect(try store.count("SELECT COUNT(DISTINCT origin) FROM effect_ledger WHERE origin LIKE 'backfill:old_history:%'") == 200)
+        let name = kind == "jsonl" ? "old_history.jsonl" : "old_history"
+        #expect(try store.count("SELECT COUNT(DISTINCT origin) FROM effect_ledger WHERE origin LIKE 'backfill:\(name):%'") == 200)
         #expect(try store.count("SELECT COUNT(*) FROM effect_ledger") == 200)
 
-        let third = try TestPlugins.run(TestPlugins.cli, ["backfill", "history", "--from-table", "old_history", "--source-id", "id", "--database", location])
+        let third = try TestPlugins.run(TestPlugins.cli, ["backfill", "history"] + from + ["--source-id", "id", "--database", location])
         #expect(third.status == 0 && third.output.contains("imported 0, already imported 200,"), "\(third.output)")
     }
 
@@ -219,6 +312,42 @@ import WavehostJSON
         #expect(noSource.status == 2 && noSource.error.contains("--from-table"), "\(noSource.error)")
         let badTable = try TestPlugins.run(TestPlugins.cli, ["backfill", "history", "--from-table", "no \"such\" table", "--source-id", "id", "--database", location])
         #expect(badTable.status == 2 && badTable.error.contains("no table no \"such\" table"), "\(badTable.error)")
+    }
+
+    /// Timestamps of whole seconds in UTC skip Foundation's parser (which cost more than a
+    /// backfilled row's write): the quick path gives exactly what the parser gives, and
+    /// leaves everything else to it.
+    @Test func theQuickTimestampPathAgreesWithTheParser() throws {
+        let parser = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let date = Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000...8_000_000_000, using: &generator)))
+            let whole = Date.ISO8601FormatStyle().format(date)
+            for text in [whole, whole.replacingOccurrences(of: "Z", with: ".000Z"), whole.replacingOccurrences(of: "Z", with: "+00:00")] {
+                let quick = try #require(TableSchema.wholeSecondsUTC(text), "\(text)")
+                #expect(quick == parser.format(try parser.parse(whole)), "\(text)")
+            }
+        }
+        for text in ["2024-02-29T12:00:00Z", "2000-02-29T00:00:00Z", "2026-12-31T23:59:59Z"] {
+            #expect(TableSchema.wholeSecondsUTC(text) == text.replacingOccurrences(of: "Z", with: ".000Z"))
+        }
+        for text in ["2026-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-11-01T00:60:00Z", "2026-13-01T00:00:00Z", "2026-11-01T24:00:00Z",
+                     "2026-11-01T00:00:00.5Z", "2026-11-01T00:00:00+01:00", "2026-11-01 00:00:00Z", "0999-11-01T00:00:00Z", "2026-11-01T00:00:00"] {
+            #expect(TableSchema.wholeSecondsUTC(text) == nil, "\(text)")
+        }
+        #expect(TableSchema.timestamp("2026-11-01T01:00:00+01:00") == "2026-11-01T00:00:00.000Z")
+    }
+
+    /// A table declared before `_origin` was a provenance column gets it, null, when declared again.
+    @Test(arguments: Backend.allCases)
+    func aTableMadeBeforeOriginGetsTheColumn(_ backend: Backend) throws {
+        let (store, _, run, step) = try prepared(backend, count: 0)
+        try commit(store, run: run, step: step, [try effect(.upsert, Self.status, ["agent": "a1", "state": "passing", "checked_at": "2026-11-01T00:00:00Z"])])
+        try store.rows("ALTER TABLE \(table("status", backend)) DROP COLUMN \"_origin\"")
+        #expect(throws: (any Error).self) { try store.rows("SELECT _origin FROM \(table("status", backend))") }
+        try store.declareTables([TableDeclaration(schema: Self.status, access: .write)], workflow: "compliance")
+        #expect(try store.rows("SELECT _origin FROM \(table("status", backend))") == [[.null]])
+        #expect(try store.rebuildTable("data.status").updated == 0)
     }
 
     @Test(arguments: Backend.allCases)

@@ -168,7 +168,7 @@ import WavehostStore
         ("tables:\n  t:\n    columns: {id: text}\n", 4, "table t needs a \"key\""),
         ("tables:\n  t:\n    columns: {id: text}\n    key: id\n    primary: id\n", 6, "table t: unknown key \"primary\""),
         ("tables:\n  t:\n    columns: {id: text, _run_id: integer}\n    key: id\n", 4,
-         "column _run_id: names starting with _ are the host's (_interaction_id, _run_id, _written_at)"),
+         "column _run_id: names starting with _ are the host's (_interaction_id, _run_id, _written_at, _origin)"),
         ("tables:\n  t:\n    columns: {id: text, Name: text}\n    key: id\n", 4, "column \"Name\" must start with a lower-case letter"),
         ("tables:\n  t:\n    columns:\n      id: text\n      n: int\n    key: id\n", 6,
          "column n: unknown type \"int\" (types: text, integer, real, boolean, timestamp, json)"),

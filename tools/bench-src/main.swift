@@ -7,6 +7,7 @@ import Glibc
 #endif
 
 let groups: [String: (BenchContext) throws -> Void] = [
+    "backfill": benchBackfill,
     "describe": benchDescribe,
     "engine": benchEngine,
     "hostcall": benchHostCall,

@@ -69,7 +69,7 @@ extension Store {
             }
         }
         let reader = try BackfillReader(source, sourceID: options.sourceID, after: mark?.position, store: self)
-        var pending = Set<String>()
+        var state = BackfillState()
         while true {
             let items = try reader.next(options.chunk)
             guard !items.isEmpty else { break }
@@ -82,7 +82,7 @@ extension Store {
                         + "the chunks before it are imported, and a run again carries on from there")
                 }
             }
-            let outcome = try importChunk(rows, schema, name, options, pending: &pending)
+            let outcome = try importChunk(rows, schema, name, options, state: &state)
             report.read += rows.count
             report.imported += outcome.imported.count
             report.alreadyImported += outcome.alreadyImported

@@ -128,12 +128,15 @@ extension Store {
     /// were all written by interactions, or by an import the ledger's origin still names).
     func addOriginColumnIfMissing(_ schema: TableSchema, _ connection: any SQLConnection) throws(StoreError) {
         let p = connection.placeholder
+        // The table's columns, and how many are `_origin` (a table missing altogether is left to fail where it is used).
         let found = backend == .sqlite
-            ? try connection.query("SELECT COUNT(*) FROM pragma_table_info(\(p(1))) WHERE name = '_origin'", [.text("\(schema.namespace)_\(schema.name)")])
+            ? try connection.query("SELECT COUNT(*), COUNT(CASE WHEN name = '_origin' THEN 1 END) FROM pragma_table_info(\(p(1)))",
+                                   [.text("\(schema.namespace)_\(schema.name)")])
             : try connection.query("""
-                SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = \(p(1)) AND table_name = \(p(2)) AND column_name = '_origin'
+                SELECT COUNT(*), COUNT(CASE WHEN column_name = '_origin' THEN 1 END) FROM information_schema.columns \
+                WHERE table_schema = \(p(1)) AND table_name = \(p(2))
                 """, [.text(schema.namespace), .text(schema.name)])
-        guard found.first?.first?.integer == 0 else { return }
+        guard let row = found.first, (row[0].integer ?? 0) > 0, row[1].integer == 0 else { return }
         try connection.execute("ALTER TABLE \(TableSQL(schema: schema, backend: backend).table) ADD COLUMN \"_origin\" TEXT")
     }
 

@@ -103,10 +103,36 @@ extension TableSchema {
     /// RFC 3339 text normalised to UTC with milliseconds (`2026-12-01T20:30:00.000Z`), so
     /// stored timestamps compare as text in time order on SQLite; nil when it is not one.
     static func timestamp(_ text: String) -> String? {
+        if let quick = wholeSecondsUTC(text) { return quick }
         let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         let plain = Date.ISO8601FormatStyle()
         guard let date = (try? withFraction.parse(text)) ?? (try? plain.parse(text)) else { return nil }
         return withFraction.format(date)
+    }
+
+    /// The common case without Foundation's parser (which costs more than the row's write):
+    /// `YYYY-MM-DDTHH:MM:SS` with `Z`, `.000Z` or `+00:00`, a valid date of years 1000–9999.
+    /// Anything else is nil, for the parser.
+    static func wholeSecondsUTC(_ text: String) -> String? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes[4] == 45, bytes[7] == 45, bytes[10] == 84, bytes[13] == 58, bytes[16] == 58 else { return nil }
+        let tail = bytes[19...]
+        guard tail.elementsEqual("Z".utf8) || tail.elementsEqual(".000Z".utf8) || tail.elementsEqual("+00:00".utf8) else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                guard (48...57).contains(bytes[index]) else { return nil }
+                value = value * 10 + Int(bytes[index] - 48)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19),
+              year >= 1000, (1...12).contains(month), hour < 24, minute < 60, second < 60 else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard (1...days).contains(day) else { return nil }
+        return String(decoding: bytes[0..<19], as: UTF8.self) + ".000Z"
     }
 
     static func literal(_ number: Double) -> String {
