@@ -47,9 +47,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("subject"), help: ArgumentHelp("Runs only this subject (by its key; repeatable).", valueName: "key"))
     var onlySubjects: [String] = []
 
-    @Option(help: ArgumentHelp("""
-        Why these runs happen, seen by their steps as `trigger`: heartbeat (a workflow with `every:`         runs each subject once per slot of it, the default for such a workflow), owner_test (a new run         now, for the subject's owner) or third_party (a new run now, for --as NAME).
-        """, valueName: "trigger"))
+    @Option(help: ArgumentHelp("Why these runs happen, seen by their steps as `trigger`: heartbeat (the default for a workflow "
+                               + "with `every:`: each subject once per slot of it), owner_test (a new run now, for the subject's owner) "
+                               + "or third_party (a new run now, for --as NAME).", valueName: "trigger"))
     var trigger: RunOccasion.Trigger?
 
     @Option(name: .customLong("as"), help: ArgumentHelp("Who asked for a third_party run (recorded as theirs).", valueName: "name"))
@@ -88,9 +88,11 @@ struct RunCommand: ParsableCommand {
             }
             chosen = onlySubjects.map { known[$0]! }
         }
-        let occasion: RunOccasion? = switch trigger {
-        case .some(let trigger): .onDemand(trigger, as: requester, now: now)
-        case nil: workflow.everyMilliseconds.map { .heartbeat(every: $0, now: now) }
+        // A heartbeat is the current slot's (run twice, it runs once); a request is new each time.
+        let occasion: RunOccasion? = switch (trigger, workflow.everyMilliseconds) {
+        case (nil, let every?), (.heartbeat, let every?): .heartbeat(every: every, now: now)
+        case (let trigger?, _): .onDemand(trigger, as: requester, now: now)
+        case (nil, nil): nil
         }
         return chosen.map { $0.on(occasion) }
     }
@@ -134,7 +136,7 @@ struct RunCommand: ParsableCommand {
         options.runsInFlight = runsInFlight
         var failed = 0
         var finishedElsewhere = 0
-        let started = Date()  // one occasion for every file's runs
+        let started = Date()  // the time of every file's occasions
         for (file, source, workflow) in parsed {
             var runSubjects: [Subject]
             do {
