@@ -55,10 +55,13 @@ extension Store {
                           _ connection: any SQLConnection) throws(StoreError) -> [Int64: [InteractionRecord]] {
         var history: [Int64: [InteractionRecord]] = [:]
         for chunk in stride(from: 0, to: runIDs.count, by: 500).map({ runIDs[$0..<min(runIDs.count, $0 + 500)] }) {
+            // The range tells PostgreSQL's planner how few rows can match: given the list
+            // alone it scanned all of interactions (7 ms a claim at 100,000 of them).
             let rows = try connection.query("""
                 SELECT run_id, id, step_id, parent_id, status, attempt, output, error, lease_owner FROM interactions \
-                WHERE run_id IN (\(connection.placeholders(chunk.count))) ORDER BY id
-                """, chunk.map { .integer($0) })
+                WHERE run_id BETWEEN \(connection.placeholder(1)) AND \(connection.placeholder(2)) \
+                AND run_id IN (\(connection.placeholders(chunk.count, from: 3))) ORDER BY id
+                """, [.integer(chunk.min()!), .integer(chunk.max()!)] + chunk.map { .integer($0) })
             for row in rows {
                 guard let runID = row[0].integer, let id = row[1].integer, let stepID = row[2].integer,
                       var status = row[4].text.flatMap(InteractionStatus.init(rawValue:)) else { continue }

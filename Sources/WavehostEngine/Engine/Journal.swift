@@ -18,6 +18,8 @@ final class Journal: Sendable {
     /// whether the writer runs, and the first commit that failed (the engine stops on it).
     private struct Shared: Sendable {
         var pending = JournalBatch(id: "")
+        /// When the pending batch got its first record: its gather window runs from then.
+        var pendingSince = Date.distantPast
         var stopping = false
         var running = false
         var failure: StoreError?
@@ -69,6 +71,7 @@ final class Journal: Sendable {
         let wake = shared.withLock { shared in
             let wasEmpty = shared.pending.isEmpty
             change(&shared.pending)
+            if wasEmpty { shared.pendingSince = Date() }
             // Wake the writer for the first record of a batch and for a full one, not for each.
             return wasEmpty || shared.pending.finishes.count + shared.pending.starts.count >= fullBatch
         }
@@ -84,12 +87,13 @@ final class Journal: Sendable {
 
     private func loop() {
         while true {
-            shared.withLock(waitingUntil: { !$0.pending.isEmpty || $0.stopping }) { _ in }
+            let since = shared.withLock(waitingUntil: { !$0.pending.isEmpty || $0.stopping }) { $0.pendingSince }
             // Let a batch gather for a moment: one commit per interaction would cost more
-            // in commits than the work itself. A full batch goes at once.
+            // in commits than the work itself. A full batch goes at once, and so does one
+            // that gathered while the last commit ran (its window began with its first record).
             let (batch, done, failed) = shared.withLock(
                 waitingUntil: { $0.stopping || $0.pending.finishes.count + $0.pending.starts.count >= fullBatch },
-                deadline: Date(timeIntervalSinceNow: gatherWindow)
+                deadline: since.addingTimeInterval(gatherWindow)
             ) { shared in
                 let batch = shared.pending
                 shared.pending = JournalBatch(id: "")
