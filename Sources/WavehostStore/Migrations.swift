@@ -314,6 +314,12 @@ enum Migrations {
                 PRIMARY KEY (table_name, source)
             );
             """)),
+        // Only backfilled entries have an origin: a unique index over all of them cost every
+        // effect a null entry in it. SQLite would have to rebuild the ledger to drop it.
+        Migration(version: 13, name: "the ledger's origins indexed where there are any", sql: dialect == .sqlite ? "SELECT 1" : """
+            ALTER TABLE effect_ledger DROP CONSTRAINT effect_ledger_origin_key;
+            CREATE UNIQUE INDEX effect_ledger_by_origin ON effect_ledger (origin) WHERE origin IS NOT NULL;
+            """),
     ] }
 
     /// Brings `connection` up to the newest schema this binary knows; returns the

@@ -118,8 +118,7 @@ extension Store {
                 if applicable.count > 1 { appliedTogether = try applyTogether(applicable, now: now, ledger: &ledger, connection) }
                 for index in finishes.indices where finishes[index].status == .completed && !finishes[index].effects.isEmpty {
                     let finish = finishes[index]
-                    let summary = JSON.array(finish.effects.map { JSON.object([
-                        ("op", .string($0.operation.rawValue)), ("table", .string($0.table.qualifiedName)), ("key", .string($0.key))]) }).text
+                    let summary = Self.summary(of: finish.effects)
                     guard finish.applyEffects else {
                         events.append(EventRecord(kind: "effects_skipped", cause: "test environment or shadow run: effects are recorded, never applied",
                                                   interactionID: finish.id, payload: summary))
@@ -251,6 +250,23 @@ extension Store {
                     """, chunk.flatMap { $0 })
             }
         }
+    }
+
+    /// `[{"op":…,"table":…,"key":…}, …]`, printed directly: one per interaction with effects.
+    static func summary(of effects: [Effect]) -> String {
+        var text: [UInt8] = [UInt8(ascii: "[")]
+        text.reserveCapacity(64 * effects.count)
+        for (index, effect) in effects.enumerated() {
+            text += (index == 0 ? #"{"op":""# : #",{"op":""#).utf8
+            text += effect.operation.rawValue.utf8
+            text += #"","table":"#.utf8
+            JSON.writeString(effect.table.qualifiedName, to: &text)
+            text += #","key":"#.utf8
+            JSON.writeString(effect.key, to: &text)
+            text.append(UInt8(ascii: "}"))
+        }
+        text.append(UInt8(ascii: "]"))
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Started and ended events. Payloads are small and printed directly: the journal
