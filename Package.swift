@@ -136,7 +136,7 @@ let package = Package(
             swiftSettings: workerSettings
         ),
         .executableTarget(name: "wavehost-bench", dependencies: [
-            "WavehostEngine", "CCurl", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore",
+            "WavehostEngine", "CCurl", "CWavehostShims", "WavehostHash", "WavehostPlugins", "WavehostRouting", "WavehostSandbox", "WavehostService", "WavehostStore",
             "WavehostDashboard", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "tools/bench-src", swiftSettings: swiftSettings),
