@@ -66,8 +66,17 @@ enum TestPlugins {
         return path
     }
 
+    /// This process's test folders, all in one, removed when it exits (a crashed run
+    /// leaves its own behind): a run of the suite makes thousands.
+    static let temporaryRoot: String = {
+        let path = NSTemporaryDirectory() + "wavehost-tests-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestPlugins.temporaryRoot) }
+        return path
+    }()
+
     static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "wavehost-tests-" + UUID().uuidString
+        let path = temporaryRoot + "/" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

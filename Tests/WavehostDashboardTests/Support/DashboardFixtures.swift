@@ -168,8 +168,17 @@ enum DashboardFixtures {
         return sha
     }
 
+    /// This process's test folders, all in one, removed when it exits (a crashed run
+    /// leaves its own behind): a run of the suite makes thousands.
+    static let temporaryRoot: String = {
+        let path = NSTemporaryDirectory() + "wavehost-dashboard-tests-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: DashboardFixtures.temporaryRoot) }
+        return path
+    }()
+
     static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "wavehost-dashboard-tests-" + UUID().uuidString
+        let path = temporaryRoot + "/" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
