@@ -1,9 +1,5 @@
 import ActorKit
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// What compliance-status needs of a suite: its name, its storyboards, their phases and
 /// each phase's number of steps — the keys a check's results must have, and nothing else.
 /// compliance-checker reads the whole suite (requests, expectations); this reads the same
@@ -75,20 +71,14 @@ struct SuiteOutline {
     }
 
     private static func readFile(_ path: String) throws(ActorError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw .invalidConfig("suite \(path): \(String(cString: strerror(errno))) (a sandboxed variant needs read: [\"\(path)\"])")
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw .invalidConfig("suite \(path): \(String(cString: strerror(errno)))") }
-            if count == 0 { return bytes }
-            guard bytes.count + count <= 16 << 20 else { throw .invalidConfig("suite \(path) is larger than 16 MiB") }
-            bytes += chunk[..<count]
+        do {
+            return try ActorFile.contents(of: path, limit: 16 << 20)
+        } catch {
+            switch error {
+            case .cannotOpen(let reason): throw .invalidConfig("suite \(path): \(reason) (a sandboxed variant needs read: [\"\(path)\"])")
+            case .cannotRead(let reason): throw .invalidConfig("suite \(path): \(reason)")
+            case .tooLarge: throw .invalidConfig("suite \(path) is larger than 16 MiB")
+            }
         }
     }
 }

@@ -134,18 +134,13 @@ final class HTTPFetcher: JSONActor {
 
     /// Reads a file the policy allowed (`path` is its real path), up to max_bytes.
     private func read(_ path: String, url: String) throws(ActorError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .failed("\(url): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw .failed("\(url): \(String(cString: strerror(errno)))") }
-            if count == 0 { return bytes }
-            guard bytes.count + count <= maxBytes else { throw .failed("page \(url) is larger than max_bytes (\(maxBytes))") }
-            bytes += chunk[..<count]
+        do {
+            return try ActorFile.contents(of: path, limit: maxBytes)
+        } catch {
+            switch error {
+            case .cannotOpen(let reason), .cannotRead(let reason): throw .failed("\(url): \(reason)")
+            case .tooLarge: throw .failed("page \(url) is larger than max_bytes (\(maxBytes))")
+            }
         }
     }
 

@@ -123,8 +123,8 @@ import WavehostSandbox
 
     @Test func aBadSuiteIsRefusedNamingTheFileAndWhere() throws {
         let folder = try TestPlugins.temporaryDirectory()
-        func refusal(_ suite: String?, name: String = "suite.json") throws -> String? {
-            let path = folder + "/" + name
+        func refusal(_ suite: String?, name: String = "suite.json", at given: String? = nil) throws -> String? {
+            let path = given ?? folder + "/" + name
             if let suite { try suite.write(toFile: path, atomically: true, encoding: .utf8) }
             let plugin = try TestPlugins.loader().load(try TestPlugins.product("ComplianceChecker"))
             do { _ = try plugin.makeInstance(config: (["suite": .string(path)] as JSON).bytes); return nil } catch {
@@ -144,6 +144,9 @@ import WavehostSandbox
         #expect(notJSON.contains("suite \(folder)/broken.json is not JSON"), "\(notJSON)")
         let missing = try #require(try refusal(nil, name: "missing.json"))
         #expect(missing.contains("suite \(folder)/missing.json: No such file or directory"), "\(missing)")
+        // An endless file is cut at 16 MiB, not read into all of memory.
+        let endless = try #require(try refusal(nil, at: "/dev/zero"))
+        #expect(endless.contains("suite /dev/zero is larger than 16 MiB"), "\(endless)")
     }
 
     /// The variant must grant the suite's file: without `read:`, the sandbox refuses it, and

@@ -46,6 +46,17 @@ import WavehostSandbox
             == [1, 2, 3, 4, 5])
     }
 
+    @Test func aFilePageLargerThanMaxBytesIsRefusedSayingSo() throws {
+        let folder = try pages()
+        let fetcher = try fetcher(["url": .string("file://\(folder)/page-1.json"), "allow_file": true, "file_root": .string(folder),
+                                   "max_bytes": 16])
+        #expect {
+            try fetcher.invoke(Array("{}".utf8))
+        } throws: { error in
+            "\(error)".contains("page file://\(folder)/page-1.json is larger than max_bytes (16)")
+        }
+    }
+
     /// The bundled sample API: 50 postings over 5 pages; the field validator, with the
     /// sample config, rejects exactly the 5 postings with a field fault (the 2 re-posted
     /// ids are a de-duplication matter, not a field one). See samples/api/README.md.
