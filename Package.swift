@@ -41,8 +41,8 @@ let plugins = [
     // libcurl only for its URL parser: the host makes the requests (the HTTP host service).
     actorPlugin("HTTPFetcher", swift: true, dependencies: ["CCurl"]),
     actorPlugin("LLMGrader", swift: true),
-    actorPlugin("ComplianceChecker", swift: true),
-    actorPlugin("ComplianceStatus", swift: true),
+    actorPlugin("ComplianceChecker", swift: true, dependencies: ["SuiteRules"]),
+    actorPlugin("ComplianceStatus", swift: true, dependencies: ["SuiteRules"]),
 ]
 
 let package = Package(
@@ -70,6 +70,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Code shared by two example actors (field rules): a static library they embed.
         .target(name: "FieldRules", dependencies: [sdk("ActorKit")], path: "Plugins/FieldRules", swiftSettings: swiftSettings),
+        // The compliance suite's source and naming rules, which its checker and its status step must share.
+        .target(name: "SuiteRules", dependencies: [sdk("ActorKit")], path: "Plugins/SuiteRules", swiftSettings: swiftSettings),
         // libcurl for the host's HTTP service, in a module of its own (see CurlURL.swift for why).
         .target(name: "HostCurl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(name: "ActorRuntime", dependencies: [sdk("ActorABI"), sdk("ActorModel"), sdk("WavehostJSON")], swiftSettings: workerSettings),

@@ -1,4 +1,5 @@
 import ActorKit
+import SuiteRules
 
 /// A compliance suite: storyboards of phases of steps, each step one HTTP request to the
 /// agent and what its answer must be (docs/compliance.md, "The suite").
@@ -28,53 +29,35 @@ struct Suite {
     var name: String
     var storyboards: [Storyboard]
 
-    /// A fault in the suite, with where it is.
-    struct Fault: Error {
-        let path: String
-        let problem: String
-        var message: String { path.isEmpty ? problem : "\(path): \(problem)" }
-    }
+    typealias Fault = SuiteRules.Fault
 
     /// `{"suite": "/abs/suite.json"}` (the file is read here) or, for examples and tests,
     /// the suite itself inline: `{"suite": {"suite": NAME, "storyboards": [...]}}`.
-    static func load(_ value: JSON?) throws(ActorError) -> Suite {
-        switch value {
-        case .string(let path)?:
-            guard path.hasPrefix("/") else { throw .invalidConfig("suite: \"\(path)\" must be an absolute path to the suite's JSON file") }
-            let bytes = try readFile(path)
-            let json: JSON
-            do { json = try JSON.parse(bytes) } catch { throw .invalidConfig("suite \(path) is not JSON: \(error)") }
-            do { return try Suite(json) } catch { throw .invalidConfig("suite \(path): \(error.message)") }
-        case .object?:
-            do { return try Suite(value!) } catch { throw .invalidConfig("suite (inline): \(error.message)") }
-        default:
-            throw .invalidConfig("\"suite\" is required: the absolute path of the suite's JSON file (docs/compliance.md, \"The suite\")")
-        }
-    }
+    static func load(_ value: JSON?) throws(ActorError) -> Suite { try SuiteRules.load(value, Suite.init) }
 
     init(_ json: JSON) throws(Fault) {
         try Self.only(json, "", ["suite", "storyboards", "description"])
-        name = try Self.name(json["suite"], "suite")
-        let boards = try Self.list(json["storyboards"], "storyboards")
+        name = try SuiteRules.name(json["suite"], "suite")
+        let boards = try SuiteRules.list(json["storyboards"], "storyboards")
         var seen: Set<String> = []
         storyboards = []
         for (index, board) in boards.enumerated() {
             let at = "storyboards[\(index)]"
             try Self.only(board, at, ["name", "phases", "description"])
-            let boardName = try Self.name(board["name"], at + ".name")
+            let boardName = try SuiteRules.name(board["name"], at + ".name")
             guard seen.insert(boardName).inserted else { throw Fault(path: at + ".name", problem: "storyboard \"\(boardName)\" is named twice") }
             var phaseNames: Set<String> = []
             var phases: [Phase] = []
-            for (phaseIndex, phase) in try Self.list(board["phases"], at + ".phases").enumerated() {
+            for (phaseIndex, phase) in try SuiteRules.list(board["phases"], at + ".phases").enumerated() {
                 let phaseAt = "\(at).phases[\(phaseIndex)]"
                 try Self.only(phase, phaseAt, ["name", "steps", "description"])
-                let phaseName = try Self.name(phase["name"], phaseAt + ".name")
+                let phaseName = try SuiteRules.name(phase["name"], phaseAt + ".name")
                 guard phaseNames.insert(phaseName).inserted else {
                     throw Fault(path: phaseAt + ".name", problem: "phase \"\(phaseName)\" of storyboard \"\(boardName)\" is named twice")
                 }
                 var stepNames: Set<String> = []
                 var steps: [Step] = []
-                for (stepIndex, step) in try Self.list(phase["steps"], phaseAt + ".steps").enumerated() {
+                for (stepIndex, step) in try SuiteRules.list(phase["steps"], phaseAt + ".steps").enumerated() {
                     let parsed = try Self.step(step, "\(phaseAt).steps[\(stepIndex)]")
                     guard stepNames.insert(parsed.name).inserted else {
                         throw Fault(path: "\(phaseAt).steps[\(stepIndex)].name", problem: "step \"\(parsed.name)\" is named twice in its phase")
@@ -142,37 +125,12 @@ struct Suite {
         return Step(name: stepName, method: method, path: path, headers: headers, body: request["body"], expect: expectation)
     }
 
-    /// A storyboard's or phase's name: non-empty, no "/" (a result's key is storyboard/phase).
-    private static func name(_ value: JSON?, _ at: String) throws(Fault) -> String {
-        guard let text = value?.stringValue, !text.isEmpty else { throw Fault(path: at, problem: "must be a non-empty string") }
-        guard !text.contains("/") else { throw Fault(path: at, problem: "\"\(text)\" holds a \"/\", which separates storyboard from phase in a result's key") }
-        return text
-    }
-
-    private static func list(_ value: JSON?, _ at: String) throws(Fault) -> [JSON] {
-        guard let items = value?.arrayValue else { throw Fault(path: at, problem: "must be a list") }
-        guard !items.isEmpty else { throw Fault(path: at, problem: "is empty") }
-        return items
-    }
-
     /// Refuses a member the format does not know: a typo would otherwise check nothing.
     private static func only(_ value: JSON, _ at: String, _ keys: Set<String>) throws(Fault) {
         guard let members = value.objectValue else { throw Fault(path: at, problem: "must be an object") }
         if let unknown = members.first(where: { !keys.contains($0.key) }) {
             throw Fault(path: at.isEmpty ? unknown.key : "\(at).\(unknown.key)",
                         problem: "unknown member (known: \(keys.sorted().joined(separator: ", ")))")
-        }
-    }
-
-    private static func readFile(_ path: String) throws(ActorError) -> [UInt8] {
-        do {
-            return try ActorFile.contents(of: path, limit: 16 << 20)
-        } catch {
-            switch error {
-            case .cannotOpen(let reason): throw .invalidConfig("suite \(path): \(reason) (a sandboxed variant needs read: [\"\(path)\"])")
-            case .cannotRead(let reason): throw .invalidConfig("suite \(path): \(reason)")
-            case .tooLarge: throw .invalidConfig("suite \(path) is larger than 16 MiB")
-            }
         }
     }
 }
