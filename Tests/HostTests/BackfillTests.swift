@@ -53,20 +53,10 @@ import WavehostJSON
         return (store, location, run.id, try #require(workflow.stepIDs["only"]))
     }
 
-    /// Commits one completed interaction of `run` writing `effects`, as the engine does.
+    /// Commits one completed interaction of `run` writing `effects`, which must be applied.
     private func commit(_ store: Store, run: Int64, step: Int64, _ effects: [Effect]) throws {
-        let id = try #require(try store.reserveInteractionIDs(1).first)
-        var batch = JournalBatch(id: UUID().uuidString)
-        batch.starts = [InteractionStart(id: id, runID: run, stepID: step, variantID: nil, parentID: nil, actorSHA256: nil, attempt: 1,
-                                         input: Array("{}".utf8), startedAt: Store.now(), owner: "test", cause: "test")]
-        batch.finishes = [InteractionFinish(id: id, status: .completed, output: Array("{}".utf8), error: nil, completedAt: Store.now(),
-                                            latencyMicroseconds: 1, effects: effects, applyEffects: true, runID: run)]
-        let refused = try store.commit(batch).refused[id]
+        let refused = try TableFixtures.commit(store, run: run, step: step, effects)
         #expect(refused == nil, "\(refused ?? "")")
-    }
-
-    private func effect(_ operation: Effect.Operation, _ table: TableSchema, _ row: JSON) throws -> Effect {
-        Effect(operation: operation, table: table, key: try table.check(row, deleting: operation == .delete), row: row)
     }
 
     private func historyRow(_ agent: String, _ at: String, _ trigger: String) -> JSON {
@@ -80,9 +70,9 @@ import WavehostJSON
         let (store, _, run, step) = try prepared(backend, count: 40)
         // The new writers, since the cutover: the schedule's first canonical check is the old
         // system's row 31 again (the window both wrote); a manual check took row 10's key.
-        try commit(store, run: run, step: step, [try effect(.insert, Self.history, historyRow("a3", "2026-11-01T00:31:00Z", "schedule")),
-                                                 try effect(.upsert, Self.status, ["agent": "a3", "state": "passing", "checked_at": "2026-11-01T00:31:00Z"])])
-        try commit(store, run: run, step: step, [try effect(.insert, Self.history, historyRow("a2", "2026-11-01T00:10:00Z", "manual"))])
+        try commit(store, run: run, step: step, [try TableFixtures.effect(.insert, Self.history, historyRow("a3", "2026-11-01T00:31:00Z", "schedule")),
+                                                 try TableFixtures.effect(.upsert, Self.status, ["agent": "a3", "state": "passing", "checked_at": "2026-11-01T00:31:00Z"])])
+        try commit(store, run: run, step: step, [try TableFixtures.effect(.insert, Self.history, historyRow("a2", "2026-11-01T00:10:00Z", "manual"))])
         let statusBefore = try store.rows("SELECT * FROM \(table("status", backend)) ORDER BY agent")
         let hostTables = ["runs", "interactions", "events", "declared_tables"]
         let hostBefore = try hostTables.map { try store.count("SELECT COUNT(*) FROM \($0)") }
@@ -139,7 +129,7 @@ import WavehostJSON
         let report = try store.backfill(into: Self.history, from: .table("old_history"), options: options) { report in
             guard report.chunks == 1 else { return }
             do {
-                try store.applyOutsideInteraction([try effect(.insert, Self.history, historyRow("zz", Self.sourceRow(11).at, "schedule"))], origin: nil)
+                try store.applyOutsideInteraction([try TableFixtures.effect(.insert, Self.history, historyRow("zz", Self.sourceRow(11).at, "schedule"))], origin: nil)
             } catch { failure.withLock { $0 = "\(error)" } }
         }
         #expect(failure.withLock { $0 } == nil)
@@ -295,7 +285,7 @@ import WavehostJSON
     /// the real run the same counts; a table nobody declares and a missing source exit 2.
     @Test func theCommandsDryRunPrintsWhatTheRunDoes() throws {
         let (store, location, run, step) = try prepared(.sqlite, count: 12)
-        try commit(store, run: run, step: step, [try effect(.insert, Self.history, historyRow("a1", "2026-11-01T00:09:00Z", "schedule"))])
+        try commit(store, run: run, step: step, [try TableFixtures.effect(.insert, Self.history, historyRow("a1", "2026-11-01T00:09:00Z", "schedule"))])
         let arguments = ["backfill", "data.history", "--from-table", "old_history", "--source-id", "id", "--cutover-by", "triggered_by",
                          "--time", "checked_at", "--pause", "0", "--database", location]
         let dry = try TestPlugins.run(TestPlugins.cli, arguments + ["--dry-run"])
@@ -342,7 +332,7 @@ import WavehostJSON
     @Test(arguments: Backend.allCases)
     func aTableMadeBeforeOriginGetsTheColumn(_ backend: Backend) throws {
         let (store, _, run, step) = try prepared(backend, count: 0)
-        try commit(store, run: run, step: step, [try effect(.upsert, Self.status, ["agent": "a1", "state": "passing", "checked_at": "2026-11-01T00:00:00Z"])])
+        try commit(store, run: run, step: step, [try TableFixtures.effect(.upsert, Self.status, ["agent": "a1", "state": "passing", "checked_at": "2026-11-01T00:00:00Z"])])
         try store.rows("ALTER TABLE \(table("status", backend)) DROP COLUMN \"_origin\"")
         #expect(throws: (any Error).self) { try store.rows("SELECT _origin FROM \(table("status", backend))") }
         try store.declareTables([TableDeclaration(schema: Self.status, access: .write)], workflow: "compliance")
@@ -355,10 +345,10 @@ import WavehostJSON
         let (store, _, _, _) = try prepared(backend, count: 0)
         let agents = TableSchema(namespace: "data", name: "agents", columns: [Column(name: "agent", type: .text), Column(name: "url", type: .text)], key: ["agent"])
         try store.declareTables([TableDeclaration(schema: agents, access: .write)], workflow: "compliance")
-        let added = try store.applyOutsideInteraction([try effect(.insert, agents, ["agent": "a1", "url": "https://a1"]),
-                                                       try effect(.upsert, agents, ["agent": "a2", "url": "https://a2"])], origin: "cli:agents add:1")
+        let added = try store.applyOutsideInteraction([try TableFixtures.effect(.insert, agents, ["agent": "a1", "url": "https://a1"]),
+                                                       try TableFixtures.effect(.upsert, agents, ["agent": "a2", "url": "https://a2"])], origin: "cli:agents add:1")
         #expect(added == 2)
-        #expect(try store.applyOutsideInteraction([try effect(.insert, agents, ["agent": "a1", "url": "https://a1"])], origin: "cli:agents add:1#1") == 0,
+        #expect(try store.applyOutsideInteraction([try TableFixtures.effect(.insert, agents, ["agent": "a1", "url": "https://a1"])], origin: "cli:agents add:1#1") == 0,
                 "an origin the ledger holds applies nothing")
         let ledger = try store.rows("SELECT origin, interaction_id, run_id FROM effect_ledger ORDER BY id")
         #expect(ledger.map { $0[0].text ?? "" } == ["cli:agents add:1#1", "cli:agents add:1#2"], "\(ledger)")
@@ -367,17 +357,17 @@ import WavehostJSON
         #expect(rows.map { $0[3].text ?? "" } == ["cli:agents add:1#1", "cli:agents add:1#2"] && rows.allSatisfy { $0[1].integer == 0 && $0[2].integer == 0 })
         // A refused write undoes the call's others.
         let conflict = try #require(throws: StoreError.self) {
-            try store.applyOutsideInteraction([try effect(.upsert, agents, ["agent": "a3", "url": "u"]), try effect(.insert, agents, ["agent": "a1", "url": "u"])],
+            try store.applyOutsideInteraction([try TableFixtures.effect(.upsert, agents, ["agent": "a3", "url": "u"]), try TableFixtures.effect(.insert, agents, ["agent": "a1", "url": "u"])],
                                               origin: nil)
         }
         #expect(conflict.code == .statementFailed && conflict.message.contains("already has a row with key a1"), "\(conflict.message)")
         #expect(try store.rows(of: agents).map(\.key) == ["a1", "a2"] && store.count("SELECT COUNT(*) FROM effect_ledger") == 2)
-        #expect(try store.applyOutsideInteraction([try effect(.delete, agents, ["agent": "a2"])], origin: nil) == 1)
+        #expect(try store.applyOutsideInteraction([try TableFixtures.effect(.delete, agents, ["agent": "a2"])], origin: nil) == 1)
         #expect(try store.rows(of: agents).map(\.key) == ["a1"])
         let undeclared = TableSchema(namespace: "data", name: "ghosts", columns: [Column(name: "k", type: .text)], key: ["k"])
-        #expect(throws: StoreError.self) { try store.applyOutsideInteraction([try effect(.insert, undeclared, ["k": "x"])], origin: nil) }
+        #expect(throws: StoreError.self) { try store.applyOutsideInteraction([try TableFixtures.effect(.insert, undeclared, ["k": "x"])], origin: nil) }
         let reserved = try #require(throws: StoreError.self) {
-            try store.applyOutsideInteraction([try effect(.insert, agents, ["agent": "a9"])], origin: "backfill:x:1")
+            try store.applyOutsideInteraction([try TableFixtures.effect(.insert, agents, ["agent": "a9"])], origin: "backfill:x:1")
         }
         #expect(reserved.code == .tableRefused)
         // The ledger rebuilds the same table.

@@ -32,22 +32,6 @@ import WavehostJSON
         return (store, runs.map(\.id), try #require(workflow.stepIDs["only"]))
     }
 
-    /// Commits one completed interaction of `run` with `effects`; returns why they were refused, if they were.
-    @discardableResult
-    private func commit(_ store: Store, run: Int64, step: Int64, _ effects: [Effect]) throws -> String? {
-        let id = try #require(try store.reserveInteractionIDs(1).first)
-        var batch = JournalBatch(id: UUID().uuidString)
-        batch.starts = [InteractionStart(id: id, runID: run, stepID: step, variantID: nil, parentID: nil, actorSHA256: nil, attempt: 1,
-                                         input: Array("{}".utf8), startedAt: Store.now(), owner: "test", cause: "test")]
-        batch.finishes = [InteractionFinish(id: id, status: .completed, output: Array("{}".utf8), error: nil, completedAt: Store.now(),
-                                            latencyMicroseconds: 1, effects: effects, applyEffects: true, runID: run)]
-        return try store.commit(batch).refused[id]
-    }
-
-    private func effect(_ operation: Effect.Operation = .upsert, _ table: TableSchema, _ row: JSON) throws -> Effect {
-        Effect(operation: operation, table: table, key: try table.check(row, deleting: operation == .delete), row: row)
-    }
-
     private func declare(_ store: Store, _ schema: TableSchema, by workflow: String = "owner",
                          access: TableDeclaration.Access = .write, writers: [String] = [], line: Int = 7) throws {
         try store.declareTables([TableDeclaration(schema: schema, access: access, writers: writers, line: line)], workflow: workflow)
@@ -129,7 +113,7 @@ import WavehostJSON
         let row: JSON = ["external_id": .string(hostile), "title": .string(hostile + "\u{0}nul"), "salary": .integer(Int64.max),
                          "score": .double(0.125), "remote": .bool(true), "posted_at": "2026-12-01T21:30:00+01:00",
                          "extra": ["nested": [.string(hostile), .null, .bool(false)]]]
-        #expect(try commit(store, run: runs[0], step: step, [try effect(.insert, Self.postings, row)]) == nil)
+        #expect(try TableFixtures.commit(store, run: runs[0], step: step, [try TableFixtures.effect(.insert, Self.postings, row)]) == nil)
         let stored = try #require(try store.row(of: Self.postings, key: hostile))
         #expect(stored["title"]?.stringValue == hostile + #"\u0000nul"#)
         #expect(stored["salary"] == .integer(Int64.max) && stored["score"] == .double(0.125) && stored["remote"] == .bool(true))
@@ -140,8 +124,8 @@ import WavehostJSON
         let provenance = try store.rows("SELECT _run_id, _interaction_id FROM \(TableSQL.name("data", "postings", backend.store))")
         #expect(provenance.first?[0].integer == runs[0])
         // An insert of a key that exists is refused and undoes the interaction's effects.
-        let refusal = try commit(store, run: runs[1], step: step, [try effect(.upsert, Self.postings, ["external_id": "other", "title": "t"]),
-                                                                    try effect(.insert, Self.postings, row)])
+        let refusal = try TableFixtures.commit(store, run: runs[1], step: step, [try TableFixtures.effect(.upsert, Self.postings, ["external_id": "other", "title": "t"]),
+                                                                    try TableFixtures.effect(.insert, Self.postings, row)])
         #expect(refusal?.contains("already has a row") == true)
         #expect(try store.rows(of: Self.postings).count == 1)
         #expect(try store.count("SELECT COUNT(*) FROM effect_ledger") == 1)
@@ -157,7 +141,7 @@ import WavehostJSON
         let undeclared = try #require(throws: TableValueError.self) { try Self.postings.check(["external_id": "k", "title": "t", "_run_id": 1]) }
         #expect(undeclared.description.contains("no such column"))
         // A delete takes only the key.
-        #expect(try commit(store, run: runs[2], step: step, [try effect(.delete, Self.postings, ["external_id": .string(hostile)])]) == nil)
+        #expect(try TableFixtures.commit(store, run: runs[2], step: step, [try TableFixtures.effect(.delete, Self.postings, ["external_id": .string(hostile)])]) == nil)
         #expect(try store.rows(of: Self.postings).isEmpty)
     }
 
@@ -165,10 +149,10 @@ import WavehostJSON
     func anOlderEventArrivingLaterNeverOverwritesANewerOne(_ backend: Backend) throws {
         let (store, runs, step) = try prepared(backend)
         try declare(store, Self.status)
-        try commit(store, run: runs[0], step: step, [try effect(.upsert, Self.status, ["agent": "a", "state": "new", "checked_at": "2026-12-01T10:00:00Z"])])
-        try commit(store, run: runs[1], step: step, [try effect(.upsert, Self.status, ["agent": "a", "state": "old", "checked_at": "2026-12-01T09:00:00Z"])])
+        try TableFixtures.commit(store, run: runs[0], step: step, [try TableFixtures.effect(.upsert, Self.status, ["agent": "a", "state": "new", "checked_at": "2026-12-01T10:00:00Z"])])
+        try TableFixtures.commit(store, run: runs[1], step: step, [try TableFixtures.effect(.upsert, Self.status, ["agent": "a", "state": "old", "checked_at": "2026-12-01T09:00:00Z"])])
         #expect(try store.row(of: Self.status, key: "a")?["state"] == "new")
-        try commit(store, run: runs[2], step: step, [try effect(.upsert, Self.status, ["agent": "a", "state": "newer", "checked_at": "2026-12-01T10:00:01Z"])])
+        try TableFixtures.commit(store, run: runs[2], step: step, [try TableFixtures.effect(.upsert, Self.status, ["agent": "a", "state": "newer", "checked_at": "2026-12-01T10:00:01Z"])])
         #expect(try store.row(of: Self.status, key: "a")?["state"] == "newer")
         // The ledger holds all three; a rebuild reaches the same row.
         #expect(try store.count("SELECT COUNT(*) FROM effect_ledger") == 3)
@@ -182,13 +166,13 @@ import WavehostJSON
     func aBatchOfInteractionsAppliesTogetherAndRefusesOnlyTheFaultyOne(_ backend: Backend) throws {
         let (store, runs, step) = try prepared(backend)
         try declare(store, Self.postings)
-        #expect(try commit(store, run: runs[0], step: step, [try effect(.insert, Self.postings, ["external_id": "taken", "title": "first"])]) == nil)
+        #expect(try TableFixtures.commit(store, run: runs[0], step: step, [try TableFixtures.effect(.insert, Self.postings, ["external_id": "taken", "title": "first"])]) == nil)
         let ids = Array(try store.reserveInteractionIDs(30))
         var batch = JournalBatch(id: UUID().uuidString)
         for (index, id) in ids.enumerated() {
             let row: JSON = ["external_id": .string("k\(index % 10)"), "title": .string("v\(index)")]
-            var effects = [try effect(.upsert, Self.postings, row)]
-            if index == 17 { effects.append(try effect(.insert, Self.postings, ["external_id": "taken", "title": "again"])) }
+            var effects = [try TableFixtures.effect(.upsert, Self.postings, row)]
+            if index == 17 { effects.append(try TableFixtures.effect(.insert, Self.postings, ["external_id": "taken", "title": "again"])) }
             batch.starts.append(InteractionStart(id: id, runID: runs[1], stepID: step, variantID: nil, parentID: nil, actorSHA256: nil, attempt: 1,
                                                  input: Array("{}".utf8), startedAt: Store.now(), owner: "test", cause: "test"))
             batch.finishes.append(InteractionFinish(id: id, status: .completed, output: Array("{}".utf8), error: nil, completedAt: Store.now(),
@@ -209,11 +193,11 @@ import WavehostJSON
         let grades = TableSchema(namespace: "data", name: "grades", columns: [Column(name: "external_id", type: .text), Column(name: "grade", type: .integer)],
                                  key: ["external_id"], references: [.init(column: "external_id", table: "data.postings", targetColumn: "external_id")])
         try store.declareTables([TableDeclaration(schema: Self.postings, access: .write), TableDeclaration(schema: grades, access: .write)], workflow: "owner")
-        #expect(try commit(store, run: runs[0], step: step, [try effect(.insert, Self.postings, ["external_id": "p1", "title": "t"])]) == nil)
-        #expect(try commit(store, run: runs[1], step: step, [try effect(.upsert, grades, ["external_id": "p1", "grade": 4])]) == nil)
-        let orphan = try commit(store, run: runs[2], step: step, [try effect(.upsert, grades, ["external_id": "nope", "grade": 1])])
+        #expect(try TableFixtures.commit(store, run: runs[0], step: step, [try TableFixtures.effect(.insert, Self.postings, ["external_id": "p1", "title": "t"])]) == nil)
+        #expect(try TableFixtures.commit(store, run: runs[1], step: step, [try TableFixtures.effect(.upsert, grades, ["external_id": "p1", "grade": 4])]) == nil)
+        let orphan = try TableFixtures.commit(store, run: runs[2], step: step, [try TableFixtures.effect(.upsert, grades, ["external_id": "nope", "grade": 1])])
         #expect(orphan?.contains("effect refused") == true, "\(orphan ?? "accepted")")
-        let parent = try commit(store, run: runs[3], step: step, [try effect(.delete, Self.postings, ["external_id": "p1"])])
+        let parent = try TableFixtures.commit(store, run: runs[3], step: step, [try TableFixtures.effect(.delete, Self.postings, ["external_id": "p1"])])
         #expect(parent?.contains("effect refused") == true, "a referenced row stays: \(parent ?? "deleted")")
         #expect(try store.rows(of: grades).count == 1 && store.rows(of: Self.postings).count == 1)
         // Rebuilding the referenced table removes and writes its rows again in one transaction.
@@ -248,7 +232,7 @@ import WavehostJSON
                 let row: JSON = ["agent": .string("a\(check.agent)"), "state": .string("m\(check.minute)"),
                                  "checked_at": .string(String(format: "2026-12-01T10:%02d:00Z", check.minute))]
                 do {
-                    if let refused = try commit(stores[host], run: runs[host], step: step, [try effect(.upsert, Self.status, row)]) {
+                    if let refused = try TableFixtures.commit(stores[host], run: runs[host], step: step, [try TableFixtures.effect(.upsert, Self.status, row)]) {
                         failures.withLock { $0.append(refused) }
                     }
                 } catch { failures.withLock { $0.append("\(error)") } }
@@ -268,9 +252,9 @@ import WavehostJSON
         for index in 0..<60 {
             let row: JSON = ["external_id": .string("p\(index % 40)"), "title": .string("v\(index)"), "salary": .integer(Int64(index)),
                              "remote": .bool(index % 2 == 0), "posted_at": "2026-12-01T21:30:00Z", "extra": ["i": .integer(Int64(index))]]
-            try commit(store, run: runs[index % 4], step: step, [try effect(.upsert, Self.postings, row)])
+            try TableFixtures.commit(store, run: runs[index % 4], step: step, [try TableFixtures.effect(.upsert, Self.postings, row)])
         }
-        try commit(store, run: runs[0], step: step, [try effect(.delete, Self.postings, ["external_id": "p3"])])
+        try TableFixtures.commit(store, run: runs[0], step: step, [try TableFixtures.effect(.delete, Self.postings, ["external_id": "p3"])])
         let table = TableSQL.name("data", "postings", backend.store)
         func snapshot() throws -> [[SQLValue]] { try store.rows("SELECT * FROM \(table) ORDER BY external_id") }
         let live = try snapshot()
