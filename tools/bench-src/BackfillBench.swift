@@ -12,12 +12,7 @@ import WavehostStore
 /// and p99, beside the same writer alone.
 func benchBackfill(_ context: BenchContext) throws {
     let count = 50_000
-    var databases: [(name: String, location: String)] = []
-    let folder = context.cacheDirectory + "/backfill"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    databases.append(("sqlite", folder + "/backfill.db"))
-    if let url = ProcessInfo.processInfo.environment["WAVEHOST_BENCH_POSTGRES"] { databases.append(("postgres", url)) }
-    else { print("note: no PostgreSQL for the backfill group (tools/bench starts one when PostgreSQL is installed)") }
+    let databases = try context.databases(group: "backfill", file: "backfill.db")
 
     func schema(_ name: String) -> TableSchema {
         TableSchema(namespace: "data", name: name,

@@ -32,12 +32,8 @@ func benchEngine(_ context: BenchContext) throws {
     try catalog.add(context.plugin("EchoC"))
     let actorNanoseconds = try echoNanoseconds(context)
 
-    var databases: [(name: String, location: String)] = []
+    let databases = try context.databases(group: "engine", file: "bench.db")
     let folder = context.cacheDirectory + "/engine"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    databases.append(("sqlite", folder + "/bench.db"))
-    if let url = ProcessInfo.processInfo.environment["WAVEHOST_BENCH_POSTGRES"] { databases.append(("postgres", url)) }
-    else { print("note: no PostgreSQL for the engine group (tools/bench starts one when PostgreSQL is installed)") }
 
     for (name, location) in databases {
         let store = try Store(location: location)

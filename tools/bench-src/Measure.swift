@@ -1,3 +1,4 @@
+import Foundation
 import WavehostEngine
 import WavehostHash
 import WavehostPlugins
@@ -16,6 +17,18 @@ struct BenchContext {
 
     /// A private cache, so a run never reuses another run's copies.
     var cacheDirectory: String { "/tmp/wavehost-bench-\(getpid())" }
+
+    /// The databases a group measures: a SQLite file `file` in its own folder of the cache,
+    /// and the PostgreSQL server tools/bench started, when it started one.
+    func databases(group: String, file: String) throws -> [(name: String, location: String)] {
+        let folder = cacheDirectory + "/" + group
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        guard let url = ProcessInfo.processInfo.environment["WAVEHOST_BENCH_POSTGRES"] else {
+            print("note: no PostgreSQL for the \(group) group (tools/bench starts one when PostgreSQL is installed)")
+            return [("sqlite", folder + "/" + file)]
+        }
+        return [("sqlite", folder + "/" + file), ("postgres", url)]
+    }
 
     /// A loader for the bench's own cache that trusts, by hash, the given products (and
     /// files): the in-process figures run only builds the operator said to trust.

@@ -23,12 +23,7 @@ func benchTables(_ context: BenchContext) throws {
     let catalog = ActorCatalog(registry: PluginRegistry(loader: context.trustingLoader(["EchoC"])))
     try catalog.add(context.plugin("EchoC"))
 
-    var databases: [(name: String, location: String)] = []
-    let folder = context.cacheDirectory + "/tables"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    databases.append(("sqlite", folder + "/rebuild.db"))
-    if let url = ProcessInfo.processInfo.environment["WAVEHOST_BENCH_POSTGRES"] { databases.append(("postgres", url)) }
-    else { print("note: no PostgreSQL for the tables group (tools/bench starts one when PostgreSQL is installed)") }
+    let databases = try context.databases(group: "tables", file: "rebuild.db")
 
     for (name, location) in databases {
         let store = try Store(location: location)
