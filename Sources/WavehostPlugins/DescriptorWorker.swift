@@ -87,7 +87,7 @@ public struct DescriptorWorker: Sendable {
         let childOut = highDescriptor(output[1]), childErr = highDescriptor(errors[1])
         let limits = configuration.workerLimits(reading: loadable, uid: uid)
         let arguments = ["describe", "--plugin", loadable, "--scratch", scratch] + limits.arguments
-        let spawned = spawn(configuration.workerPath, arguments, descriptors: [(nothing, 0), (childOut, 1), (childErr, 2)],
+        let spawned = WorkerZygote.start(configuration.workerPath, arguments, descriptors: [(nothing, 0), (childOut, 1), (childErr, 2)],
                             environment: WorkerEnvironment.build(scratch: scratch, granted: []))
         close(childOut); close(childErr); close(nothing)
         let pid: pid_t

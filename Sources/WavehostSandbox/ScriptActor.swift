@@ -95,7 +95,7 @@ private struct ScriptRun {
         }
         let childIn = highDescriptor(pipes[0][0]), childOut = highDescriptor(pipes[1][1]), childErr = highDescriptor(pipes[2][1])
         let arguments = ["exec", "--scratch", scratch] + limits.arguments + ["--"] + script.interpreter + [file]
-        let spawned = spawn(workerPath, arguments, descriptors: [(childIn, 0), (childOut, 1), (childErr, 2)],
+        let spawned = WorkerZygote.start(workerPath, arguments, descriptors: [(childIn, 0), (childOut, 1), (childErr, 2)],
                             environment: WorkerEnvironment.build(scratch: scratch, granted: limits.environment))
         // The child's ends must close here, or its exit would never read as end of file.
         [childIn, childOut, childErr].forEach { close($0) }

@@ -55,7 +55,7 @@ final class WorkerProcess: @unchecked Sendable {
         else { throw SandboxFailure(.startFailed, actor: actor, "cannot create the worker's channels: \(String(cString: strerror(errno)))") }
         let childSocket = highDescriptor(pair[1]), childStderr = highDescriptor(errorPipe[1])
         let arguments = ["serve", "--plugin", pluginPath, "--scratch", scratch] + limits.arguments
-        let spawned = spawn(workerPath, arguments, descriptors: [(childSocket, 3), (childStderr, 2)],
+        let spawned = WorkerZygote.start(workerPath, arguments, descriptors: [(childSocket, 3), (childStderr, 2)],
                             environment: WorkerEnvironment.build(scratch: scratch, granted: limits.environment))
         // Close the child's ends now: while the host holds them, a worker's death is no hang-up.
         close(childSocket)

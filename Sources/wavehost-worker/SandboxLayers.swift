@@ -21,7 +21,9 @@ struct SandboxLayers {
     private(set) var missing: [(layer: String, reason: String)] = []
     /// When each stage ended (CLOCK_MONOTONIC nanoseconds, the host's clock too): what a
     /// cold start costs, layer by layer (`tools/bench sandbox` prints it).
-    private(set) var marks: [(stage: String, at: UInt64)] = [("main", workerStartedAt)]
+    private(set) var marks: [(stage: String, at: UInt64)]
+
+    private init(startedAt: UInt64) { marks = [("main", startedAt)] }
 
     var json: JSON { .object(report.map { (key: $0.layer, value: .string($0.status)) }) }
 
@@ -30,8 +32,8 @@ struct SandboxLayers {
     static let required = ["pid-namespace", "network-namespace", "identity", "capabilities", "tree-limits", "rlimits",
                            "filesystem", "landlock-scoping", "no-new-privileges", "syscall-filter"]
 
-    static func apply(_ limits: SandboxLimits, scratch: String, keepStdio: Bool) -> SandboxLayers {
-        var layers = SandboxLayers()
+    static func apply(_ limits: SandboxLimits, scratch: String, keepStdio: Bool, startedAt: UInt64) -> SandboxLayers {
+        var layers = SandboxLayers(startedAt: startedAt)
         // Only what the host gave on purpose: the wire (3) and stderr, or a script's stdio.
         _ = wh_sandbox_close_from(keepStdio ? 3 : 4)
         layers.record("die-with-host", wh_sandbox_die_with_parent())

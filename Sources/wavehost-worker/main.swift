@@ -4,12 +4,14 @@
 //   wavehost-worker serve --plugin PATH --scratch DIR [LIMITS]   (the host's socket is fd 3)
 //   wavehost-worker exec  --scratch DIR [LIMITS] -- PROGRAM [ARG...]
 //   wavehost-worker probe --scratch DIR [LIMITS]                 (prints the layers as JSON)
+//   wavehost-worker zygote                                       (forks a worker per request on fd 3)
 // LIMITS: --limit-as BYTES --limit-cpu SECONDS --limit-files N --limit-output BYTES
 //         --limit-input BYTES --limit-procs N --limit-fsize BYTES --limit-http-response BYTES --network --read PATH...
 //         --uid N --gid N --cgroup NAME (as root) --allow-weak LAYER...
 // A required sandbox layer that does not hold makes serve and exec refuse (fail closed)
 // unless --allow-weak names it; probe reports every layer either way.
 import ActorRuntime
+import CWavehostShims
 import WavehostJSON
 
 #if canImport(Glibc)
@@ -31,8 +33,20 @@ func die(_ message: String, status: Int32 = 2) -> Never {
     exit(status)
 }
 
+/// The command line, and when the worker began: its own, or in a worker the zygote forked,
+/// the host's request and the fork. The zygote returns here only in such a child.
+let invocation: (arguments: [String], startedAt: UInt64) = {
+    let own = Array(CommandLine.arguments.dropFirst())
+    guard own.first == "zygote" else { return (own, workerStartedAt) }
+    var count: Int32 = 0
+    let served = wh_zygote_serve(3, CommandLine.unsafeArgv, CommandLine.argc, &count)
+    if served != 0 { die("zygote: cannot serve: \(String(cString: strerror(-served)))") }
+    let startedAt = monotonicNanoseconds()
+    return ((1..<Int(count)).map { String(cString: wh_zygote_argument(Int32($0))) }, startedAt)
+}()
+
 // Top-level values are constants: this module runs without Concurrency, so no global may be mutable.
-let commandLine = Array(CommandLine.arguments.dropFirst())
+let commandLine = invocation.arguments
 guard let mode = commandLine.first else { die("usage: wavehost-worker serve|exec|probe --scratch DIR [options]") }
 let separator = commandLine.firstIndex(of: "--")
 let command = separator.map { Array(commandLine[($0 + 1)...]) } ?? []
@@ -55,7 +69,7 @@ let program: String? = mode == "exec" ? command.first.map { name in
     case .failure(let reason): die(reason.description, status: 127)
     }
 } : nil
-let layers = SandboxLayers.apply(limits, scratch: scratch, keepStdio: mode == "exec")
+let layers = SandboxLayers.apply(limits, scratch: scratch, keepStdio: mode == "exec", startedAt: invocation.startedAt)
 
 switch mode {
 case "serve":

@@ -35,6 +35,10 @@ func benchHostCall(_ context: BenchContext) throws {
     var configuration = WorkerPool.Configuration()
     configuration.workerPath = context.productsDirectory + "/wavehost-worker"
     configuration.size = 1
+    // Workers spawned from this thread, so that they keep to its CPU (a forked one would
+    // take the zygote's CPUs); they are started below, by the warm-up's first calls.
+    WorkerZygote.enabled.store(false, ordering: .relaxed)
+    defer { WorkerZygote.enabled.store(true, ordering: .relaxed) }
     let echo = WorkerPool(plugin: try loader.load(context.plugin("EchoC")), configuration: configuration)
     let fetcherPlugin = try loader.load(context.plugin("HTTPFetcher"))
     var reading = configuration

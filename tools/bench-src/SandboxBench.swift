@@ -1,3 +1,4 @@
+import CWavehostShims
 import Foundation
 import WavehostEngine
 import WavehostPlugins
@@ -14,67 +15,105 @@ func benchSandbox(_ context: BenchContext) throws {
     configuration.size = 1
     let input = Array(#"{"id":"p-00042","title":"Senior Swift engineer","company":"Acme GmbH","city":"Berlin","remote":1}"#.utf8)
 
-    // Floor: two C processes over a socketpair, placed by the scheduler and on one CPU;
-    // the floor is the faster (on some VMs a wake-up on the other CPU costs 50 µs, which
-    // a floor must not count). Rounds of the floor and of warm calls alternate, so that
-    // both see the same machine (other load comes and goes).
-    let pool = WorkerPool(plugin: plugin, configuration: configuration)
-    for _ in 0..<1000 { _ = try pool.invoke(input, timeout: .seconds(5)) }
-    var anyCPU: [(p50: Double, p99: Double)] = [], oneCPU: [(p50: Double, p99: Double)] = []
-    var samples: [Double] = []
-    for _ in 0..<5 {
-        anyCPU.append(try runFloor(context.floorPingPong))
-        oneCPU.append(try runFloor(context.floorPingPong, "one-cpu"))
+    // Floor: two C processes over a socketpair, placed by the scheduler and on one CPU.
+    // The warm call is measured both ways too, each beside the floor of its placement, and
+    // the headline ratio takes each at its faster placement (on some VMs a wake-up on the
+    // other CPU costs 50 µs, which neither figure should count). Rounds of the floor and of
+    // warm calls alternate, so that both see the same machine (other load comes and goes).
+    let placedPool = WorkerPool(plugin: plugin, configuration: configuration)
+    // On one CPU: this thread, and a worker spawned from it (a forked one would take the
+    // zygote's CPUs, not this thread's).
+    var placement = [UInt8](repeating: 0, count: 128)
+    let cpu = wh_shim_keep_to_this_cpu(&placement)
+    guard cpu >= 0 else { throw BenchError("cannot keep to one CPU") }
+    WorkerZygote.enabled.store(false, ordering: .relaxed)
+    let pinnedPool = WorkerPool(plugin: plugin, configuration: configuration)
+    _ = try pinnedPool.invoke(input, timeout: .seconds(5))
+    WorkerZygote.enabled.store(true, ordering: .relaxed)
+    wh_shim_restore_cpus(placement)
+    func warmCalls(_ pool: WorkerPool, pinned: Bool, into samples: inout [Double]) throws {
+        if pinned { _ = wh_shim_keep_to_cpu(cpu, &placement) }
+        defer { if pinned { wh_shim_restore_cpus(placement) } }
         for _ in 0..<4_000 {
             let start = nanoseconds()
             _ = try pool.invoke(input, timeout: .seconds(5))
             samples.append(Double(nanoseconds() - start))
         }
     }
-    pool.shutdown()
+    var unused: [Double] = []
+    try warmCalls(placedPool, pinned: false, into: &unused)
+    try warmCalls(pinnedPool, pinned: true, into: &unused)
+    var anyCPU: [(p50: Double, p99: Double)] = [], oneCPU: [(p50: Double, p99: Double)] = []
+    var placedSamples: [Double] = [], pinnedSamples: [Double] = []
+    for _ in 0..<5 {
+        anyCPU.append(try runFloor(context.floorPingPong))
+        oneCPU.append(try runFloor(context.floorPingPong, "one-cpu"))
+        try warmCalls(placedPool, pinned: false, into: &placedSamples)
+        try warmCalls(pinnedPool, pinned: true, into: &pinnedSamples)
+    }
+    placedPool.shutdown()
+    pinnedPool.shutdown()
     func median(_ floors: [(p50: Double, p99: Double)]) -> (p50: Double, p99: Double) {
         (floors.map(\.p50).sorted()[2], floors.map(\.p99).sorted()[2])
     }
+    func percentiles(_ samples: [Double]) -> (p50: Double, p99: Double) {
+        let sorted = samples.sorted()
+        return (sorted[sorted.count / 2], sorted[sorted.count * 99 / 100])
+    }
     let (placed, pinned) = (median(anyCPU), median(oneCPU))
+    let (warmPlaced, warmPinned) = (percentiles(placedSamples), percentiles(pinnedSamples))
     report("sandbox.floor_socketpair_roundtrip_any_cpu_p50", placed.p50 / 1000, "us")
+    report("sandbox.warm_invoke_any_cpu_p50", warmPlaced.p50 / 1000, "us")
     report("sandbox.floor_socketpair_roundtrip_one_cpu_p50", pinned.p50 / 1000, "us")
+    report("sandbox.warm_invoke_one_cpu_p50", warmPinned.p50 / 1000, "us")
+    report("sandbox.warm_over_floor_one_cpu", warmPinned.p50 / pinned.p50, "x")
     let floor = placed.p50 <= pinned.p50 ? placed : pinned
+    let warmBest = warmPlaced.p50 <= warmPinned.p50 ? warmPlaced : warmPinned
     report("sandbox.floor_socketpair_roundtrip_p50", floor.p50 / 1000, "us")
     report("sandbox.floor_socketpair_roundtrip_p99", floor.p99 / 1000, "us")
-    samples.sort()
-    let warm = samples[samples.count / 2]
+    let warm = warmBest.p50
     report("sandbox.warm_invoke_p50", warm / 1000, "us")
-    report("sandbox.warm_invoke_p99", samples[samples.count * 99 / 100] / 1000, "us")
+    report("sandbox.warm_invoke_p99", warmBest.p99 / 1000, "us")
     report("sandbox.warm_p50_over_floor_p50", warm / floor.p50, "x")
 
     // Floor: posix_spawn of /bin/true to exit.
     let spawnTrue = try medianNanoseconds(50) { try spawnAndWait("/bin/true", []) }
     report("sandbox.floor_spawn_true", spawnTrue / 1e6, "ms")
-    var stages: [String: [Double]] = [:]
-    var stageOrder: [String] = []
-    let cold = try medianNanoseconds(30) {
-        let fresh = WorkerPool(plugin: plugin, configuration: configuration)
-        let start = nanoseconds()
-        _ = try fresh.invoke(input, timeout: .seconds(10))
-        let elapsed = Double(nanoseconds() - start)
-        // What each stage took: from the previous mark to its own.
-        let marks = fresh.lastStartup
-        for (previous, mark) in zip(marks, marks.dropFirst()) {
-            if stages[mark.stage] == nil { stageOrder.append(mark.stage) }
-            stages[mark.stage, default: []].append(Double(mark.at) - Double(previous.at))
+    // A cold start as the host makes it: the zygote forks the worker (WorkerZygote), and
+    // beside it the same start spawned and exec'd afresh (WAVEHOST_WORKER_ZYGOTE=0).
+    func coldStart(forked: Bool, _ name: String) throws -> Double {
+        WorkerZygote.enabled.store(forked, ordering: .relaxed)
+        defer { WorkerZygote.enabled.store(true, ordering: .relaxed) }
+        var stages: [String: [Double]] = [:]
+        var stageOrder: [String] = []
+        let cold = try medianNanoseconds(30) {
+            let fresh = WorkerPool(plugin: plugin, configuration: configuration)
+            let start = nanoseconds()
+            _ = try fresh.invoke(input, timeout: .seconds(10))
+            let elapsed = Double(nanoseconds() - start)
+            // What each stage took: from the previous mark to its own.
+            let marks = fresh.lastStartup
+            for (previous, mark) in zip(marks, marks.dropFirst()) {
+                if stages[mark.stage] == nil { stageOrder.append(mark.stage) }
+                stages[mark.stage, default: []].append(Double(mark.at) - Double(previous.at))
+            }
+            fresh.shutdown()
+            return elapsed
         }
-        fresh.shutdown()
-        return elapsed
+        report("sandbox.\(name)", cold / 1e6, "ms")
+        // Where a cold start goes, stage by stage (medians): "prepared" is the host's side
+        // (scratch folder, a copy the pool's uid can read), "main" the zygote's fork (or
+        // posix_spawn, exec, the dynamic loader and the Swift runtime's start); "init" the two
+        // forks of the PID namespace; "loaded" dlopen and create; "ready" the ready frame's trip.
+        for stage in stageOrder {
+            let times = stages[stage, default: []].sorted()
+            report("sandbox.\(name).\(stage)", times[times.count / 2] / 1e6, "ms")
+        }
+        return cold
     }
-    report("sandbox.cold_start_to_first_answer", cold / 1e6, "ms")
-    // Where a cold start goes, stage by stage (medians): "prepared" is the host's side
-    // (scratch folder, a copy the pool's uid can read), "main" posix_spawn, exec, the
-    // dynamic loader and the Swift runtime's start; "init" the two forks of the PID
-    // namespace; "loaded" dlopen and create; "ready" the ready frame's trip to the host.
-    for stage in stageOrder {
-        let times = stages[stage, default: []].sorted()
-        report("sandbox.cold_start.\(stage)", times[times.count / 2] / 1e6, "ms")
-    }
+    let cold = try coldStart(forked: true, "cold_start_to_first_answer")
+    let exec = try coldStart(forked: false, "cold_start_exec_to_first_answer")
+    report("sandbox.cold_start_exec_over_forked", exec / cold, "x")
     report("sandbox.fresh_process_per_call_over_warm", cold / warm, "x")
     // Beside it, bubblewrap's cheapest full sandbox (tools/bench installs Debian's bubblewrap).
     let bwrap = "/usr/bin/bwrap"

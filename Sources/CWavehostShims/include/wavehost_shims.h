@@ -29,6 +29,17 @@ static inline int wh_shim_keep_to_this_cpu(unsigned char saved[128]) {
     return (int)cpu;
 }
 
+/* Keeps the calling thread to `cpu` (one a wh_shim_keep_to_this_cpu returned); the
+ * former mask goes to `saved`. Returns 0 or -errno. */
+static inline int wh_shim_keep_to_cpu(int cpu, unsigned char saved[128]) {
+    if (cpu < 0 || cpu >= 1024) return -EINVAL;
+    if (syscall(SYS_sched_getaffinity, 0, 128, saved) < 0) return -errno;
+    unsigned char one[128];
+    memset(one, 0, sizeof one);
+    one[cpu / 8] = (unsigned char)(1u << (cpu % 8));
+    return syscall(SYS_sched_setaffinity, 0, sizeof one, one) == 0 ? 0 : -errno;
+}
+
 static inline void wh_shim_restore_cpus(const unsigned char saved[128]) {
     syscall(SYS_sched_setaffinity, 0, 128, saved);
 }
