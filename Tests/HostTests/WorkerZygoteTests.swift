@@ -23,7 +23,11 @@ import WavehostPlugins
         #expect(ProcessFacts.parent(of: worker) == getpid(), "the worker is the host's child (CLONE_PARENT), not the zygote's")
         #expect(ProcessFacts.parent(of: zygote) == getpid())
         let line = ProcessFacts.commandLine(of: worker)
-        #expect(line.first == "wavehost-worker" && line.dropFirst().first == "serve" && line.contains("--plugin"), "\(line)")
+        #expect(line.first == "wavehost-worker" && line.dropFirst().first == "serve", "\(line)")
+        // Whole, not cut at the zygote's own (shorter) line: the plugin's path and every limit after it.
+        let plugin = line.firstIndex(of: "--plugin").map { line.index(after: $0) }.flatMap { $0 < line.endIndex ? line[$0] : nil }
+        #expect(plugin.map { FileManager.default.fileExists(atPath: $0) } == true, "\(line)")
+        #expect(line.contains("--scratch") && line.contains("--limit-as"), "\(line)")
         #expect(ProcessFacts.commandLine(of: zygote) == ["wavehost-worker", "zygote"])
         // The zygote holds stdin, stdout, stderr and its socket; the worker's outer process
         // (which waits for its namespace's init) holds only its status pipe.

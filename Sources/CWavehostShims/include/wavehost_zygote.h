@@ -86,11 +86,11 @@ static inline int wh_zygote_become(ssize_t length, int control, const int *fds, 
 }
 
 /* Overwrites this process's command line (what ps and /proc/PID/cmdline show) with
- * argv, within the room the exec gave it: the zygote starts with a padded one. */
-static inline void wh_zygote_retitle(char **original, int original_count, char *const *argv) {
-    if (original_count < 1) return;
-    char *start = original[0], *end = original[original_count - 1] + strlen(original[original_count - 1]) + 1;
-    size_t room = (size_t)(end - start), used = 0;
+ * argv, within the `room` bytes at `start` the exec gave it: the zygote starts with a
+ * padded one, measured before its first rewrite (which shortens its strings). */
+static inline void wh_zygote_retitle(char *start, size_t room, char *const *argv) {
+    if (room == 0) return;
+    size_t used = 0;
     memset(start, 0, room);
     for (int i = 0; argv[i] && used < room; i++) {
         size_t length = strlen(argv[i]) + 1;
@@ -109,8 +109,11 @@ static inline int wh_zygote_serve(int control, char **original, int original_cou
     /* Only what the host gave on purpose: a descriptor it leaked would stay open in every child until its first layer. */
     wh_sandbox_close_from(control + 1);
     if (wh_zygote_other_threads() != 0) return -ENOTSUP;
+    char *title_start = original_count > 0 ? original[0] : NULL;
+    size_t room = original_count > 0
+        ? (size_t)(original[original_count - 1] + strlen(original[original_count - 1]) + 1 - title_start) : 0;
     char *title[] = {"wavehost-worker", "zygote", NULL};
-    wh_zygote_retitle(original, original_count, title);
+    wh_zygote_retitle(title_start, room, title);
     int32_t hello = 0;
     if (send(control, &hello, sizeof hello, MSG_NOSIGNAL) != sizeof hello) _exit(0);
     for (;;) {
@@ -140,7 +143,7 @@ static inline int wh_zygote_serve(int control, char **original, int original_cou
                 int became = wh_zygote_become(length, control, fds, count, argc_out);
                 if (became != 0) _exit(125);
                 setsid();  /* as the host's spawn does: no controlling terminal, a process group of its own */
-                wh_zygote_retitle(original, original_count, wh_zygote_argv);
+                wh_zygote_retitle(title_start, room, wh_zygote_argv);
                 return 0;
             }
             answer = child < 0 ? -errno : child;
