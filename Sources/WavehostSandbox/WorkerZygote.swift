@@ -12,6 +12,9 @@ import Synchronization
 /// are spawned as before: a zygote only ever saves time.
 package enum WorkerZygote {
     private static let zygotes = Mutex<[String: Zygote]>([:])
+    /// Worker executables whose zygote could not start or refused to serve (a sanitized
+    /// build): not tried again, so each of their starts costs one spawn, not two.
+    private static let unavailable = Mutex<Set<String>>([])
     /// `WAVEHOST_WORKER_ZYGOTE=0` in the host's environment spawns every worker afresh
     /// (the bench turns it off and on to measure both).
     package static let enabled = Atomic<Bool>(ProcessInfo.processInfo.environment["WAVEHOST_WORKER_ZYGOTE"] != "0")
@@ -34,9 +37,13 @@ package enum WorkerZygote {
 
     private static func zygote(for workerPath: String) -> Zygote? {
         if let running = zygotes.withLock({ $0[workerPath] }) { return running }
+        if unavailable.withLock({ $0.contains(workerPath) }) { return nil }
         // Started on a thread that never ends: the zygote and every worker it forks have it
         // as their parent, and a parent thread's exit would fire their death signals.
-        guard let started = Keeper.shared.run({ Zygote(workerPath: workerPath) }) else { return nil }
+        guard let started = Keeper.shared.run({ Zygote(workerPath: workerPath) }) else {
+            unavailable.withLock { _ = $0.insert(workerPath) }
+            return nil
+        }
         return zygotes.withLock { zygotes in
             if let other = zygotes[workerPath] {
                 started.end()

@@ -40,7 +40,8 @@ let invocation: (arguments: [String], startedAt: UInt64) = {
     guard own.first == "zygote" else { return (own, workerStartedAt) }
     var count: Int32 = 0
     let served = wh_zygote_serve(3, CommandLine.unsafeArgv, CommandLine.argc, &count)
-    if served != 0 { die("zygote: cannot serve: \(String(cString: strerror(-served)))") }
+    // It told the host why (which then spawns every worker): nothing to add on stderr.
+    if served != 0 { exit(3) }
     let startedAt = monotonicNanoseconds()
     return ((1..<Int(count)).map { String(cString: wh_zygote_argument(Int32($0))) }, startedAt)
 }()

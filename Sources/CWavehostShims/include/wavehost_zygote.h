@@ -15,6 +15,7 @@
 #define WAVEHOST_ZYGOTE_H
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -101,14 +102,26 @@ static inline void wh_zygote_retitle(char *start, size_t room, char *const *argv
     start[room - 1] = 0;
 }
 
+/* A sanitizer's runtime (ThreadSanitizer, AddressSanitizer) keeps state that a fork it
+ * did not see, a raw clone, leaves inconsistent: an instrumented worker is spawned instead. */
+static inline int wh_zygote_sanitized(void) {
+    return dlsym((void *)0 /* RTLD_DEFAULT */, "__tsan_init") != NULL || dlsym((void *)0, "__asan_init") != NULL;
+}
+
 /* Serves the host on `control` (fd 3). Returns only in a child, 0, with its argument
  * count (wh_zygote_argv holds them); the zygote itself exits when the host closes the
- * socket. Returns -errno at once when it cannot serve (another thread exists). */
+ * socket. Returns -errno at once when it cannot serve (another thread exists, or a
+ * sanitizer's runtime), after telling the host so. */
 static inline int wh_zygote_serve(int control, char **original, int original_count, int *argc_out) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return -errno;
     /* Only what the host gave on purpose: a descriptor it leaked would stay open in every child until its first layer. */
     wh_sandbox_close_from(control + 1);
-    if (wh_zygote_other_threads() != 0) return -ENOTSUP;
+    if (wh_zygote_other_threads() != 0 || wh_zygote_sanitized()) {
+        int32_t refusal = -ENOTSUP;
+        ssize_t ignored = send(control, &refusal, sizeof refusal, MSG_NOSIGNAL);
+        (void)ignored;
+        return -ENOTSUP;
+    }
     char *title_start = original_count > 0 ? original[0] : NULL;
     size_t room = original_count > 0
         ? (size_t)(original[original_count - 1] + strlen(original[original_count - 1]) + 1 - title_start) : 0;
