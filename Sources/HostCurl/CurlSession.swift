@@ -31,30 +31,34 @@ public final class CurlSession: Sendable {
     public func perform(method: String, url: String, headers: [String], body: [UInt8], pin: String?,
                         timeoutMilliseconds: Int, limit: Int) -> Outcome
     {
-        guard let handle = idle.withLock({ $0.popLast() })?.pointer ?? curl_easy_init() else { return .failed("curl_easy_init failed") }
+        guard let handle = idle.withLock({ $0.popLast() })?.pointer ?? Self.makeHandle() else { return .failed("curl_easy_init failed") }
         defer { giveBack(handle) }
         var list: UnsafeMutablePointer<curl_slist>?
         // "Expect:" stops curl waiting for 100-continue on larger bodies.
-        for line in headers + ["Expect:"] { list = curl_slist_append(list, line) }
+        for line in headers { list = curl_slist_append(list, line) }
+        list = curl_slist_append(list, "Expect:")
         defer { curl_slist_free_all(list) }
         let pinned = pin.flatMap { curl_slist_append(nil, $0) }
         defer { curl_slist_free_all(pinned) }
         let collector = Collector(limit: limit)
         let context = Unmanaged.passUnretained(collector).toOpaque()
+        // Every option a request sets is set on every request (to its default when this one
+        // does not need it): a handle is reused without curl_easy_reset, which costs a
+        // microsecond a request, so nothing of the previous request may carry over.
         _ = ccurl_set_string(handle, CURLOPT_URL, url)
-        _ = ccurl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-        _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-        _ = ccurl_set_string(handle, CURLOPT_PROXY, "")  // an environment proxy would bypass the pin
-        _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
         _ = ccurl_set_pointer(handle, CURLOPT_RESOLVE, pinned.map { UnsafeMutableRawPointer($0) })
         _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
-        _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost/1")
         _ = ccurl_set_off(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit))
-        _ = ccurl_set_writer(handle, collectBody, context)
-        _ = ccurl_set_header_writer(handle, collectHeader, context)
+        _ = ccurl_set_pointer(handle, CURLOPT_WRITEDATA, context)
+        _ = ccurl_set_pointer(handle, CURLOPT_HEADERDATA, context)
+        _ = ccurl_set_string(handle, CURLOPT_CUSTOMREQUEST, nil)
+        _ = ccurl_set_long(handle, CURLOPT_NOBODY, 0)
+        _ = ccurl_set_pointer(handle, CURLOPT_POSTFIELDS, nil)
+        _ = ccurl_set_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, -1)
+        _ = ccurl_set_long(handle, CURLOPT_HTTPGET, 1)
         switch method {
-        case "GET" where body.isEmpty: _ = ccurl_set_long(handle, CURLOPT_HTTPGET, 1)
+        case "GET" where body.isEmpty: break
         case "HEAD": _ = ccurl_set_long(handle, CURLOPT_NOBODY, 1)
         default: _ = ccurl_set_string(handle, CURLOPT_CUSTOMREQUEST, method)
         }
@@ -78,9 +82,29 @@ public final class CurlSession: Sendable {
         return .response(status: ccurl_response_code(handle), headers: collector.headers, body: collector.body)
     }
 
-    /// Back to the idle ones, its options reset (its connections stay); a few at most.
+    /// A handle with the options every request shares: no protocol but HTTP(S), no redirect,
+    /// no proxy (an environment proxy would bypass the pin), no signals, the body and headers
+    /// to a request's collector.
+    private static func makeHandle() -> UnsafeMutableRawPointer? {
+        guard let handle = curl_easy_init() else { return nil }
+        _ = ccurl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        _ = ccurl_set_string(handle, CURLOPT_PROXY, "")
+        _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost/1")
+        _ = ccurl_set_writer(handle, collectBody, nil)
+        _ = ccurl_set_header_writer(handle, collectHeader, nil)
+        return handle
+    }
+
+    /// Back to the idle ones (its connections stay open); a few at most.
     private func giveBack(_ handle: UnsafeMutableRawPointer) {
-        curl_easy_reset(handle)
+        // What must not outlive the request: pointers to its header lists and its collector.
+        _ = ccurl_set_pointer(handle, CURLOPT_RESOLVE, nil)
+        _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, nil)
+        _ = ccurl_set_pointer(handle, CURLOPT_WRITEDATA, nil)
+        _ = ccurl_set_pointer(handle, CURLOPT_HEADERDATA, nil)
+        _ = ccurl_set_pointer(handle, CURLOPT_POSTFIELDS, nil)
         let kept = idle.withLock { idle in
             guard idle.count < 4 else { return false }
             idle.append(Handle(pointer: handle))

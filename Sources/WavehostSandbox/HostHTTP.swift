@@ -26,6 +26,12 @@ public final class HostHTTP: Sendable {
     public static let defaultTimeout: Duration = .seconds(30)
     /// Its transfers (a reused handle reuses its open connection to the same host).
     private let session = CurlSession()
+    /// The last URL read and its parts: an actor asks for the same URL again and again, and
+    /// libcurl's parser takes half a microsecond. (The grant check and the name's resolution
+    /// are made on every request.)
+    private let lastTarget = Mutex<(url: String, target: HTTPTarget)?>(nil)
+    /// The SHA-256 of no bytes: the body of most requests.
+    private static let emptySHA256 = ContentHash.sha256(of: [UInt8]())
 
     public init(actor: String, grant: NetworkGrant?, responseLimit: UInt64 = SandboxLimits().httpResponseBytes,
                 secrets: Set<String> = [], interactionsOnly: Bool = false,
@@ -65,11 +71,12 @@ public final class HostHTTP: Sendable {
         if deadline == nil, let interaction, case let attended = interaction.deadline.load(ordering: .relaxed), attended > 0 {
             deadline = attended
         }
+        let requestSHA256 = request.body.isEmpty ? Self.emptySHA256 : ContentHash.sha256(of: request.body)
         var record = HostCallRecord(method: request.method, host: "", path: "", status: 0, bytesOut: request.body.count,
-                                    bytesIn: 0, durationMicroseconds: 0, requestSHA256: ContentHash.sha256(of: request.body))
+                                    bytesIn: 0, durationMicroseconds: 0, requestSHA256: requestSHA256)
         let response: HostHTTPResponse
         do throws(HTTPTarget.Refusal) {
-            var target = try HTTPTarget(url: request.url)
+            var target = try target(of: request.url)
             (record.host, record.path) = (target.port == (target.scheme == "https" ? 443 : 80) ? target.host : "\(target.host):\(target.port)", target.path)
             if interaction == nil && interactionsOnly {
                 throw HTTPTarget.Refusal(message: "no interaction of actor \(actor) is under way to record it with "
@@ -88,6 +95,13 @@ public final class HostHTTP: Sendable {
         return response
     }
 
+    private func target(of url: String) throws(HTTPTarget.Refusal) -> HTTPTarget {
+        if let last = lastTarget.withLock({ $0 }), last.url == url { return last.target }
+        let target = try HTTPTarget(url: url)
+        lastTarget.withLock { $0 = (url, target) }
+        return target
+    }
+
     private func transfer(_ request: HostHTTPRequest, to target: inout HTTPTarget, run: NetworkGrant.Run?, began: UInt64, deadline: UInt64?)
         throws(HTTPTarget.Refusal) -> HostHTTPResponse
     {
@@ -95,7 +109,7 @@ public final class HostHTTP: Sendable {
             throw .init(message: "the variant of actor \(actor) grants no network; grant it with network: {allow: [\"\(target.host)\"]}")
         }
         let method = request.method
-        guard (1...16).contains(method.count), method.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+        guard (1...16).contains(method.utf8.count), method.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
             throw .init(message: "\"\(method)\" is not an HTTP method")
         }
         if let run, !grant.permits(method: method, in: run) {
@@ -117,7 +131,7 @@ public final class HostHTTP: Sendable {
         let milliseconds = Int(timeout / 1_000_000)
         // An address literal is its own pin: curl does not resolve it.
         let pin = target.address == target.host ? nil : "\(target.host):\(target.port):\(target.address)"
-        let what = "\(method) \(request.url)"
+        var what: String { "\(method) \(request.url)" }
         switch session.perform(method: method, url: request.url, headers: headers, body: request.body, pin: pin,
                                timeoutMilliseconds: milliseconds, limit: responseLimit) {
         case .response(let status, let headers, let body):

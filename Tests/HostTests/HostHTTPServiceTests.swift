@@ -186,6 +186,36 @@ import WavehostJSON
         }
     }
 
+    /// One service reuses its curl handle (and its connection) from request to request
+    /// without resetting it: nothing of one request, its method, body or headers, reaches the next.
+    @Test func nothingOfARequestCarriesOverToTheNextOnTheSameHandle() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/pages/page-1.json"
+        var grant = try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"])
+        grant.writesIn = [.prod]
+        let service = HostHTTP(actor: "t", grant: grant)
+        let sequence = [
+            HostHTTPRequest(method: "POST", url: url, headers: [("X-Once", "post")], body: Array(#"{"a":1}"#.utf8)),
+            HostHTTPRequest(method: "GET", url: url),
+            HostHTTPRequest(method: "HEAD", url: url),
+            HostHTTPRequest(method: "GET", url: url),
+            HostHTTPRequest(method: "DELETE", url: url, body: Array("gone".utf8)),
+            HostHTTPRequest(method: "GET", url: url, headers: [("X-Once", "get")]),
+            HostHTTPRequest(method: "GET", url: url),
+        ]
+        let statuses = sequence.map { request in HostCallLog.collecting(for: .prod) { service.perform(request) }.0.httpStatus }
+        #expect(statuses == [201, 200, 200, 200, 200, 200, 200])
+        let seen = try served(server)
+        #expect(seen.map { $0["method"]?.stringValue ?? "GET" } == ["POST", "GET", "HEAD", "GET", "DELETE", "GET", "GET"])
+        #expect(seen.map { $0["body"]?.stringValue ?? "" } == [#"{"a":1}"#, "", "", "", "gone", "", ""])
+        #expect(seen.map { $0["headers"]?["x-once"]?.stringValue ?? "-" } == ["post", "-", "-", "-", "-", "get", "-"])
+        // A GET carries no body, so no length or type of one.
+        for (index, request) in seen.enumerated() where (request["method"]?.stringValue ?? "GET") == "GET" {
+            #expect(request["headers"]?["content-length"] == nil && request["headers"]?["content-type"] == nil, "request \(index): \(request)")
+        }
+    }
+
     /// Through the engine: a shadow model variant's POST is refused (its interactions fail,
     /// saying how to allow it) while the champion's goes out; with `writes_in: [prod, shadow]` it goes.
     @Test func theEngineHoldsAShadowVariantToGetAndHeadUnlessTheGrantLetsItWrite() throws {

@@ -84,6 +84,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.answer(201, json.dumps({"received": len(body)}).encode())
 
 
+    def do_HEAD(self):
+        with served_lock:
+            served.append({"path": self.path, "method": "HEAD", "headers": {k.lower(): v for k, v in self.headers.items()}})
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+
+    def do_DELETE(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with served_lock:
+            served.append({"path": self.path, "method": "DELETE", "body": body.decode(errors="replace"),
+                           "headers": {k.lower(): v for k, v in self.headers.items()}})
+        return self.answer(200, b"{}")
+
+
 # Threaded: a retry must not queue behind the slow request it gave up on.
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 with open(port_file + ".tmp", "w") as out:
