@@ -55,39 +55,45 @@ private func text(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> String {
     }
 }
 
-/// The buffers one response points at: the host's, until `http_release`.
+/// The buffers one response points at: the host's, until `http_release`. One allocation
+/// holds every header's name and value, the error and the body, back to back (a response
+/// crosses here on every host call: one buffer, not one per string).
 private final class ResponseStorage {
     let headers: UnsafeMutableBufferPointer<wh_http_header>
-    let strings: [UnsafeMutableBufferPointer<CChar>]
-    let body: UnsafeMutableBufferPointer<UInt8>
+    let bytes: UnsafeMutableRawBufferPointer
+    private(set) var body: UnsafePointer<UInt8>?
+    private(set) var error: UnsafePointer<CChar>?
 
     init(_ response: HostHTTPResponse) {
-        var strings: [UnsafeMutableBufferPointer<CChar>] = []
-        func copy(_ text: String) -> UnsafeMutableBufferPointer<CChar> {
-            let utf8 = Array(text.utf8)
-            let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(1, utf8.count))
-            utf8.withUnsafeBytes { raw in
-                if !utf8.isEmpty { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: utf8.count) }
-            }
-            strings.append(buffer)
-            return UnsafeMutableBufferPointer(start: buffer.baseAddress, count: utf8.count)
-        }
+        let texts = response.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count } + (response.error?.utf8.count ?? 0)
+        bytes = .allocate(byteCount: max(1, texts + response.body.count), alignment: 8)
         headers = .allocate(capacity: max(1, response.headers.count))
-        for (index, header) in response.headers.enumerated() {
-            let name = copy(header.name), value = copy(header.value)
-            headers[index] = wh_http_header(name: name.baseAddress, name_length: name.count, value: value.baseAddress,
-                                            value_length: value.count)
+        var offset = 0
+        func place(_ text: String) -> (UnsafePointer<CChar>?, Int) {
+            var text = text
+            let start = bytes.baseAddress! + offset
+            let count = text.withUTF8 { utf8 in
+                if !utf8.isEmpty { start.copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
+                return utf8.count
+            }
+            offset += count
+            return (UnsafePointer(start.assumingMemoryBound(to: CChar.self)), count)
         }
-        body = .allocate(capacity: max(1, response.body.count))
-        _ = body.initialize(from: response.body)
-        if let error = response.error { _ = copy(error) }
-        self.strings = strings
+        for (index, header) in response.headers.enumerated() {
+            let (name, value) = (place(header.name), place(header.value))
+            headers[index] = wh_http_header(name: name.0, name_length: name.1, value: value.0, value_length: value.1)
+        }
+        if let text = response.error { error = place(text).0 }
+        if !response.body.isEmpty {
+            let start = bytes.baseAddress! + offset
+            response.body.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            body = UnsafePointer(start.assumingMemoryBound(to: UInt8.self))
+        }
     }
 
     deinit {
         headers.deallocate()
-        body.deallocate()
-        strings.forEach { $0.deallocate() }
+        bytes.deallocate()
     }
 }
 
@@ -117,8 +123,8 @@ private func hostHTTP(_ context: UnsafeMutableRawPointer?, _ request: UnsafePoin
     response.pointee = wh_http_response(
         struct_size: size, status: answer.httpStatus,
         headers: answer.headers.isEmpty ? nil : UnsafePointer(storage.headers.baseAddress), header_count: answer.headers.count,
-        body: answer.body.isEmpty ? nil : UnsafePointer(storage.body.baseAddress), body_length: answer.body.count,
-        error: answer.error == nil ? nil : UnsafePointer(storage.strings.last!.baseAddress),
+        body: storage.body, body_length: answer.body.count,
+        error: storage.error,
         error_length: answer.error?.utf8.count ?? 0,
         release_token: Unmanaged.passRetained(storage).toOpaque())
     return answer.status
