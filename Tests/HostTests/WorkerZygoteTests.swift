@@ -6,7 +6,8 @@ import WavehostPlugins
 /// Workers forked by the zygote (docs/sandbox.md, "Cold start"): each is the host's own
 /// child with its own command line and nothing of the zygote's; the zygote holds nothing
 /// but its socket; a killed host leaves neither behind; without the zygote, workers are spawned.
-@Suite struct WorkerZygoteTests {
+// Serialized: two of these turn the zygote off or kill it, which the others would meet.
+@Suite(.serialized) struct WorkerZygoteTests {
     private func echoPool() throws -> WorkerPool {
         var configuration = WorkerPool.Configuration()
         configuration.workerPath = TestPlugins.worker
@@ -44,6 +45,26 @@ import WavehostPlugins
         let worker = try #require(pool.idleWorkerPIDs.first)
         #expect(ProcessFacts.commandLine(of: worker).first == TestPlugins.worker, "spawned: its exec'd path")
         #expect(pool.statistics.layers["syscall-filter"]?.hasPrefix("ok") == true)
+    }
+
+    /// A zygote that dies costs nothing but its speed: the next start is spawned, and the one
+    /// after that forked by a new zygote.
+    @Test func aDeadZygoteIsReplacedAndNoStartFails() throws {
+        let first = try echoPool()
+        defer { first.shutdown() }
+        _ = try first.invoke(Array("[1]".utf8), timeout: .seconds(10))
+        let zygote = try #require(WorkerZygote.processID(for: TestPlugins.worker))
+        kill(zygote, SIGKILL)
+        var answers: [[UInt8]] = []
+        for round in 0..<3 {
+            let pool = try echoPool()
+            defer { pool.shutdown() }
+            answers.append(try pool.invoke(Array("[\(round)]".utf8), timeout: .seconds(10)))
+        }
+        #expect(answers.map { String(decoding: $0, as: UTF8.self) } == (0..<3).map { #"{"echo":[\#($0)],"bytes":3}"# })
+        let replaced = try #require(WorkerZygote.processID(for: TestPlugins.worker), "a new zygote serves")
+        #expect(replaced != zygote && ProcessFacts.isAlive(replaced))
+        #expect(!ProcessFacts.isAlive(zygote), "the dead one was reaped")
     }
 
     /// `wavehost invoke` killed mid-call: its zygote and its worker's whole tree go with it.
