@@ -8,6 +8,10 @@
  * spawned worker is (the host waits for it, kills it, reads its exit status), and then
  * applies every sandbox layer itself, as after an exec.
  *
+ * Keep the zygote free of Synchronization's Mutex before it forks: Mutex caches each thread's
+ * TID on its first lock, and a forked child's main thread would keep the zygote's (the
+ * worker's own forks into its PID namespace have the same rule).
+ *
  * A request is one SOCK_SEQPACKET message: u32 argc, u32 envc, u32 mapped, i32 targets[mapped],
  * then argc + envc NUL-terminated strings; SCM_RIGHTS carries `mapped` descriptors, each
  * put onto its target in the child. The answer is an i32: the child's pid, or -errno. */
