@@ -25,9 +25,13 @@ package enum WorkerZygote {
                               environment: [String: String]) -> Result<pid_t, SpawnError>
     {
         if enabled.load(ordering: .relaxed), let zygote = zygote(for: workerPath) {
-            if let pid = zygote.fork(arguments, descriptors: descriptors, environment: environment) { return .success(pid) }
-            zygotes.withLock { if $0[workerPath] === zygote { $0[workerPath] = nil } }
-            zygote.end()
+            switch zygote.fork(arguments, descriptors: descriptors, environment: environment) {
+            case .child(let pid): return .success(pid)
+            case .tooLarge: break
+            case .broken:
+                zygotes.withLock { if $0[workerPath] === zygote { $0[workerPath] = nil } }
+                zygote.end()
+            }
         }
         return spawn(workerPath, arguments, descriptors: descriptors, environment: environment)
     }
@@ -59,7 +63,11 @@ package enum WorkerZygote {
 private final class Zygote: Sendable {
     let pid: pid_t
     private let control: Int32
-    private let serving = Mutex(())
+    /// Held while a request is served; true once the zygote has ended (its socket closed:
+    /// the number may already belong to another descriptor, so nothing may use it again).
+    private let ended = Mutex(false)
+
+    enum Forked { case child(pid_t), tooLarge, broken }
 
     /// Nil when the zygote cannot start or says it cannot serve.
     init?(workerPath: String) {
@@ -82,8 +90,8 @@ private final class Zygote: Sendable {
         }
     }
 
-    /// A new worker's pid, or nil when this zygote no longer serves.
-    func fork(_ arguments: [String], descriptors: [(parent: Int32, child: Int32)], environment: [String: String]) -> pid_t? {
+    /// A new worker's pid; or the request is too large for a zygote; or this one no longer serves.
+    func fork(_ arguments: [String], descriptors: [(parent: Int32, child: Int32)], environment: [String: String]) -> Forked {
         var request: [UInt8] = []
         func u32(_ value: Int) { withUnsafeBytes(of: UInt32(value).littleEndian) { request += $0 } }
         u32(arguments.count + 1)
@@ -94,19 +102,23 @@ private final class Zygote: Sendable {
             request += text.utf8
             request.append(0)
         }
-        guard request.count <= WH_ZYGOTE_REQUEST_BYTES, descriptors.count <= WH_ZYGOTE_DESCRIPTORS else {
-            return nil
-        }
-        return serving.withLock { _ -> pid_t? in
-            guard send(request, descriptors.map(\.parent)) else { return nil }
-            guard let answer = Self.answer(on: control, within: 5_000), answer > 0 else { return nil }
-            return pid_t(answer)
+        guard request.count <= WH_ZYGOTE_REQUEST_BYTES, descriptors.count <= WH_ZYGOTE_DESCRIPTORS else { return .tooLarge }
+        return ended.withLock { ended -> Forked in
+            guard !ended, send(request, descriptors.map(\.parent)) else { return .broken }
+            guard let answer = Self.answer(on: control, within: 5_000), answer > 0 else { return .broken }
+            return .child(pid_t(answer))
         }
     }
 
-    /// Closes the socket (the zygote exits when it reads the end), kills and reaps it.
+    /// Closes the socket (the zygote exits when it reads the end), kills and reaps it; once,
+    /// whoever of several callers that met a broken zygote comes first.
     func end() {
-        close(control)
+        let first = ended.withLock { ended -> Bool in
+            defer { ended = true }
+            if !ended { close(control) }
+            return !ended
+        }
+        guard first else { return }
         kill(pid, SIGKILL)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
