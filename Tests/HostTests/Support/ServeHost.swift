@@ -75,7 +75,7 @@ final class ServeHost {
     static func descendants(of root: pid_t) -> [pid_t] {
         var parents: [pid_t: pid_t] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(name), let parent = parentPID(of: pid) else { continue }
+            guard let pid = pid_t(name), let parent = ProcessFacts.parent(of: pid) else { continue }
             parents[pid] = parent
         }
         return parents.keys.filter { pid in
@@ -87,20 +87,6 @@ final class ServeHost {
             }
             return false
         }
-    }
-
-    /// The fourth field of /proc/PID/stat, after the parenthesised name (which may hold spaces).
-    private static func parentPID(of pid: pid_t) -> pid_t? {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return nil }
-        let text = String(decoding: buffer[..<count], as: UTF8.self)
-        guard let paren = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: paren)...].split(separator: " ")
-        return fields.count > 1 ? pid_t(fields[1]) : nil
     }
 
     /// The sleeping fixture, built with `sleepMilliseconds` into `folder` as libsleepy.so.
