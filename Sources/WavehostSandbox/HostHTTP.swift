@@ -30,8 +30,6 @@ public final class HostHTTP: Sendable {
     /// libcurl's parser takes half a microsecond. (The grant check and the name's resolution
     /// are made on every request.)
     private let lastTarget = Mutex<(url: String, target: HTTPTarget)?>(nil)
-    /// The SHA-256 of no bytes: the body of most requests.
-    private static let emptySHA256 = ContentHash.sha256(of: [UInt8]())
 
     public init(actor: String, grant: NetworkGrant?, responseLimit: UInt64 = SandboxLimits().httpResponseBytes,
                 secrets: Set<String> = [], interactionsOnly: Bool = false,
@@ -71,9 +69,8 @@ public final class HostHTTP: Sendable {
         if deadline == nil, let interaction, case let attended = interaction.deadline.load(ordering: .relaxed), attended > 0 {
             deadline = attended
         }
-        let requestSHA256 = request.body.isEmpty ? Self.emptySHA256 : ContentHash.sha256(of: request.body)
         var record = HostCallRecord(method: request.method, host: "", path: "", status: 0, bytesOut: request.body.count,
-                                    bytesIn: 0, durationMicroseconds: 0, requestSHA256: requestSHA256)
+                                    bytesIn: 0, durationMicroseconds: 0, requestSHA256: ContentHash.sha256(of: request.body))
         let response: HostHTTPResponse
         do throws(HTTPTarget.Refusal) {
             var target = try target(of: request.url)

@@ -135,8 +135,7 @@ private final class Zygote: Sendable {
         var ready = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
         let deadline = monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
         while true {
-            let left = Int32(clamping: (Int64(deadline) - Int64(monotonicNanoseconds())) / 1_000_000)
-            let polled = poll(&ready, 1, max(left, 0))
+            let polled = poll(&ready, 1, pollTimeout(until: deadline))
             if polled < 0 && errno == EINTR { continue }
             guard polled > 0 else { return nil }
             var value: Int32 = 0

@@ -22,6 +22,8 @@ import Glibc
     @Test func hashMatchesAKnownDigest() throws {
         #expect(ContentHash.sha256(of: Array("abc".utf8))
             == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // No bytes take a shortcut to a constant: it must be the real digest of nothing.
+        #expect(ContentHash.sha256(of: [UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
     /// A plugin built against an older, smaller descriptor (no optional fields) still

@@ -109,11 +109,6 @@ private func timed(_ body: () throws -> Void) throws -> Double {
     return Double(nanoseconds() - start)
 }
 
-private func percentile(_ samples: [Double], _ p: Int) -> Double {
-    let sorted = samples.sorted()
-    return sorted[min(sorted.count - 1, sorted.count * p / 100)]
-}
-
 private func discardBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
     size * count
 }

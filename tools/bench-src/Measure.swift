@@ -67,6 +67,12 @@ func nanosecondsPerCall(runs: Int = 11, calls: Int, _ body: () -> Void) -> Doubl
     return samples[samples.count / 2]
 }
 
+/// The `p`th percentile of `samples` (unsorted).
+func percentile(_ samples: [Double], _ p: Int) -> Double {
+    let sorted = samples.sorted()
+    return sorted[min(sorted.count - 1, sorted.count * p / 100)]
+}
+
 /// The median of `runs` measurements (nanoseconds) returned by `body`.
 func medianNanoseconds(_ runs: Int, _ body: () throws -> Double) rethrows -> Double {
     var samples: [Double] = []

@@ -65,10 +65,7 @@ func benchSandbox(_ context: BenchContext) throws {
     func median(_ floors: [(p50: Double, p99: Double)]) -> (p50: Double, p99: Double) {
         (floors.map(\.p50).sorted()[floors.count / 2], floors.map(\.p99).sorted()[floors.count / 2])
     }
-    func percentiles(_ samples: [Double]) -> (p50: Double, p99: Double) {
-        let sorted = samples.sorted()
-        return (sorted[sorted.count / 2], sorted[sorted.count * 99 / 100])
-    }
+    func percentiles(_ samples: [Double]) -> (p50: Double, p99: Double) { (percentile(samples, 50), percentile(samples, 99)) }
     let (placed, pinned) = (median(anyCPU), median(oneCPU))
     let (warmPlaced, warmPinned) = (percentiles(placedSamples), percentiles(pinnedSamples))
     report("sandbox.floor_socketpair_roundtrip_any_cpu_p50", placed.p50 / 1000, "us")
