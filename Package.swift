@@ -35,6 +35,7 @@ func sdk(_ module: String) -> Target.Dependency { .product(name: module, package
 
 let plugins = [
     actorPlugin("EchoC", swift: false),
+    actorPlugin("URLProbe", swift: false),
     actorPlugin("FieldValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("StagingValidator", swift: true, dependencies: ["FieldRules"]),
     actorPlugin("JSONTransform", swift: true),

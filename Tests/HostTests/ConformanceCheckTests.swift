@@ -9,7 +9,7 @@ import WavehostPlugins
         return (passed, results)
     }
 
-    @Test(arguments: ["EchoC", "FieldValidator", "JSONTransform"])
+    @Test(arguments: ["EchoC", "URLProbe", "FieldValidator", "JSONTransform"])
     func shippingPluginsPass(_ product: String) throws {
         let (passed, results) = try run(try TestPlugins.product(product))
         #expect(passed, "\(results.filter { !$0.passed }.map { "\($0.name): \($0.detail)" })")
