@@ -50,9 +50,18 @@ public struct WireInbox: Sendable {
 
     /// The next frame from a blocking `fd` (the worker's side, whose only job is this
     /// conversation); nil when the stream ends between frames.
+    ///
+    /// It waits in `poll` for input, not in `read`: a reader blocked in `read` on a Unix
+    /// socket is also woken each time the peer takes in what this side sent (the kernel's
+    /// write-space wake-up does not look at what the sleeper waits for), and each such
+    /// wake-up costs two context switches. `poll` sleeps through them.
     public mutating func receive(blockingFrom fd: Int32) throws(WorkerWire.WireError) -> Frame? {
         while true {
             if let frame = try next() { return frame }
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&ready, 1, -1) < 0 && errno != EINTR {
+                throw WorkerWire.WireError("poll failed (errno \(errno))")
+            }
             let got = fill(from: fd)
             if got > 0 || (got < 0 && errno == EINTR) { continue }
             if got == 0 && buffered == 0 { return nil }
