@@ -59,17 +59,20 @@ public struct HostHTTPResponse: Sendable {
 public enum HostHTTPWire {
     public static func encode(_ request: HostHTTPRequest) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + request.method.utf8.count + request.url.utf8.count + request.body.count)
+        out.reserveCapacity(64 + request.method.utf8.count + request.url.utf8.count + request.body.count
+            + request.headers.reduce(0) { $0 + 8 + $1.name.utf8.count + $1.value.utf8.count })
         text(request.method, to: &out)
         text(request.url, to: &out)
         u32(request.timeoutMilliseconds, to: &out)
         headers(request.headers, to: &out)
-        return out + request.body
+        out += request.body
+        return out
     }
 
     public static func encode(_ response: HostHTTPResponse) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + response.body.count)
+        out.reserveCapacity(64 + (response.error?.utf8.count ?? 0) + response.body.count
+            + response.headers.reduce(0) { $0 + 8 + $1.name.utf8.count + $1.value.utf8.count })
         u32(UInt32(bitPattern: response.status), to: &out)
         u32(UInt32(bitPattern: response.httpStatus), to: &out)
         if let error = response.error {
@@ -79,7 +82,8 @@ public enum HostHTTPWire {
             out.append(0)
         }
         headers(response.headers, to: &out)
-        return out + response.body
+        out += response.body
+        return out
     }
 
     public static func request(_ payload: [UInt8]) throws(WorkerWire.WireError) -> HostHTTPRequest {
