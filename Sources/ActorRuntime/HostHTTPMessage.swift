@@ -95,15 +95,14 @@ public enum HostHTTPWire {
     }
 
     public static func response(_ payload: [UInt8]) throws(WorkerWire.WireError) -> HostHTTPResponse {
-        var reader = Reader(payload, "httpResponse")
-        let status = Int32(bitPattern: try reader.u32()), code = Int32(bitPattern: try reader.u32())
-        let error = try reader.byte() == 0 ? nil : try reader.text()
-        let headers = try reader.headers()
-        if let error { return HostHTTPResponse(failure: status, error) }
-        return HostHTTPResponse(httpStatus: code, headers: headers, body: reader.rest())
+        let frame = try ResponseFrame(payload)
+        func text(_ range: Range<Int>) -> String { String(decoding: payload[range], as: UTF8.self) }
+        if let error = frame.error { return HostHTTPResponse(failure: frame.status, text(error)) }
+        return HostHTTPResponse(httpStatus: frame.httpStatus, headers: frame.headers.map { (text($0.name), text($0.value)) },
+                                body: Array(payload[frame.body]))
     }
 
-    private static func u32(_ value: UInt32, to out: inout [UInt8]) {
+    static func u32(_ value: UInt32, to out: inout [UInt8]) {
         withUnsafeBytes(of: value.littleEndian) { out += $0 }
     }
 
@@ -121,7 +120,7 @@ public enum HostHTTPWire {
     }
 
     /// Reads a payload front to back; any length past its end is a malformed frame.
-    private struct Reader {
+    struct Reader {
         let bytes: [UInt8]
         let kind: String
         var offset = 0
@@ -144,23 +143,34 @@ public enum HostHTTPWire {
             return value
         }
 
-        mutating func text() throws(WorkerWire.WireError) -> String {
+        /// Where the next text's bytes lie.
+        mutating func textRange() throws(WorkerWire.WireError) -> Range<Int> {
             let length = Int(try u32())
             guard bytes.count - offset >= length else { throw malformed("a text of \(length) bytes at byte \(offset)") }
             defer { offset += length }
-            return String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
+            return offset..<(offset + length)
         }
 
-        mutating func headers() throws(WorkerWire.WireError) -> [(name: String, value: String)] {
+        mutating func text() throws(WorkerWire.WireError) -> String {
+            String(decoding: bytes[try textRange()], as: UTF8.self)
+        }
+
+        mutating func headerRanges() throws(WorkerWire.WireError) -> [(name: Range<Int>, value: Range<Int>)] {
             let count = Int(try u32())
             // Each header takes at least 8 bytes: a forged count cannot make a huge array.
             guard count <= (bytes.count - offset) / 8 else { throw malformed("\(count) headers") }
-            var out: [(name: String, value: String)] = []
+            var out: [(name: Range<Int>, value: Range<Int>)] = []
             out.reserveCapacity(count)
-            for _ in 0..<count { out.append((try text(), try text())) }
+            for _ in 0..<count { out.append((try textRange(), try textRange())) }
             return out
         }
 
-        func rest() -> [UInt8] { Array(bytes[offset...]) }
+        mutating func headers() throws(WorkerWire.WireError) -> [(name: String, value: String)] {
+            try headerRanges().map { (String(decoding: bytes[$0.name], as: UTF8.self), String(decoding: bytes[$0.value], as: UTF8.self)) }
+        }
+
+        var restRange: Range<Int> { offset..<bytes.count }
+
+        func rest() -> [UInt8] { Array(bytes[restRange]) }
     }
 }

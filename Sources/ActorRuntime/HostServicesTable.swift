@@ -9,19 +9,30 @@ import ActorABI
 public final class HostServicesTable: @unchecked Sendable {
     /// Receives the plugin's log messages; called from any thread the plugin logs on.
     public typealias LogSink = @Sendable (wh_log_level, String) -> Void
-    /// Makes an HTTP request for the plugin (in the host: checked against the grant; in a
-    /// worker: sent to the host). Called on the plugin's thread, which it blocks.
+    /// Makes an HTTP request for the plugin in the host (checked against the grant). Called
+    /// on the plugin's thread, which it blocks.
     public typealias HTTPHandler = @Sendable (HostHTTPRequest) -> HostHTTPResponse
+    /// Sends a request frame to the host and answers its response frame (in a worker).
+    public typealias HTTPRelay = @Sendable (_ frame: [UInt8]) -> HostHTTPWire.ResponseFrame
+
+    /// Where the plugin's HTTP requests go.
+    public enum HTTPService: Sendable {
+        /// In the host: the request as Swift values, made by the host's service.
+        case direct(HTTPHandler)
+        /// In a worker: the request's frame (at most `limit` bytes; a larger one is refused
+        /// here), relayed to the host, and the host's answer handed to the plugin in place.
+        case relayed(limit: UInt64, HTTPRelay)
+    }
 
     private let log: LogSink
-    private let http: HTTPHandler
+    fileprivate let http: HTTPService
     let table: UnsafeMutablePointer<wh_host_services>
 
     /// `abiVersion` is the version negotiated with the plugin. Without `http`, the
     /// service is offered and refuses every request, saying the host grants no network.
-    init(abiVersion: UInt32, log: @escaping LogSink, http: HTTPHandler? = nil) {
+    init(abiVersion: UInt32, log: @escaping LogSink, http: HTTPService? = nil) {
         self.log = log
-        self.http = http ?? { _ in HostHTTPResponse(failure: WH_ERR_FAILED, "this host makes no HTTP requests for this actor") }
+        self.http = http ?? .direct { _ in HostHTTPResponse(failure: WH_ERR_FAILED, "this host makes no HTTP requests for this actor") }
         table = .allocate(capacity: 1)
         table.initialize(to: wh_host_services(
             struct_size: UInt32(MemoryLayout<wh_host_services>.size),
@@ -37,7 +48,6 @@ public final class HostServicesTable: @unchecked Sendable {
     deinit { table.deallocate() }
 
     fileprivate func forward(_ level: wh_log_level, _ message: String) { log(level, message) }
-    fileprivate func perform(_ request: HostHTTPRequest) -> HostHTTPResponse { http(request) }
 }
 
 private func hostLog(_ context: UnsafeMutableRawPointer?, _ level: wh_log_level,
@@ -91,6 +101,23 @@ private final class ResponseStorage {
         }
     }
 
+    /// The host's answer frame as it came: one copy of its payload, the C headers pointing into it.
+    init(_ frame: HostHTTPWire.ResponseFrame) {
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, frame.payload.count), alignment: 8)
+        frame.payload.withUnsafeBytes { bytes.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        self.bytes = bytes
+        let headers = UnsafeMutableBufferPointer<wh_http_header>.allocate(capacity: max(1, frame.headers.count))
+        self.headers = headers
+        let base = bytes.baseAddress!
+        func text(_ range: Range<Int>) -> UnsafePointer<CChar> { UnsafePointer(base.advanced(by: range.lowerBound).assumingMemoryBound(to: CChar.self)) }
+        for (index, header) in frame.headers.enumerated() {
+            headers[index] = wh_http_header(name: text(header.name), name_length: header.name.count,
+                                            value: text(header.value), value_length: header.value.count)
+        }
+        error = frame.error.map(text)
+        body = frame.body.isEmpty ? nil : UnsafePointer(base.advanced(by: frame.body.lowerBound).assumingMemoryBound(to: UInt8.self))
+    }
+
     deinit {
         headers.deallocate()
         bytes.deallocate()
@@ -104,24 +131,39 @@ private func hostHTTP(_ context: UnsafeMutableRawPointer?, _ request: UnsafePoin
         return WH_ERR_INTERNAL
     }
     let services = Unmanaged<HostServicesTable>.fromOpaque(context).takeUnretainedValue()
-    let answer: HostHTTPResponse
-    if let request, request.pointee.struct_size >= UInt32(MemoryLayout<wh_http_request>.size) {
-        let r = request.pointee
+    guard let request, request.pointee.struct_size >= UInt32(MemoryLayout<wh_http_request>.size) else {
+        return answer(HostHTTPResponse(failure: WH_ERR_FAILED, "the request is NULL or its struct_size is too small"), in: response)
+    }
+    let r = request.pointee
+    switch services.http {
+    case .direct(let perform):
         var headers: [(name: String, value: String)] = []
         for index in 0..<(r.headers == nil ? 0 : r.header_count) {
             let header = r.headers[index]
             headers.append((text(header.name, header.name_length), text(header.value, header.value_length)))
         }
         let body = r.body == nil ? [] : Array(UnsafeBufferPointer(start: r.body, count: r.body_length))
-        answer = services.perform(HostHTTPRequest(method: text(r.method, r.method_length), url: text(r.url, r.url_length),
-                                                  headers: headers, body: body, timeoutMilliseconds: r.timeout_ms))
-    } else {
-        answer = HostHTTPResponse(failure: WH_ERR_FAILED, "the request is NULL or its struct_size is too small")
+        return answer(perform(HostHTTPRequest(method: text(r.method, r.method_length), url: text(r.url, r.url_length),
+                                              headers: headers, body: body, timeoutMilliseconds: r.timeout_ms)), in: response)
+    case .relayed(let limit, let relay):
+        let answer = HostHTTPWire.encode(r, limit: limit).map(relay) ?? HostHTTPWire.ResponseFrame(failure: WH_ERR_FAILED,
+            "\(text(r.method, min(r.method_length, 16))) \(text(r.url, min(r.url_length, 256))) refused: the request "
+            + "exceeds the limit of \(limit) bytes (limits: {output_bytes: N})")
+        let storage = ResponseStorage(answer)
+        response.pointee = wh_http_response(
+            struct_size: response.pointee.struct_size, status: answer.error == nil ? answer.httpStatus : 0,
+            headers: answer.headers.isEmpty ? nil : UnsafePointer(storage.headers.baseAddress), header_count: answer.headers.count,
+            body: storage.body, body_length: answer.body.count, error: storage.error, error_length: answer.error?.count ?? 0,
+            release_token: Unmanaged.passRetained(storage).toOpaque())
+        return answer.status
     }
+}
+
+/// Fills `response` with a response made in this process.
+private func answer(_ answer: HostHTTPResponse, in response: UnsafeMutablePointer<wh_http_response>) -> wh_status {
     let storage = ResponseStorage(answer)
-    let size = response.pointee.struct_size
     response.pointee = wh_http_response(
-        struct_size: size, status: answer.httpStatus,
+        struct_size: response.pointee.struct_size, status: answer.httpStatus,
         headers: answer.headers.isEmpty ? nil : UnsafePointer(storage.headers.baseAddress), header_count: answer.headers.count,
         body: storage.body, body_length: answer.body.count,
         error: storage.error,

@@ -60,7 +60,15 @@ public final class PluginImage: @unchecked Sendable {
                              log: @escaping HostServicesTable.LogSink = { _, _ in },
                              http: HostServicesTable.HTTPHandler? = nil) throws(PluginError) -> ActorInstance
     {
-        let services = HostServicesTable(abiVersion: description.abiVersion, log: log, http: http)
+        try makeInstance(config: config, log: log, httpService: http.map { .direct($0) })
+    }
+
+    /// The same, with the HTTP service a worker relays to its host.
+    public func makeInstance(config: [UInt8] = Array("{}".utf8),
+                             log: @escaping HostServicesTable.LogSink = { _, _ in },
+                             httpService: HostServicesTable.HTTPService?) throws(PluginError) -> ActorInstance
+    {
+        let services = HostServicesTable(abiVersion: description.abiVersion, log: log, http: httpService)
         var reply = wh_reply.empty
         var instance: UnsafeMutableRawPointer?
         let config = config.isEmpty ? Array("{}".utf8) : config

@@ -36,11 +36,13 @@ struct Server {
         let instance: ActorInstance
         do {
             let image = try PluginImage(path: pluginPath)
+            // A request larger than the host reads of a frame is refused before it is sent.
+            let relay = HostServicesTable.HTTPService.relayed(limit: limits.outputBytes) { frame in
+                inbox.hostCall(frame, sender: sender) { exitFatally(sender, .protocolViolation, $0) }
+            }
             instance = try image.makeInstance(config: config, log: { level, message in
                 sender.send(.log, status: level, Array(message.utf8))
-            }, http: { request in
-                inbox.hostCall(request, sender: sender, limit: limits.outputBytes) { exitFatally(sender, .protocolViolation, $0) }
-            })
+            }, httpService: relay)
         } catch {
             fatal(sender, error.code == .createFailed ? .createFailed : .loadFailed, error.description)
         }
@@ -114,20 +116,14 @@ final class Inbox: Sendable {
         try frames.withLock { inbox throws(WorkerWire.WireError) in try inbox.receive(blockingFrom: socket) }
     }
 
-    /// Sends `request` to the host and waits for its answer; `violation` ends the worker.
-    /// A request past `limit` (what the host reads of a frame) is refused here, not sent.
-    func hostCall(_ request: HostHTTPRequest, sender: Sender, limit: UInt64, violation: (String) -> Never) -> HostHTTPResponse {
-        let frame = HostHTTPWire.encode(request)
-        guard UInt64(frame.count) <= limit else {
-            return HostHTTPResponse(failure: WH_ERR_FAILED, "\(request.method) \(request.url) refused: the request of \(frame.count) bytes "
-                + "exceeds the limit of \(limit) (limits: {output_bytes: N})")
-        }
-        return calls.withLock { _ in
-            sender.send(.httpRequest, frame)
+    /// Sends a request frame to the host and waits for its answer; `violation` ends the worker.
+    func hostCall(_ request: [UInt8], sender: Sender, violation: (String) -> Never) -> HostHTTPWire.ResponseFrame {
+        calls.withLock { _ in
+            sender.send(.httpRequest, request)
             do throws(WorkerWire.WireError) {
                 guard let frame = try receive() else { exit(0) }  // the host is gone
                 guard frame.header.kind == .httpResponse else { violation("expected httpResponse, got \(frame.header.kind)") }
-                return try HostHTTPWire.response(frame.payload)
+                return try HostHTTPWire.ResponseFrame(frame.payload)
             } catch { violation(error.description) }
         }
     }

@@ -376,7 +376,7 @@ extension HostHTTPServiceTests {
             try pool.invoke(Array("{}".utf8), timeout: .seconds(10))
         } throws: { error in
             guard let failure = error as? SandboxFailure else { return false }
-            return failure.code == .actorFailed(.failed) && failure.message.contains("exceeds the limit of 600 (limits: {output_bytes: N})")
+            return failure.code == .actorFailed(.failed) && failure.message.contains("exceeds the limit of 600 bytes (limits: {output_bytes: N})")
         }
         #expect(try served(server).isEmpty)
     }
@@ -421,6 +421,54 @@ extension HostHTTPServiceTests {
         for cut in [0, 3, 9, encoded.count - 4] {
             #expect(throws: WorkerWire.WireError.self) { try HostHTTPWire.request(Array(encoded[..<cut])) }
         }
+    }
+
+    /// A worker writes the request frame straight from the actor's struct: the same bytes as
+    /// from Swift values, and a length no buffer could have is refused before anything is read.
+    @Test func theFrameFromTheABIsStructIsTheSameAndAForgedLengthIsRefusedUnread() throws {
+        let request = HostHTTPRequest(method: "PUT", url: "https://api.example.com/v1?q=é", headers: [("A", "1"), ("B", "")],
+                                      body: [0, 255, 10], timeoutMilliseconds: 1500)
+        let method = Array("PUT".utf8CString), url = Array(request.url.utf8CString)
+        let texts = ["A", "1", "B", ""].map { Array($0.utf8CString) }
+        let body: [UInt8] = [0, 255, 10]
+        try method.withUnsafeBufferPointer { method in
+            try url.withUnsafeBufferPointer { url in
+                try texts[0].withUnsafeBufferPointer { a in
+                    try texts[1].withUnsafeBufferPointer { one in
+                        try texts[2].withUnsafeBufferPointer { b in
+                            let headers = [wh_http_header(name: a.baseAddress, name_length: 1, value: one.baseAddress, value_length: 1),
+                                           wh_http_header(name: b.baseAddress, name_length: 1, value: nil, value_length: 0)]
+                            try headers.withUnsafeBufferPointer { headers in
+                                try body.withUnsafeBufferPointer { body in
+                                    var c = wh_http_request(struct_size: UInt32(MemoryLayout<wh_http_request>.size), timeout_ms: 1500,
+                                                            method: method.baseAddress, method_length: 3, url: url.baseAddress,
+                                                            url_length: request.url.utf8.count, headers: headers.baseAddress,
+                                                            header_count: 2, body: body.baseAddress, body_length: 3)
+                                    let frame = try #require(HostHTTPWire.encode(c, limit: 1 << 20))
+                                    #expect(frame == HostHTTPWire.encode(request))
+                                    #expect(HostHTTPWire.encode(c, limit: UInt64(frame.count)) != nil, "exactly at the limit")
+                                    #expect(HostHTTPWire.encode(c, limit: UInt64(frame.count - 1)) == nil)
+                                    // Lengths past any buffer: refused before a byte of them is read.
+                                    c.body_length = Int.max
+                                    #expect(HostHTTPWire.encode(c, limit: 1 << 20) == nil)
+                                    c.body_length = 3
+                                    c.header_count = Int.max / 4
+                                    #expect(HostHTTPWire.encode(c, limit: 1 << 20) == nil)
+                                    c.header_count = -1
+                                    #expect(HostHTTPWire.encode(c, limit: 1 << 20) == nil)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // A response frame is read in place: its parts are ranges of the payload.
+        let response = HostHTTPResponse(httpStatus: 302, headers: [("location", "/next")], body: Array("moved".utf8))
+        let frame = try HostHTTPWire.ResponseFrame(HostHTTPWire.encode(response))
+        #expect(frame.status == WH_OK && frame.httpStatus == 302 && frame.error == nil)
+        #expect(frame.headers.count == 1 && Array(frame.payload[frame.headers[0].value]) == Array("/next".utf8))
+        #expect(Array(frame.payload[frame.body]) == Array("moved".utf8))
     }
 
     @Test func aForgedHostCallFrameIsAProtocolViolation() throws {
