@@ -34,9 +34,9 @@ public final class CurlSession: Sendable {
         guard let handle = idle.withLock({ $0.popLast() })?.pointer ?? Self.makeHandle() else { return .failed("curl_easy_init failed") }
         defer { giveBack(handle) }
         var list: UnsafeMutablePointer<curl_slist>?
-        // "Expect:" stops curl waiting for 100-continue on larger bodies.
         for line in headers { list = curl_slist_append(list, line) }
-        list = curl_slist_append(list, "Expect:")
+        // "Expect:" stops curl waiting for 100-continue on larger bodies (a bodiless request has none).
+        if !body.isEmpty { list = curl_slist_append(list, "Expect:") }
         defer { curl_slist_free_all(list) }
         let pinned = pin.flatMap { curl_slist_append(nil, $0) }
         defer { curl_slist_free_all(pinned) }
@@ -149,7 +149,17 @@ private func collectHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ 
         let isSpace = { (byte: UInt8) in byte == 32 || byte == 9 || byte == 10 || byte == 13 }
         var value = line[(colon + 1)...].drop(while: isSpace)
         while let last = value.last, isSpace(last) { value = value.dropLast() }
-        collector.headers.append((String(decoding: line[..<colon], as: UTF8.self).lowercased(), String(decoding: value, as: UTF8.self)))
+        collector.headers.append((lowercased(line[..<colon]), String(decoding: value, as: UTF8.self)))
     }
     return length
+}
+
+/// A header name in lower case, made in one pass (names are ASCII; other bytes stay as they are).
+private func lowercased(_ name: Slice<UnsafeRawBufferPointer>) -> String {
+    String(unsafeUninitializedCapacity: name.count) { out in
+        for (index, byte) in name.enumerated() {
+            out[index] = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+        }
+        return name.count
+    }
 }

@@ -10,8 +10,13 @@ struct HTTPTarget {
     let port: Int
     /// Path and query, for the audit record.
     let path: String
+    /// The host as the audit record names it: with its port when that is not the scheme's own.
+    let recordedHost: String
     /// The checked address the connection is pinned to (IPv6 in brackets).
     var address = ""
+    /// An address literal: the same check against the same grant always gives the same
+    /// answer, as no resolver is asked.
+    var isAddressLiteral: Bool { !address.isEmpty && address == host }
 
     struct Refusal: Error { let message: String }
 
@@ -26,6 +31,7 @@ struct HTTPTarget {
         guard !parts.hasCredentials else { throw Refusal(message: "\(url): credentials in a URL are refused; send a header") }
         port = parts.port ?? (scheme == "https" ? 443 : 80)
         path = parts.path
+        recordedHost = port == (scheme == "https" ? 443 : 80) ? host : "\(host):\(port)"
     }
 
     /// Checks scheme, host and port against `grant`, resolves the name and picks an address

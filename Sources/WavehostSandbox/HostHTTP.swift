@@ -27,8 +27,8 @@ public final class HostHTTP: Sendable {
     /// Its transfers (a reused handle reuses its open connection to the same host).
     private let session = CurlSession()
     /// The last URL read and its parts: an actor asks for the same URL again and again, and
-    /// libcurl's parser takes half a microsecond. (The grant check and the name's resolution
-    /// are made on every request.)
+    /// libcurl's parser takes half a microsecond. Kept checked when it names an address
+    /// (the grant does not change); a name is resolved and checked on every request.
     private let lastTarget = Mutex<(url: String, target: HTTPTarget)?>(nil)
 
     public init(actor: String, grant: NetworkGrant?, responseLimit: UInt64 = SandboxLimits().httpResponseBytes,
@@ -74,7 +74,7 @@ public final class HostHTTP: Sendable {
         let response: HostHTTPResponse
         do throws(HTTPTarget.Refusal) {
             var target = try target(of: request.url)
-            (record.host, record.path) = (target.port == (target.scheme == "https" ? 443 : 80) ? target.host : "\(target.host):\(target.port)", target.path)
+            (record.host, record.path) = (target.recordedHost, target.path)
             if interaction == nil && interactionsOnly {
                 throw HTTPTarget.Refusal(message: "no interaction of actor \(actor) is under way to record it with "
                     + "(a request from a thread of the actor's own after its call returned)")
@@ -114,7 +114,10 @@ public final class HostHTTP: Sendable {
             throw .init(message: "\(who) makes no \(method) request: only GET and HEAD, which change nothing outside "
                 + "(list \(run.rawValue) in the grant's writes_in to let it)")
         }
-        try target.check(against: grant)
+        if !target.isAddressLiteral {
+            try target.check(against: grant)
+            if target.isAddressLiteral { lastTarget.withLock { $0 = (request.url, target) } }
+        }
         let headers = try substitute(request.headers)
         var timeout = request.timeoutMilliseconds == 0 ? Self.defaultTimeout.nanoseconds : UInt64(request.timeoutMilliseconds) * 1_000_000
         if let deadline {
