@@ -34,12 +34,6 @@ static inline const char *ccurl_redirect_url(CURL *handle) {
     return url;
 }
 
-/* Makes `handle` pass each received header line to `writer` (same signature as the body's). */
-static inline CURLcode ccurl_set_header_writer(CURL *handle, ccurl_write_fn writer, void *context) {
-    CURLcode result = curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, writer);
-    return result != CURLE_OK ? result : curl_easy_setopt(handle, CURLOPT_HEADERDATA, context);
-}
-
 static inline CURLcode ccurl_set_off(CURL *handle, CURLoption option, curl_off_t value) {
     return curl_easy_setopt(handle, option, value);
 }

@@ -51,7 +51,6 @@ public final class CurlSession: Sendable {
         _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
         _ = ccurl_set_off(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit))
         _ = ccurl_set_pointer(handle, CURLOPT_WRITEDATA, context)
-        _ = ccurl_set_pointer(handle, CURLOPT_HEADERDATA, context)
         _ = ccurl_set_string(handle, CURLOPT_CUSTOMREQUEST, nil)
         _ = ccurl_set_long(handle, CURLOPT_NOBODY, 0)
         _ = ccurl_set_pointer(handle, CURLOPT_POSTFIELDS, nil)
@@ -79,12 +78,24 @@ public final class CurlSession: Sendable {
             default: return .failed(reason)
             }
         }
-        return .response(status: ccurl_response_code(handle), headers: collector.headers, body: collector.body)
+        return .response(status: ccurl_response_code(handle), headers: Self.headers(of: handle), body: collector.body)
+    }
+
+    /// The final response's headers, as libcurl kept them (its header API: no callback per
+    /// line; a 1xx response's headers and trailers are left out), names lower-cased.
+    private static func headers(of handle: UnsafeMutableRawPointer) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        var previous: UnsafeMutablePointer<curl_header>?
+        while let header = curl_easy_nextheader(handle, UInt32(CURLH_HEADER), -1, previous) {
+            headers.append((lowercased(header.pointee.name), String(cString: header.pointee.value)))
+            previous = header
+        }
+        return headers
     }
 
     /// A handle with the options every request shares: no protocol but HTTP(S), no redirect,
-    /// no proxy (an environment proxy would bypass the pin), no signals, the body and headers
-    /// to a request's collector.
+    /// no proxy (an environment proxy would bypass the pin), no signals, the body to a
+    /// request's collector.
     private static func makeHandle() -> UnsafeMutableRawPointer? {
         guard let handle = curl_easy_init() else { return nil }
         _ = ccurl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
@@ -93,7 +104,6 @@ public final class CurlSession: Sendable {
         _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost/1")
         _ = ccurl_set_writer(handle, collectBody, nil)
-        _ = ccurl_set_header_writer(handle, collectHeader, nil)
         return handle
     }
 
@@ -103,7 +113,6 @@ public final class CurlSession: Sendable {
         _ = ccurl_set_pointer(handle, CURLOPT_RESOLVE, nil)
         _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, nil)
         _ = ccurl_set_pointer(handle, CURLOPT_WRITEDATA, nil)
-        _ = ccurl_set_pointer(handle, CURLOPT_HEADERDATA, nil)
         _ = ccurl_set_pointer(handle, CURLOPT_POSTFIELDS, nil)
         let kept = idle.withLock { idle in
             guard idle.count < 4 else { return false }
@@ -114,11 +123,10 @@ public final class CurlSession: Sendable {
     }
 }
 
-/// A response's headers and body, refusing a body past `limit`.
+/// A response's body, refusing one past `limit`.
 private final class Collector {
     let limit: Int
     var body: [UInt8] = []
-    var headers: [(name: String, value: String)] = []
     var overflowed = false
     init(limit: Int) { self.limit = limit }
 
@@ -138,28 +146,14 @@ private func collectBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ co
     return length
 }
 
-private func collectHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
-    guard let data, let collector = Collector.from(context) else { return 0 }
-    let length = size * count
-    let line = UnsafeRawBufferPointer(start: data, count: length)
-    // A status line starts a new header block (after a 100 Continue): keep the last one only.
-    if line.starts(with: "HTTP/".utf8) {
-        collector.headers = []
-    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-        let isSpace = { (byte: UInt8) in byte == 32 || byte == 9 || byte == 10 || byte == 13 }
-        var value = line[(colon + 1)...].drop(while: isSpace)
-        while let last = value.last, isSpace(last) { value = value.dropLast() }
-        collector.headers.append((lowercased(line[..<colon]), String(decoding: value, as: UTF8.self)))
-    }
-    return length
-}
-
 /// A header name in lower case, made in one pass (names are ASCII; other bytes stay as they are).
-private func lowercased(_ name: Slice<UnsafeRawBufferPointer>) -> String {
-    String(unsafeUninitializedCapacity: name.count) { out in
-        for (index, byte) in name.enumerated() {
+private func lowercased(_ name: UnsafeMutablePointer<CChar>) -> String {
+    let count = strlen(name)
+    return String(unsafeUninitializedCapacity: count) { out in
+        for index in 0..<count {
+            let byte = UInt8(bitPattern: name[index])
             out[index] = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
         }
-        return name.count
+        return count
     }
 }
