@@ -1,5 +1,6 @@
 import ActorRuntime
 import Foundation
+import Synchronization
 import Testing
 import WavehostJSON
 import WavehostSandbox
@@ -87,6 +88,44 @@ import WavehostSandbox
         let slow = try #require(failure(pool, timeout: .seconds(1)))
         #expect(slow.code == .actorFailed(.unavailable) && slow.message.contains("timed out after"), "\(slow.message)")
         #expect(pool.statistics.retired == 0)
+    }
+
+    /// The worker's side of the service, run here: the actor's request relayed as a frame,
+    /// the host's answer handed to the C actor in place, and a request over the frame limit
+    /// refused before it is relayed. (In this process, so the sanitizers see it.)
+    @Test func theRelayedServiceHandsTheActorTheHostsAnswerInPlace() throws {
+        let server = try server()
+        defer { server.stop() }
+        let service = try TestPlugins.loopbackHTTP("url-probe")
+        let relayed = Mutex(0)
+        func relay(limit: UInt64) -> HostServicesTable.HTTPService {
+            .relayed(limit: limit) { frame in
+                relayed.withLock { $0 += 1 }
+                let request = try! HostHTTPWire.request(frame)
+                return try! HostHTTPWire.ResponseFrame(HostHTTPWire.encode(service.perform(request)))
+            }
+        }
+        let image = try PluginImage(path: try TestPlugins.product("URLProbe"))
+        let url = "http://127.0.0.1:\(server.port)/pages/page-1.json"
+        let config = JSON.object([("url", .string(url))]).bytes
+        let probe = try image.makeInstance(config: config, httpService: relay(limit: 4096))
+        #expect(try JSON.parse(probe.invoke(Array("{}".utf8))) == ["url": .string(url), "status": 200, "ok": true,
+                                                                   "bytes": .integer(Self.page.utf8.count)])
+        let elsewhere = "http://localhost:\(server.port)/"
+        #expect {
+            try probe.invoke(JSON.object([("url", .string(elsewhere))]).bytes)
+        } throws: { error in
+            guard let failure = error as? ActorFailure else { return false }
+            return failure.status == .failed && failure.message.contains("GET \(elsewhere) refused")
+        }
+        let cramped = try image.makeInstance(config: config, httpService: relay(limit: 64))
+        #expect {
+            try cramped.invoke(Array("{}".utf8))
+        } throws: { error in
+            guard let failure = error as? ActorFailure else { return false }
+            return failure.status == .failed && failure.message.contains("GET \(url) refused: the request exceeds the limit of 64 bytes")
+        }
+        #expect(relayed.withLock { $0 } == 2, "the request over the limit was never relayed")
     }
 
     @Test(arguments: [
