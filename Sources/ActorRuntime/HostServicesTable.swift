@@ -149,27 +149,28 @@ private func hostHTTP(_ context: UnsafeMutableRawPointer?, _ request: UnsafePoin
         let answer = HostHTTPWire.encode(r, limit: limit).map(relay) ?? HostHTTPWire.ResponseFrame(failure: WH_ERR_FAILED,
             "\(text(r.method, min(r.method_length, 16))) \(text(r.url, min(r.url_length, 256))) refused: the request "
             + "exceeds the limit of \(limit) bytes (limits: {output_bytes: N})")
-        let storage = ResponseStorage(answer)
-        response.pointee = wh_http_response(
-            struct_size: response.pointee.struct_size, status: answer.error == nil ? answer.httpStatus : 0,
-            headers: answer.headers.isEmpty ? nil : UnsafePointer(storage.headers.baseAddress), header_count: answer.headers.count,
-            body: storage.body, body_length: answer.body.count, error: storage.error, error_length: answer.error?.count ?? 0,
-            release_token: Unmanaged.passRetained(storage).toOpaque())
+        fill(response, from: ResponseStorage(answer), status: answer.error == nil ? answer.httpStatus : 0, headerCount: answer.headers.count,
+             bodyLength: answer.body.count, errorLength: answer.error?.count ?? 0)
         return answer.status
     }
 }
 
 /// Fills `response` with a response made in this process.
 private func answer(_ answer: HostHTTPResponse, in response: UnsafeMutablePointer<wh_http_response>) -> wh_status {
-    let storage = ResponseStorage(answer)
-    response.pointee = wh_http_response(
-        struct_size: response.pointee.struct_size, status: answer.httpStatus,
-        headers: answer.headers.isEmpty ? nil : UnsafePointer(storage.headers.baseAddress), header_count: answer.headers.count,
-        body: storage.body, body_length: answer.body.count,
-        error: storage.error,
-        error_length: answer.error?.utf8.count ?? 0,
-        release_token: Unmanaged.passRetained(storage).toOpaque())
+    fill(response, from: ResponseStorage(answer), status: answer.httpStatus, headerCount: answer.headers.count,
+         bodyLength: answer.body.count, errorLength: answer.error?.utf8.count ?? 0)
     return answer.status
+}
+
+/// Points `response` into `storage`, which the plugin's `http_release` frees.
+private func fill(_ response: UnsafeMutablePointer<wh_http_response>, from storage: ResponseStorage, status: Int32, headerCount: Int,
+                  bodyLength: Int, errorLength: Int)
+{
+    response.pointee = wh_http_response(
+        struct_size: response.pointee.struct_size, status: status,
+        headers: headerCount == 0 ? nil : UnsafePointer(storage.headers.baseAddress), header_count: headerCount,
+        body: storage.body, body_length: bodyLength, error: storage.error, error_length: errorLength,
+        release_token: Unmanaged.passRetained(storage).toOpaque())
 }
 
 private func hostHTTPRelease(_ context: UnsafeMutableRawPointer?, _ response: UnsafeMutablePointer<wh_http_response>?) {
