@@ -18,8 +18,10 @@ extension HostHTTPWire {
             size = sum
             return true
         }
-        guard add(request.method == nil ? 0 : request.method_length), add(request.url == nil ? 0 : request.url_length),
-              add(request.body == nil ? 0 : request.body_length), headers >= 0, add(headers.multipliedReportingOverflow(by: 8).overflow ? -1 : headers * 8)
+        // Each header's two lengths take 8 bytes.
+        let (lengths, tooMany) = headers.multipliedReportingOverflow(by: 8)
+        guard headers >= 0, !tooMany, add(lengths), add(request.method == nil ? 0 : request.method_length),
+              add(request.url == nil ? 0 : request.url_length), add(request.body == nil ? 0 : request.body_length)
         else { return nil }
         for index in 0..<headers {
             let header = request.headers[index]

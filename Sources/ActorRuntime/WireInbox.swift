@@ -59,7 +59,8 @@ public struct WireInbox: Sendable {
         while true {
             if let frame = try next() { return frame }
             var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&ready, 1, -1) < 0 && errno != EINTR {
+            if poll(&ready, 1, -1) < 0 {
+                if errno == EINTR { continue }
                 throw WorkerWire.WireError("poll failed (errno \(errno))")
             }
             let got = fill(from: fd)

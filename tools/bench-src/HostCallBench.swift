@@ -50,9 +50,10 @@ func benchHostCall(_ context: BenchContext) throws {
     _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)
     _ = ccurl_set_writer(handle, discardBody, nil)
     // The same request on the wire as url-probe's: its User-Agent header (0.6 µs of the GET here).
-    let agent = curl_slist_append(nil, "User-Agent: wavehost-url-probe/1.0")
-    defer { curl_slist_free_all(agent) }
-    _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, agent.map { UnsafeMutableRawPointer($0) })
+    let agent = (name: "User-Agent", value: "wavehost-url-probe/1.0")
+    let agentLine = curl_slist_append(nil, "\(agent.name): \(agent.value)")
+    defer { curl_slist_free_all(agentLine) }
+    _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, agentLine.map { UnsafeMutableRawPointer($0) })
     let input = Array("{}".utf8)
     func direct() throws {
         guard curl_easy_perform(handle) == CURLE_OK, ccurl_response_code(handle) == 200 else { throw BenchFailure("direct GET failed") }
@@ -64,7 +65,7 @@ func benchHostCall(_ context: BenchContext) throws {
     }
     // The host's side alone, in this process: checks, pin, transfer, record.
     let service = HostHTTP(actor: "bench", grant: configuration.networkGrant)
-    let request = HostHTTPRequest(method: "GET", url: url, headers: [("User-Agent", "wavehost-url-probe/1.0")])
+    let request = HostHTTPRequest(method: "GET", url: url, headers: [agent])
     func viaService() throws {
         let (response, records) = HostCallLog.collecting(for: .prod) { service.perform(request) }
         guard response.httpStatus == 200, records.count == 1 else { throw BenchFailure("service GET failed") }
