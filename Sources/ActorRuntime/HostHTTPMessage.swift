@@ -106,9 +106,13 @@ public enum HostHTTPWire {
         withUnsafeBytes(of: value.littleEndian) { out += $0 }
     }
 
+    /// Through its UTF-8 buffer: one copy, where appending a String's view goes byte by byte.
     private static func text(_ value: String, to out: inout [UInt8]) {
-        u32(UInt32(clamping: value.utf8.count), to: &out)
-        out += value.utf8
+        var value = value
+        value.withUTF8 { bytes in
+            u32(UInt32(clamping: bytes.count), to: &out)
+            out.append(contentsOf: bytes)
+        }
     }
 
     private static func headers(_ headers: [(name: String, value: String)], to out: inout [UInt8]) {
@@ -151,8 +155,10 @@ public enum HostHTTPWire {
             return offset..<(offset + length)
         }
 
-        mutating func text() throws(WorkerWire.WireError) -> String {
-            String(decoding: bytes[try textRange()], as: UTF8.self)
+        mutating func text() throws(WorkerWire.WireError) -> String { string(try textRange()) }
+
+        func string(_ range: Range<Int>) -> String {
+            bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
         }
 
         mutating func headerRanges() throws(WorkerWire.WireError) -> [(name: Range<Int>, value: Range<Int>)] {
@@ -166,7 +172,11 @@ public enum HostHTTPWire {
         }
 
         mutating func headers() throws(WorkerWire.WireError) -> [(name: String, value: String)] {
-            try headerRanges().map { (String(decoding: bytes[$0.name], as: UTF8.self), String(decoding: bytes[$0.value], as: UTF8.self)) }
+            let ranges = try headerRanges()
+            var out: [(name: String, value: String)] = []
+            out.reserveCapacity(ranges.count)
+            for (name, value) in ranges { out.append((string(name), string(value))) }
+            return out
         }
 
         var restRange: Range<Int> { offset..<bytes.count }

@@ -26,15 +26,18 @@ public final class CurlSession: Sendable {
 
     deinit { idle.withLock { $0.forEach { curl_easy_cleanup($0.pointer) } } }
 
-    /// One transfer. `headers` are whole lines ("Name: value"); `pin` is "host:port:address"
-    /// for CURLOPT_RESOLVE (nil for an address literal, which curl does not resolve).
-    public func perform(method: String, url: String, headers: [String], body: [UInt8], pin: String?,
+    /// The User-Agent of a request that names none.
+    public static let defaultUserAgent = "wavehost/1"
+
+    /// One transfer. `headers` are checked by the caller (no line breaks, names without
+    /// colons); `pin` is "host:port:address" for CURLOPT_RESOLVE (nil for an address
+    /// literal, which curl does not resolve).
+    public func perform(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], pin: String?,
                         timeoutMilliseconds: Int, limit: Int) -> Outcome
     {
         guard let handle = idle.withLock({ $0.popLast() })?.pointer ?? Self.makeHandle() else { return .failed("curl_easy_init failed") }
         defer { giveBack(handle) }
-        var list: UnsafeMutablePointer<curl_slist>?
-        for line in headers { list = curl_slist_append(list, line) }
+        var list = Self.headerList(headers)
         // "Expect:" stops curl waiting for 100-continue on larger bodies (a bodiless request has none).
         if !body.isEmpty { list = curl_slist_append(list, "Expect:") }
         defer { curl_slist_free_all(list) }
@@ -81,10 +84,51 @@ public final class CurlSession: Sendable {
         return .response(status: ccurl_response_code(handle), headers: Self.headers(of: handle), body: collector.body)
     }
 
+    /// The request's header lines, and a User-Agent when they name none. Each line is
+    /// written into one buffer (curl copies it): no String is made per header.
+    private static func headerList(_ headers: [(name: String, value: String)]) -> UnsafeMutablePointer<curl_slist>? {
+        var list: UnsafeMutablePointer<curl_slist>?
+        var line: [UInt8] = []
+        var namesAgent = false
+        for (name, value) in headers {
+            var (name, value) = (name, value)
+            name.withUTF8 { name in
+                value.withUTF8 { value in
+                    namesAgent = namesAgent || isUserAgent(name)
+                    line.removeAll(keepingCapacity: true)
+                    line.reserveCapacity(name.count + value.count + 3)
+                    line.append(contentsOf: name)
+                    line.append(UInt8(ascii: ":"))
+                    line.append(UInt8(ascii: " "))
+                    line.append(contentsOf: value)
+                    line.append(0)
+                }
+            }
+            list = line.withUnsafeBufferPointer {
+                $0.withMemoryRebound(to: CChar.self) { curl_slist_append(list, $0.baseAddress) }
+            }
+        }
+        // Not CURLOPT_USERAGENT: curl would format its line anew on every request.
+        if !namesAgent { list = curl_slist_append(list, userAgentLine) }
+        return list
+    }
+
+    private static let userAgentLine = "User-Agent: \(defaultUserAgent)"
+
+    private static let userAgentName: [UInt8] = Array("user-agent".utf8)
+
+    private static func isUserAgent(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let agent = userAgentName
+        guard name.count == agent.count else { return false }
+        for index in 0..<agent.count where name[index] | 0x20 != agent[index] { return false }
+        return true
+    }
+
     /// The final response's headers, as libcurl kept them (its header API: no callback per
     /// line; a 1xx response's headers and trailers are left out), names lower-cased.
     private static func headers(of handle: UnsafeMutableRawPointer) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(16)
         var previous: UnsafeMutablePointer<curl_header>?
         while let header = curl_easy_nextheader(handle, UInt32(CURLH_HEADER), -1, previous) {
             headers.append((lowercased(header.pointee.name), String(cString: header.pointee.value)))
@@ -102,7 +146,6 @@ public final class CurlSession: Sendable {
         _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
         _ = ccurl_set_string(handle, CURLOPT_PROXY, "")
         _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = ccurl_set_string(handle, CURLOPT_USERAGENT, "wavehost/1")
         _ = ccurl_set_writer(handle, collectBody, nil)
         return handle
     }

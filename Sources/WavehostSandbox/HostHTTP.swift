@@ -146,36 +146,43 @@ public final class HostHTTP: Sendable {
     }
 
     /// Replaces `{{secret:NAME}}` in header values; refuses CR/LF (header injection) and unknown names.
-    private func substitute(_ headers: [(name: String, value: String)]) throws(HTTPTarget.Refusal) -> [String] {
-        var lines: [String] = []
-        for (name, value) in headers {
+    private func substitute(_ headers: [(name: String, value: String)]) throws(HTTPTarget.Refusal) -> [(name: String, value: String)] {
+        var out = headers
+        for (index, (name, value)) in headers.enumerated() {
+            var (checkedName, checkedValue) = (name, value)
             // Bytes, not Characters: "\r\n" is one Character in Swift.
-            guard !name.isEmpty, !name.utf8.contains(where: { $0 <= 32 || $0 == UInt8(ascii: ":") || $0 == 127 }),
-                  !value.utf8.contains(where: Self.isLineBreak)
-            else { throw .init(message: "header \(Self.quoted(name)) has a malformed name or a line break in its value") }
+            let (nameIsClean, valueIsClean, namesSecret) = checkedName.withUTF8 { name in
+                checkedValue.withUTF8 { value in
+                    (!name.isEmpty && !name.contains { $0 <= 32 || $0 == UInt8(ascii: ":") || $0 == 127 },
+                     !value.contains(where: Self.isLineBreak), value.contains(UInt8(ascii: "{")))
+                }
+            }
+            guard nameIsClean, valueIsClean else {
+                throw .init(message: "header \(Self.quoted(name)) has a malformed name or a line break in its value")
+            }
             // Most values name no secret: no search then.
-            guard value.utf8.contains(UInt8(ascii: "{")) else {
-                lines.append("\(name): \(value)")
-                continue
-            }
-            var out = ""
-            var rest = Substring(value)
-            while let open = rest.firstRange(of: "{{secret:") {
-                guard let close = rest[open.upperBound...].firstRange(of: "}}") else { break }
-                let secret = String(rest[open.upperBound..<close.lowerBound])
-                guard secrets.contains(secret) else {
-                    throw .init(message: "header \(name) uses secret \(secret), which the variant's config does not reference "
-                        + "as {\"secret\": \"\(secret)\"}")
-                }
-                guard let text = secretValue(secret), !text.isEmpty, !text.utf8.contains(where: Self.isLineBreak) else {
-                    throw .init(message: "secret \(secret) (for header \(name)) is not set in the host's environment, or holds a line break")
-                }
-                out += rest[..<open.lowerBound] + text
-                rest = rest[close.upperBound...]
-            }
-            lines.append("\(name): \(out + rest)")
+            if namesSecret { out[index].value = try withSecrets(value, header: name) }
         }
-        return lines
+        return out
+    }
+
+    private func withSecrets(_ value: String, header name: String) throws(HTTPTarget.Refusal) -> String {
+        var out = ""
+        var rest = Substring(value)
+        while let open = rest.firstRange(of: "{{secret:") {
+            guard let close = rest[open.upperBound...].firstRange(of: "}}") else { break }
+            let secret = String(rest[open.upperBound..<close.lowerBound])
+            guard secrets.contains(secret) else {
+                throw .init(message: "header \(name) uses secret \(secret), which the variant's config does not reference "
+                    + "as {\"secret\": \"\(secret)\"}")
+            }
+            guard let text = secretValue(secret), !text.isEmpty, !text.utf8.contains(where: Self.isLineBreak) else {
+                throw .init(message: "secret \(secret) (for header \(name)) is not set in the host's environment, or holds a line break")
+            }
+            out += rest[..<open.lowerBound] + text
+            rest = rest[close.upperBound...]
+        }
+        return out + rest
     }
 
     private static func isLineBreak(_ byte: UInt8) -> Bool { byte == 10 || byte == 13 || byte == 0 }

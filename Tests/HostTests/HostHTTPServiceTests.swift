@@ -216,6 +216,21 @@ import WavehostJSON
         }
     }
 
+    /// A request that names no User-Agent goes with the host's; one that names it, in any
+    /// case, goes with its own alone.
+    @Test func aRequestWithoutAUserAgentGoesWithTheHostsAndOneWithItKeepsItsOwn() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/pages/page-1.json"
+        let service = try http(["127.0.0.1"])
+        for headers in [[], [("user-agent", "probe/2")], [("USER-AGENT", "probe/3"), ("X-Other", "1")], [("X-Other", "2")]] {
+            let response = HostCallLog.collecting(for: .prod) { service.perform(HostHTTPRequest(method: "GET", url: url, headers: headers)) }.0
+            #expect(response.httpStatus == 200, "\(response.error ?? "")")
+        }
+        let agents = try served(server).map { $0["headers"]?["user-agent"]?.stringValue ?? "-" }
+        #expect(agents == ["wavehost/1", "probe/2", "probe/3", "wavehost/1"])
+    }
+
     /// Through the engine: a shadow model variant's POST is refused (its interactions fail,
     /// saying how to allow it) while the champion's goes out; with `writes_in: [prod, shadow]` it goes.
     @Test func theEngineHoldsAShadowVariantToGetAndHeadUnlessTheGrantLetsItWrite() throws {
