@@ -15,28 +15,39 @@ public final class CurlSession: Sendable {
         case failed(String)
     }
 
-    /// An easy handle, idle. `@unchecked Sendable` because it is a C pointer: libcurl lets a
+    /// An easy handle and the parsed URL it was last given (kept alive with it, as curl
+    /// keeps the pointer). `@unchecked Sendable` because it is a C pointer: libcurl lets a
     /// handle move between threads but not be used by two at once, and it is only used by
     /// the one request that took it out of `idle` (under its lock) until it puts it back.
-    private struct Handle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
+    private final class Handle: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+        var url: ParsedURL?
+        init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+        deinit { curl_easy_cleanup(pointer) }
+    }
     private let idle = Mutex<[Handle]>([])
     private static let initialize: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     public init() { _ = Self.initialize }
 
-    deinit { idle.withLock { $0.forEach { curl_easy_cleanup($0.pointer) } } }
-
     /// The User-Agent of a request that names none.
     public static let defaultUserAgent = "wavehost/1"
 
-    /// One transfer. `headers` are checked by the caller (no line breaks, names without
+    /// One transfer to `url`, the parse the caller checked. `headers` are checked by the caller (no line breaks, names without
     /// colons); `pin` is "host:port:address" for CURLOPT_RESOLVE (nil for an address
     /// literal, which curl does not resolve).
-    public func perform(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], pin: String?,
+    public func perform(method: String, url: ParsedURL, headers: [(name: String, value: String)], body: [UInt8], pin: String?,
                         timeoutMilliseconds: Int, limit: Int) -> Outcome
     {
-        guard let handle = idle.withLock({ $0.popLast() })?.pointer ?? Self.makeHandle() else { return .failed("curl_easy_init failed") }
-        defer { giveBack(handle) }
+        guard let taken = idle.withLock({ $0.popLast() }) ?? Self.makeHandle() else { return .failed("curl_easy_init failed") }
+        defer { giveBack(taken) }
+        let handle = taken.pointer
+        if taken.url !== url {
+            // Without a URL text of its own, curl reads this one's from the parse at its next transfer.
+            _ = ccurl_set_string(handle, CURLOPT_URL, nil)
+            _ = ccurl_set_pointer(handle, CURLOPT_CURLU, UnsafeMutableRawPointer(url.handle))
+            taken.url = url
+        }
         var list = Self.headerList(headers)
         // "Expect:" stops curl waiting for 100-continue on larger bodies (a bodiless request has none).
         if !body.isEmpty { list = curl_slist_append(list, "Expect:") }
@@ -48,7 +59,6 @@ public final class CurlSession: Sendable {
         // Every option a request sets is set on every request (to its default when this one
         // does not need it): a handle is reused without curl_easy_reset, which costs a
         // microsecond a request, so nothing of the previous request may carry over.
-        _ = ccurl_set_string(handle, CURLOPT_URL, url)
         _ = ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
         _ = ccurl_set_pointer(handle, CURLOPT_RESOLVE, pinned.map { UnsafeMutableRawPointer($0) })
         _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, list.map { UnsafeMutableRawPointer($0) })
@@ -140,29 +150,26 @@ public final class CurlSession: Sendable {
     /// A handle with the options every request shares: no protocol but HTTP(S), no redirect,
     /// no proxy (an environment proxy would bypass the pin), no signals, the body to a
     /// request's collector.
-    private static func makeHandle() -> UnsafeMutableRawPointer? {
+    private static func makeHandle() -> Handle? {
         guard let handle = curl_easy_init() else { return nil }
         _ = ccurl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
         _ = ccurl_set_string(handle, CURLOPT_PROXY, "")
         _ = ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = ccurl_set_writer(handle, collectBody, nil)
-        return handle
+        return Handle(handle)
     }
 
     /// Back to the idle ones (its connections stay open); a few at most.
-    private func giveBack(_ handle: UnsafeMutableRawPointer) {
+    private func giveBack(_ handle: Handle) {
         // What must not outlive the request: pointers to its header lists and its collector.
-        _ = ccurl_set_pointer(handle, CURLOPT_RESOLVE, nil)
-        _ = ccurl_set_pointer(handle, CURLOPT_HTTPHEADER, nil)
-        _ = ccurl_set_pointer(handle, CURLOPT_WRITEDATA, nil)
-        _ = ccurl_set_pointer(handle, CURLOPT_POSTFIELDS, nil)
-        let kept = idle.withLock { idle in
-            guard idle.count < 4 else { return false }
-            idle.append(Handle(pointer: handle))
-            return true
+        _ = ccurl_set_pointer(handle.pointer, CURLOPT_RESOLVE, nil)
+        _ = ccurl_set_pointer(handle.pointer, CURLOPT_HTTPHEADER, nil)
+        _ = ccurl_set_pointer(handle.pointer, CURLOPT_WRITEDATA, nil)
+        _ = ccurl_set_pointer(handle.pointer, CURLOPT_POSTFIELDS, nil)
+        idle.withLock { idle in
+            if idle.count < 4 { idle.append(handle) }
         }
-        if !kept { curl_easy_cleanup(handle) }
     }
 }
 

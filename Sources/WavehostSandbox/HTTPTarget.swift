@@ -12,6 +12,8 @@ struct HTTPTarget {
     let path: String
     /// The host as the audit record names it: with its port when that is not the scheme's own.
     let recordedHost: String
+    /// The parse these parts were read from: the transfer goes by it.
+    let parsed: ParsedURL
     /// The checked address the connection is pinned to (IPv6 in brackets).
     var address = ""
     /// An address literal: the same check against the same grant always gives the same
@@ -32,6 +34,7 @@ struct HTTPTarget {
         port = parts.port ?? (scheme == "https" ? 443 : 80)
         path = parts.path
         recordedHost = port == (scheme == "https" ? 443 : 80) ? host : "\(host):\(port)"
+        parsed = parts.parsed
     }
 
     /// Checks scheme, host and port against `grant`, resolves the name and picks an address

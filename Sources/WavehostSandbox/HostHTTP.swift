@@ -132,7 +132,7 @@ public final class HostHTTP: Sendable {
         // An address literal is its own pin: curl does not resolve it.
         let pin = target.address == target.host ? nil : "\(target.host):\(target.port):\(target.address)"
         var what: String { "\(method) \(request.url)" }
-        switch session.perform(method: method, url: request.url, headers: headers, body: request.body, pin: pin,
+        switch session.perform(method: method, url: target.parsed, headers: headers, body: request.body, pin: pin,
                                timeoutMilliseconds: milliseconds, limit: responseLimit) {
         case .response(let status, let headers, let body):
             return HostHTTPResponse(httpStatus: Int32(clamping: status), headers: headers, body: body)

@@ -216,6 +216,23 @@ import WavehostJSON
         }
     }
 
+    /// A handle keeps the parsed URL it was last given: requests to URLs in turn each go
+    /// to their own, a name's as an address's.
+    @Test func requestsToURLsInTurnEachGoWhereTheirOwnURLSays() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let service = try http(["127.0.0.1", "localhost"])
+        let paths = ["/link?next=1", "/link?next=2", "/link?next=2", "/pages/page-1.json", "/link?next=1"]
+        for (index, path) in paths.enumerated() {
+            let host = index == 3 ? "localhost" : "127.0.0.1"
+            let response = HostCallLog.collecting(for: .prod) {
+                service.perform(HostHTTPRequest(method: "GET", url: "http://\(host):\(server.port)\(path)"))
+            }.0
+            #expect(response.httpStatus == 200, "\(path): \(response.error ?? "")")
+        }
+        #expect(try served(server).map { $0["path"]?.stringValue } == paths)
+    }
+
     /// A request that names no User-Agent goes with the host's; one that names it, in any
     /// case, goes with its own alone.
     @Test func aRequestWithoutAUserAgentGoesWithTheHostsAndOneWithItKeepsItsOwn() throws {
