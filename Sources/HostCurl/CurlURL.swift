@@ -15,7 +15,7 @@ public final class ParsedURL: @unchecked Sendable {
 
 /// A URL's parts as libcurl reads it: the parser the transfer uses, so a check made on
 /// these parts and the request that follows cannot disagree about the host.
-public struct URLParts: Sendable, Equatable {
+public struct URLParts: Sendable {
     public let scheme: String
     /// Lower-cased; an IPv6 address in brackets.
     public let host: String
@@ -44,9 +44,5 @@ public struct URLParts: Sendable, Equatable {
         port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT).flatMap { Int($0) }
         path = (part(CURLUPART_PATH) ?? "/") + (part(CURLUPART_QUERY).map { "?" + $0 } ?? "")
         hasCredentials = part(CURLUPART_USER) != nil || part(CURLUPART_PASSWORD) != nil
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        (a.scheme, a.host, a.port, a.path, a.hasCredentials) == (b.scheme, b.host, b.port, b.path, b.hasCredentials)
     }
 }
