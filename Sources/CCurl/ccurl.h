@@ -37,3 +37,10 @@ static inline const char *ccurl_redirect_url(CURL *handle) {
 static inline CURLcode ccurl_set_off(CURL *handle, CURLoption option, curl_off_t value) {
     return curl_easy_setopt(handle, option, value);
 }
+
+/* The bytes of all the response headers received, the 1xx ones included. */
+static inline long ccurl_header_size(CURL *handle) {
+    long size = 0;
+    curl_easy_getinfo(handle, CURLINFO_HEADER_SIZE, &size);
+    return size;
+}

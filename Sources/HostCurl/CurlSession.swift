@@ -22,13 +22,32 @@ public final class CurlSession: Sendable {
     private final class Handle: @unchecked Sendable {
         let pointer: UnsafeMutableRawPointer
         var url: ParsedURL?
-        init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
-        deinit { curl_easy_cleanup(pointer) }
+        /// Where curl writes what went wrong, in more words than its code's text (which
+        /// peer refused, which limit was passed).
+        let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        init(_ pointer: UnsafeMutableRawPointer) {
+            self.pointer = pointer
+            errorText.initialize(to: 0)
+            _ = ccurl_set_pointer(pointer, CURLOPT_ERRORBUFFER, errorText)
+        }
+        deinit {
+            curl_easy_cleanup(pointer)
+            errorText.deallocate()
+        }
+
+        /// curl's own account of the last failure of `result`.
+        func reason(for result: CURLcode) -> String {
+            errorText.pointee != 0 ? String(cString: errorText) : String(cString: curl_easy_strerror(result))
+        }
     }
     private let idle = Mutex<[Handle]>([])
     private static let initialize: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     public init() { _ = Self.initialize }
+
+    /// The most response-header bytes libcurl takes (its MAX_HTTP_RESP_HEADER_SIZE; bounded
+    /// since 7.88.1 in Debian 12, CVE-2023-38039), so the headers an actor is handed are bounded too.
+    static let responseHeaderLimit = 300 * 1024
 
     /// The User-Agent of a request that names none.
     public static let defaultUserAgent = "wavehost/1"
@@ -83,7 +102,12 @@ public final class CurlSession: Sendable {
         }
         if collector.overflowed || result == CURLE_FILESIZE_EXCEEDED { return .tooLarge }
         guard result == CURLE_OK else {
-            let reason = String(cString: curl_easy_strerror(result))
+            let reason = taken.reason(for: result)
+            // A server that sends headers without end is cut by curl, which calls it a
+            // failure to receive: it is the server's doing, and asking again would not help.
+            if result == CURLE_RECV_ERROR && ccurl_header_size(handle) > Self.responseHeaderLimit {
+                return .failed("the response's headers are larger than libcurl's limit of \(Self.responseHeaderLimit / 1024) KiB (\(reason))")
+            }
             switch result {
             case CURLE_OPERATION_TIMEDOUT: return .timedOut
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:

@@ -114,6 +114,32 @@ import WavehostJSON
         #expect(small.status == WH_OK && small.body.count == 999)
     }
 
+    /// A hostile server sends headers without end: libcurl stops reading at its limit, and
+    /// the actor is told so, as a failure (asking again would meet the same flood). Under the
+    /// limit every header arrives, and either way the call is recorded.
+    @Test func aServerThatFloodsHeadersIsCutAtLibcurlsLimit() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let pool = try sandboxedFetcher(["url": .string("http://127.0.0.1:\(server.port)/headers?count=20000")],
+                                        grant: try NetworkGrant(allow: ["127.0.0.1"], schemes: ["http"]))
+        #expect {
+            try pool.invoke(Array("{}".utf8), timeout: .seconds(10))
+        } throws: { error in
+            guard let failure = error as? SandboxFailure else { return false }
+            return failure.code == .actorFailed(.failed) && failure.message.contains("headers are larger than libcurl's limit of 300 KiB")
+        }
+        let service = try TestPlugins.loopbackHTTP("t")
+        let (flooded, floodRecords) = HostCallLog.collecting(for: .prod) {
+            service.perform(HostHTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/headers?count=20000"))
+        }
+        #expect(flooded.status == WH_ERR_FAILED && floodRecords.count == 1 && floodRecords[0].error?.contains("300 KiB") == true)
+        let (many, records) = HostCallLog.collecting(for: .prod) {
+            service.perform(HostHTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/headers?count=1000"))
+        }
+        #expect(many.status == WH_OK && many.headers.filter { $0.name.hasPrefix("x-flood-") }.count == 1000)
+        #expect(records.count == 1 && records[0].status == 200)
+    }
+
     /// The server sleeps 3 s; the call's deadline is 1 s. The host ends the request inside
     /// the deadline, so the actor answers (unavailable: retryable) and its worker lives on.
     @Test func aServerThatDoesNotAnswerEndsInsideTheInteractionsDeadline() throws {

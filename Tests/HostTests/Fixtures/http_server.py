@@ -6,7 +6,8 @@ page-3.json=slow") makes the first request for each named page under /faulty/<fi
 that way; later requests get the page. For the fetcher's boundary: /link?next=URL is a page
 whose next link is URL, /redirect?to=URL answers 302 to URL, and /requests is a page whose
 items are the requests served so far (path and headers, lower-cased). /big?bytes=N answers
-N bytes; a POST is recorded with its body and answered 201. Writes its port to
+N bytes; /headers?count=N answers with N headers of 100 bytes each (a flood, for N large);
+a POST is recorded with its body and answered 201. Writes its port to
 PORT_FILE once listening.
 """
 import http.server
@@ -74,6 +75,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(200, b'{"data": [1, 2')
         if url.path == "/big":
             return self.answer(200, b"x" * int(query["bytes"]))
+        if url.path == "/headers":
+            try:
+                self.send_response(200)
+                for index in range(int(query["count"])):
+                    self.send_header("X-Flood-%06d" % index, "x" * 82)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading at its limit, as it should
+            return
         return self.answer(404, b"{}")
 
     def do_POST(self):
