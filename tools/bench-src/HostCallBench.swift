@@ -14,7 +14,11 @@ import WavehostSandbox
 /// nanoseconds of JSON; so the GET as the actor meets it is its invoke less echo-c's, and
 /// errs high by that JSON. Each call is recorded as the engine records it (the host-call
 /// log of an interaction), so the figure holds the audit record and its two SHA-256s.
-/// The bundled http-fetcher's whole invoke is reported beside it.
+/// The bundled http-fetcher's whole invoke is reported beside it. The floor and the service
+/// alone are also timed right after a worker's round trip (less the trip): what they cost on
+/// a CPU just back from another address space, as the host meets a worker's request; and
+/// the floor right after a switch to a thread and to a small process (`cat`): what the
+/// machine itself charges for a switch, with no Wavehost code in it.
 ///
 /// Everything runs on one CPU: the server's threads, the workers and this thread. The GET
 /// through the host hands off four times, its floor twice, and on some VMs a hand-off to
@@ -78,6 +82,14 @@ func benchHostCall(_ context: BenchContext) throws {
         try recorded(fetcher, calls: 1)
     }
     var floor: [Double] = [], trip: [Double] = [], served: [Double] = [], probed: [Double] = [], fetched: [Double] = []
+    // The floor and the service again, each right after a worker's round trip: as the host
+    // meets a worker's request, on a CPU just back from another address space.
+    var floorAfterTrip: [Double] = [], servedAfterTrip: [Double] = []
+    // The machine's own price of a switch, with no Wavehost in it: the floor right after a
+    // one-byte ping-pong with a thread of this process, and with a small other process (cat).
+    let threadEcho = try ByteEcho.thread(), processEcho = try ByteEcho.process()
+    defer { threadEcho.stop(); processEcho.stop() }
+    var threadPing: [Double] = [], processPing: [Double] = [], floorAfterThread: [Double] = [], floorAfterProcess: [Double] = []
     // Short rounds in turn, so a busy moment of the machine falls on all alike.
     for _ in 0..<30 {
         for _ in 0..<100 { floor.append(try timed(direct)) }
@@ -85,12 +97,22 @@ func benchHostCall(_ context: BenchContext) throws {
         for _ in 0..<100 { trip.append(try timed { try recorded(echo, calls: 0) }) }
         for _ in 0..<100 { probed.append(try timed { try recorded(probe, calls: 1) }) }
         for _ in 0..<100 { fetched.append(try timed { try recorded(fetcher, calls: 1) }) }
+        for _ in 0..<100 { floorAfterTrip.append(try timed { try recorded(echo, calls: 0); try direct() }) }
+        for _ in 0..<100 { servedAfterTrip.append(try timed { try recorded(echo, calls: 0); try viaService() }) }
+        for _ in 0..<100 { threadPing.append(try timed(threadEcho.ping)) }
+        for _ in 0..<100 { floorAfterThread.append(try timed { try threadEcho.ping(); try direct() }) }
+        for _ in 0..<100 { processPing.append(try timed(processEcho.ping)) }
+        for _ in 0..<100 { floorAfterProcess.append(try timed { try processEcho.ping(); try direct() }) }
     }
     let (f, t, p) = (percentile(floor, 50), percentile(trip, 50), percentile(probed, 50))
     let get = p - t
     report("hostcall.floor_curl_reused_connection_get_p50", f / 1000, "us")
     report("hostcall.warm_worker_roundtrip_p50", t / 1000, "us")
     report("hostcall.host_service_in_process_get_p50", percentile(served, 50) / 1000, "us")
+    report("hostcall.floor_after_worker_roundtrip_p50", (percentile(floorAfterTrip, 50) - t) / 1000, "us")
+    report("hostcall.host_service_after_worker_roundtrip_p50", (percentile(servedAfterTrip, 50) - t) / 1000, "us")
+    report("hostcall.machine_floor_after_thread_switch_p50", (percentile(floorAfterThread, 50) - percentile(threadPing, 50)) / 1000, "us")
+    report("hostcall.machine_floor_after_process_switch_p50", (percentile(floorAfterProcess, 50) - percentile(processPing, 50)) / 1000, "us")
     report("hostcall.sandboxed_probe_invoke_p50", p / 1000, "us")
     report("hostcall.sandboxed_probe_invoke_p99", percentile(probed, 99) / 1000, "us")
     report("hostcall.sandboxed_fetcher_invoke_p50", percentile(fetched, 50) / 1000, "us")
@@ -98,6 +120,45 @@ func benchHostCall(_ context: BenchContext) throws {
     report("hostcall.goal_1.3x_floor_plus_roundtrip", (1.3 * f + t) / 1000, "us")
     report("hostcall.p50_over_goal", get / (1.3 * f + t), "x")
     server.stop()
+}
+
+/// A partner that echoes each byte sent to it: a thread of this process, or `cat` (another
+/// address space, a few pages of code). Both keep to the CPU of the thread that made them.
+private final class ByteEcho: @unchecked Sendable {
+    private let send: Int32, receive: Int32
+    private let child: Process?
+
+    private init(send: Int32, receive: Int32, child: Process?) { (self.send, self.receive, self.child) = (send, receive, child) }
+
+    static func thread() throws -> ByteEcho {
+        var pair: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { throw BenchFailure("socketpair failed") }
+        let far = pair[1]
+        Thread.detachNewThread {
+            var byte: UInt8 = 0
+            while read(far, &byte, 1) == 1 { _ = write(far, &byte, 1) }
+            close(far)
+        }
+        return ByteEcho(send: pair[0], receive: pair[0], child: nil)
+    }
+
+    static func process() throws -> ByteEcho {
+        let (input, output) = (Pipe(), Pipe())
+        let cat = Process()
+        cat.executableURL = URL(fileURLWithPath: "/bin/cat")
+        (cat.standardInput, cat.standardOutput) = (input, output)
+        try cat.run()
+        return ByteEcho(send: input.fileHandleForWriting.fileDescriptor, receive: output.fileHandleForReading.fileDescriptor, child: cat)
+    }
+
+    func ping() throws {
+        var byte: UInt8 = 1
+        guard write(send, &byte, 1) == 1, read(receive, &byte, 1) == 1 else { throw BenchFailure("the echo partner is gone") }
+    }
+
+    func stop() {
+        if let child { child.terminate(); child.waitUntilExit() } else { shutdown(send, Int32(SHUT_RDWR)) }
+    }
 }
 
 private func timed(_ body: () throws -> Void) throws -> Double {
