@@ -45,8 +45,8 @@ public final class CurlSession: Sendable {
 
     public init() { _ = Self.initialize }
 
-    /// The most response-header bytes libcurl takes (its MAX_HTTP_RESP_HEADER_SIZE; bounded
-    /// since 7.88.1 in Debian 12, CVE-2023-38039), so the headers an actor is handed are bounded too.
+    /// The most response-header bytes libcurl takes (its MAX_HTTP_RESP_HEADER_SIZE: curl 8.3.0's
+    /// fix of CVE-2023-38039, which Debian 12's 7.88.1 carries), so an actor's headers are bounded too.
     static let responseHeaderLimit = 300 * 1024
 
     /// The User-Agent of a request that names none.
