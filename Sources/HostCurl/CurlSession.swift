@@ -23,7 +23,7 @@ public final class CurlSession: Sendable {
         let pointer: UnsafeMutableRawPointer
         var url: ParsedURL?
         /// Where curl writes what went wrong, in more words than its code's text (which
-        /// peer refused, which limit was passed).
+        /// certificate check failed, what the reply lacked).
         let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         init(_ pointer: UnsafeMutableRawPointer) {
             self.pointer = pointer
@@ -102,17 +102,18 @@ public final class CurlSession: Sendable {
         }
         if collector.overflowed || result == CURLE_FILESIZE_EXCEEDED { return .tooLarge }
         guard result == CURLE_OK else {
-            let reason = taken.reason(for: result)
             // A server that sends headers without end is cut by curl, which calls it a
             // failure to receive: it is the server's doing, and asking again would not help.
             if result == CURLE_RECV_ERROR && ccurl_header_size(handle) > Self.responseHeaderLimit {
-                return .failed("the response's headers are larger than libcurl's limit of \(Self.responseHeaderLimit / 1024) KiB (\(reason))")
+                return .failed("the response's headers are larger than libcurl's limit of \(Self.responseHeaderLimit / 1024) KiB")
             }
             switch result {
             case CURLE_OPERATION_TIMEDOUT: return .timedOut
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
-                return .unreachable(reason)
-            default: return .failed(reason)
+                // The code's own text: curl's detail here holds timings ("after 3 ms"), which
+                // would make each such failure a reason of its own where errors are grouped.
+                return .unreachable(String(cString: curl_easy_strerror(result)))
+            default: return .failed(taken.reason(for: result))
             }
         }
         return .response(status: ccurl_response_code(handle), headers: Self.headers(of: handle), body: collector.body)
