@@ -140,6 +140,16 @@ import WavehostJSON
         #expect(records.count == 1 && records[0].status == 200)
     }
 
+    /// A reply that is not HTTP fails with curl's own account of it: its code alone would say
+    /// "Unsupported protocol", which points at the request, not at the server.
+    @Test func aReplyThatIsNotHTTPFailsSayingWhatCurlSaw() throws {
+        let server = try HTTPServer(pages: try pages())
+        defer { server.stop() }
+        let response = try TestPlugins.loopbackHTTP("t").perform(HostHTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/not-http"))
+        #expect(response.status == WH_ERR_FAILED)
+        #expect(response.error?.contains("HTTP/0.9") == true, "\(response.error ?? "")")
+    }
+
     /// The server sleeps 3 s; the call's deadline is 1 s. The host ends the request inside
     /// the deadline, so the actor answers (unavailable: retryable) and its worker lives on.
     @Test func aServerThatDoesNotAnswerEndsInsideTheInteractionsDeadline() throws {

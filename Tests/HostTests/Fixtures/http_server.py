@@ -7,7 +7,7 @@ that way; later requests get the page. For the fetcher's boundary: /link?next=UR
 whose next link is URL, /redirect?to=URL answers 302 to URL, and /requests is a page whose
 items are the requests served so far (path and headers, lower-cased). /big?bytes=N answers
 N bytes; /headers?count=N answers with N headers of 100 bytes each (a flood, for N large);
-a POST is recorded with its body and answered 201. Writes its port to
+/not-http answers with a line that is not HTTP; a POST is recorded with its body and answered 201. Writes its port to
 PORT_FILE once listening.
 """
 import http.server
@@ -75,6 +75,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(200, b'{"data": [1, 2')
         if url.path == "/big":
             return self.answer(200, b"x" * int(query["bytes"]))
+        if url.path == "/not-http":
+            self.wfile.write(b"this is not HTTP\r\n\r\n")
+            self.close_connection = True
+            return
         if url.path == "/headers":
             try:
                 self.send_response(200)
