@@ -3,11 +3,13 @@ import WavehostJSON
 /// Human-review items: a person decides between champion and challenger.
 extension Store {
     /// Opens a human-review item: a person decides between champion and challenger.
-    public func requestReview(workflow: String, step: String, reason: String, evidence: JSON) throws(StoreError) {
+    /// Returns its id, read from the insert itself (another writer may open one meanwhile).
+    @discardableResult
+    public func requestReview(workflow: String, step: String, reason: String, evidence: JSON) throws(StoreError) -> Int64 {
         try withConnection { connection throws(StoreError) in
-            _ = try connection.query("""
-                INSERT INTO reviews (workflow, step, reason, evidence, created_at) VALUES (\(connection.placeholders(5)))
-                """, [.text(workflow), .text(step), .text(reason), .text(evidence.text), .integer(Store.now())])
+            try connection.query("""
+                INSERT INTO reviews (workflow, step, reason, evidence, created_at) VALUES (\(connection.placeholders(5))) RETURNING id
+                """, [.text(workflow), .text(step), .text(reason), .text(evidence.text), .integer(Store.now())]).first?.first?.integer ?? 0
         }
     }
 
