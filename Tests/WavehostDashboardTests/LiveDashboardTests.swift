@@ -47,8 +47,7 @@ struct LiveDashboardTests {
         try Browser.screenshot(base + "/steps/live/summary", name: "live-step")
 
         // A review a person decides on the reviews page.
-        try store.requestReview(workflow: "live", step: "summary", reason: "better on success, worse on latency", evidence: [:])
-        let review = try store.rows("SELECT MAX(id) FROM reviews").first?.first?.integer ?? 0
+        let review = try store.requestReview(workflow: "live", step: "summary", reason: "better on success, worse on latency", evidence: [:])
         let page = try Browser.dumpDOM(base + "/reviews")
         #expect(page.contains("action=\"/reviews/\(review)/accept\""), "the page offers the form: \(page.prefix(600))")
         // Without the token (another site's forged form) it is refused and nothing is recorded.
