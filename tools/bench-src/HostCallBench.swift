@@ -127,8 +127,12 @@ func benchHostCall(_ context: BenchContext) throws {
 private final class ByteEcho: @unchecked Sendable {
     private let send: Int32, receive: Int32
     private let child: Process?
+    /// The child's pipes, kept: their file handles close the descriptors when they go.
+    private let pipes: [Pipe]
 
-    private init(send: Int32, receive: Int32, child: Process?) { (self.send, self.receive, self.child) = (send, receive, child) }
+    private init(send: Int32, receive: Int32, child: Process? = nil, pipes: [Pipe] = []) {
+        (self.send, self.receive, self.child, self.pipes) = (send, receive, child, pipes)
+    }
 
     static func thread() throws -> ByteEcho {
         var pair: [Int32] = [0, 0]
@@ -139,7 +143,7 @@ private final class ByteEcho: @unchecked Sendable {
             while read(far, &byte, 1) == 1 { _ = write(far, &byte, 1) }
             close(far)
         }
-        return ByteEcho(send: pair[0], receive: pair[0], child: nil)
+        return ByteEcho(send: pair[0], receive: pair[0])
     }
 
     static func process() throws -> ByteEcho {
@@ -148,7 +152,8 @@ private final class ByteEcho: @unchecked Sendable {
         cat.executableURL = URL(fileURLWithPath: "/bin/cat")
         (cat.standardInput, cat.standardOutput) = (input, output)
         try cat.run()
-        return ByteEcho(send: input.fileHandleForWriting.fileDescriptor, receive: output.fileHandleForReading.fileDescriptor, child: cat)
+        return ByteEcho(send: input.fileHandleForWriting.fileDescriptor, receive: output.fileHandleForReading.fileDescriptor,
+                        child: cat, pipes: [input, output])
     }
 
     func ping() throws {
@@ -157,7 +162,13 @@ private final class ByteEcho: @unchecked Sendable {
     }
 
     func stop() {
-        if let child { child.terminate(); child.waitUntilExit() } else { shutdown(send, Int32(SHUT_RDWR)) }
+        if let child {
+            child.terminate()
+            child.waitUntilExit()
+        } else {
+            shutdown(send, Int32(SHUT_RDWR))  // its thread reads the end, and closes its side
+            close(send)
+        }
     }
 }
 
