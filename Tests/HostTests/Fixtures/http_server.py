@@ -7,8 +7,8 @@ that way; later requests get the page. For the fetcher's boundary: /link?next=UR
 whose next link is URL, /redirect?to=URL answers 302 to URL, and /requests is a page whose
 items are the requests served so far (path and headers, lower-cased). /big?bytes=N answers
 N bytes; /headers?count=N answers with N headers of 100 bytes each (a flood, for N large);
-/not-http answers with a line that is not HTTP; a POST is recorded with its body and answered 201. Writes its port to
-PORT_FILE once listening.
+/not-http answers with a line that is not HTTP; a POST is recorded with its body and
+answered 201. Writes its port to PORT_FILE once listening.
 """
 import http.server
 import json
